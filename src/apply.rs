@@ -1,0 +1,1 @@
+//! Executes a `Plan` in order against the client.

@@ -1,0 +1,272 @@
+//! Command-line types. The doc comments here are the `--help` text; this file does no I/O.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Manage Cloudflare Secrets Store as code.
+///
+/// A YAML manifest in git declares accounts, stores and secrets; each value is an
+/// age-encrypted file beside it. `plan` shows what would change, `apply` makes it so.
+///
+/// Identities (age private keys) come from `-i/--identity FILE`, from `CFSECRETS_AGE_KEY`
+/// (the key text itself, for CI secrets) or from `CFSECRETS_AGE_KEY_FILE`. Credentials come
+/// from `CLOUDFLARE_API_TOKEN`, or `CLOUDFLARE_API_KEY` plus `CLOUDFLARE_EMAIL`.
+///
+/// Exit codes: 0 success or no changes; 1 error; 2 changes present (`plan
+/// --detailed-exitcode`); 3 blocked by a safety rule; 64 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "cfsecrets", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The manifest to read.
+    #[arg(
+        short = 'f',
+        long = "manifest",
+        global = true,
+        default_value = "cfsecrets.yaml",
+        value_name = "PATH"
+    )]
+    pub manifest: PathBuf,
+
+    /// An age identity file (private key) to unseal values with; repeatable.
+    #[arg(short = 'i', long = "identity", global = true, value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+
+    /// Print only results and errors, no progress.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+}
+
+/// How to reach the Cloudflare API.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Base URL of the API. Plain http:// is accepted only for loopback hosts.
+    #[arg(
+        long,
+        env = "CLOUDFLARE_API_BASE_URL",
+        default_value = "https://api.cloudflare.com/client/v4",
+        value_name = "URL"
+    )]
+    pub api_url: String,
+
+    /// Client-side request budget per 5 minutes (Cloudflare allows 1,200 per token).
+    #[arg(long, default_value_t = 1200, value_name = "N")]
+    pub rate_limit: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the manifest offline; with --decrypt also unseal and check every value.
+    Check(CheckArgs),
+    /// Show what apply would change, without writing anything.
+    Plan(PlanArgs),
+    /// Make Cloudflare match the manifest (or execute a saved plan).
+    Apply(ApplyArgs),
+    /// Write a manifest for what is live, with `value: keep` on every secret.
+    Import(ImportArgs),
+    /// Create a working skeleton: manifest, recipients file, fingerprint key.
+    Init(InitArgs),
+    /// Manage one secret's sealed value.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Re-encrypt value files and the fingerprint key to the current recipients.
+    Reseal(ResealArgs),
+    /// Print a JSON Schema.
+    Schema(SchemaArgs),
+    /// Run a local emulator of the Secrets Store API (for tests and dry runs).
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also unseal every value and check it: decrypts, UTF-8, non-empty, at most 65,536
+    /// bytes, bundle key present. Prints no value.
+    #[arg(long)]
+    pub decrypt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For terminals.
+    Text,
+    /// For pull-request comments.
+    Markdown,
+    /// A versioned document for machines (schemas/plan.schema.json).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Save the plan, with a digest of its inputs, for `apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has changes (0 when empty, 3 when blocked).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
+    #[arg(long, value_name = "N")]
+    pub allow_deletes: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// A plan saved by `plan --out`; refused if any input moved since.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for confirmation (required without a plan file when not on a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Concurrent PATCH and duplicate requests.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub parallelism: usize,
+    /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
+    #[arg(long, value_name = "N")]
+    pub allow_deletes: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The account id (32 hex characters).
+    #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID")]
+    pub account: String,
+    /// Only this store (default: every store of the account).
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+    /// The label the account gets in the manifest.
+    #[arg(long, default_value = "default", value_name = "LABEL")]
+    pub label: String,
+    /// Write the manifest here instead of stdout (refuses to overwrite).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create the skeleton in.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Generate a new identity and write it here (mode 0600); its public key becomes the
+    /// first recipient. Keep this file out of git.
+    #[arg(long, value_name = "FILE")]
+    pub generate_identity: Option<PathBuf>,
+    /// An age recipient (public key, `age1…`) to seal to; repeatable.
+    #[arg(long = "recipient", short = 'r', value_name = "AGE1…")]
+    pub recipients: Vec<String>,
+    /// The account id for the skeleton's first account (or CLOUDFLARE_ACCOUNT_ID).
+    #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Seal a value (read from stdin or a hidden prompt, never from arguments) and add or
+    /// update the manifest entry, keeping the rest of the manifest as it was.
+    Set(SecretSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretSetArgs {
+    /// The secret's name.
+    pub name: String,
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL")]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+    /// Scopes for a new entry (default: the manifest's defaults).
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,…")]
+    pub scopes: Vec<String>,
+    /// Comment for the entry.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResealArgs {
+    /// Re-encrypt every file, even those already sealed to the current recipients.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// The manifest (cfsecrets.yaml).
+    Manifest,
+    /// The JSON plan document (`plan --format json`).
+    Plan,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The API token clients must present as `Authorization: Bearer …` (or the key for
+    /// `X-Auth-Key`). Without it, any non-empty token is accepted.
+    #[arg(long, env = "CFSECRETS_EMULATOR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Persist state to this JSON file (written atomically after each change).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Largest value accepted, in bytes (some accounts still enforce 1024).
+    #[arg(long, default_value_t = 65_536, value_name = "BYTES")]
+    pub value_limit: usize,
+    /// Secrets an account may hold.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub quota: u64,
+    /// Stores an account may hold.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub max_stores: usize,
+    /// A batch create with one bad item creates the good ones (default: all or nothing).
+    #[arg(long)]
+    pub partial_batches: bool,
+    /// Create this store in every account on first use (as the dashboard does).
+    #[arg(long, value_name = "NAME")]
+    pub default_store: Option<String>,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Rate limit: requests allowed per window (0: off).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub rate_limit: u32,
+    /// Rate-limit window in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub rate_window: u64,
+    /// Fraction (0..1) of requests answered with a transient error (429/500/502/503).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub error_rate: f64,
+    /// Fraction (0..1) of requests whose connection is dropped before handling.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop_rate: f64,
+    /// Fraction (0..1) of writes that succeed and then lose their response.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop_response_rate: f64,
+    /// Seed for the fault dice (deterministic faults).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}

@@ -1,0 +1,127 @@
+//! One file per subcommand, each a thin script: load → decrypt → fetch → plan → render/apply.
+//! Domain rules live in the library rooms; this room wires them together and decides exit
+//! codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, SecretCommand};
+use crate::output::Output;
+
+pub mod apply;
+pub mod check;
+pub mod emulator;
+pub mod import;
+pub mod init;
+pub mod plan;
+pub mod reseal;
+pub mod schema;
+pub mod secret;
+
+/// How a command that did not fail ended; mapped to the documented exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// 0: success, or nothing to change.
+    Success,
+    /// 2: the plan has changes (`plan --detailed-exitcode`).
+    Changes,
+    /// 3: a safety rule blocked the plan.
+    Blocked,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::Changes => 2,
+            Status::Blocked => 3,
+        }
+    }
+}
+
+/// Exit code for errors.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code for usage errors (sysexits `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+
+/// A mistake in how the command was called (bad flag combination, missing argument that
+/// clap could not check). Exits 64.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// An error whose message was already printed in full (e.g. a list of diagnostics); the
+/// process exits 1 without printing anything more.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AlreadyReported(pub String);
+
+/// Parses the command line, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let mut out = Output::stdio(cli.global.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            let _ = out.error(&anyhow::Error::new(err).context("cannot start the async runtime"));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(run(cli, &mut out));
+    ExitCode::from(exit_code(result, &mut out))
+}
+
+async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<Status> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Check(args) => check::run(out, global, args).await,
+        Command::Plan(args) => plan::run(out, global, args).await,
+        Command::Apply(args) => apply::run(out, global, args).await,
+        Command::Import(args) => import::run(out, global, args).await,
+        Command::Init(args) => init::run(out, global, args).await,
+        Command::Secret(SecretCommand::Set(args)) => secret::set(out, global, args).await,
+        Command::Reseal(args) => reseal::run(out, global, args).await,
+        Command::Schema(args) => schema::run(out, args),
+        Command::Emulator(args) => emulator::run(out, args).await,
+    }
+}
+
+/// Maps a command's result to the process exit code, printing the error if there is one.
+/// A broken pipe (e.g. `cfsecrets plan | head`) exits quietly.
+pub fn exit_code(result: anyhow::Result<Status>, out: &mut Output) -> u8 {
+    match result {
+        Ok(status) => status.code(),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return 0;
+            }
+            if err.downcast_ref::<AlreadyReported>().is_none() {
+                let _ = out.error(&err);
+            }
+            if err.downcast_ref::<UsageError>().is_some() {
+                EXIT_USAGE
+            } else {
+                EXIT_ERROR
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

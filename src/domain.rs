@@ -1,0 +1,280 @@
+//! Small validated value types shared by the manifest, the planner and the live snapshot.
+//!
+//! Everything here is pure: parsing a string into one of these types never touches the
+//! network, the file system or the clock. The Cloudflare client does **not** use these types
+//! (its wire DTOs carry plain strings, so an unknown scope from the API cannot break a read);
+//! [`crate::live`] converts wire data into them.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A Cloudflare account id: exactly 32 lowercase hexadecimal characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses an account id, returning a short lowercase reason on failure.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() != 32 {
+            return Err(format!(
+                "account id must be 32 lowercase hex characters, got {} characters",
+                s.chars().count()
+            ));
+        }
+        if !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err("account id must be 32 lowercase hex characters".to_string());
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(a: AccountId) -> String {
+        a.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Longest secret name the manifest accepts (the API documents no maximum).
+pub const MAX_SECRET_NAME_LEN: usize = 255;
+
+/// A secret name: `^[A-Za-z0-9_-]+$`, at most [`MAX_SECRET_NAME_LEN`] characters.
+/// Case-sensitive, unique per store.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SecretName(String);
+
+impl SecretName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("secret name is empty".to_string());
+        }
+        if s.len() > MAX_SECRET_NAME_LEN {
+            return Err(format!(
+                "secret name is {} characters long; the limit is {MAX_SECRET_NAME_LEN}",
+                s.len()
+            ));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        {
+            return Err(format!(
+                "secret name may contain only letters, digits, '-' and '_' (found {c:?})"
+            ));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SecretName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<SecretName> for String {
+    fn from(n: SecretName) -> String {
+        n.0
+    }
+}
+
+impl fmt::Display for SecretName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A secret scope, spelled exactly as on the wire.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Access,
+    AiGateway,
+    Containers,
+    Dex,
+    Websearch,
+    Workers,
+}
+
+impl Scope {
+    /// Every scope the API accepts (spec 2026-08), in wire-sorted order.
+    pub const ALL: [Scope; 6] = [
+        Scope::Access,
+        Scope::AiGateway,
+        Scope::Containers,
+        Scope::Dex,
+        Scope::Websearch,
+        Scope::Workers,
+    ];
+
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Scope::Access => "access",
+            Scope::AiGateway => "ai_gateway",
+            Scope::Containers => "containers",
+            Scope::Dex => "dex",
+            Scope::Websearch => "websearch",
+            Scope::Workers => "workers",
+        }
+    }
+
+    pub fn from_wire(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_wire() == s)
+    }
+
+    /// The known scope closest to an unknown spelling (`ai-gateway` → `ai_gateway`), if any
+    /// is close enough to be a plausible typo.
+    pub fn suggest(s: &str) -> Option<Scope> {
+        let normalized = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        if let Some(exact) = Scope::from_wire(&normalized) {
+            return Some(exact);
+        }
+        Scope::ALL
+            .into_iter()
+            .map(|scope| (strsim::levenshtein(&normalized, scope.as_wire()), scope))
+            .filter(|(distance, _)| *distance <= 2)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, scope)| scope)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_wire())
+    }
+}
+
+/// A set of scopes. Cloudflare returns scopes sorted; comparing sets makes order irrelevant.
+pub type Scopes = BTreeSet<Scope>;
+
+/// A keyed value fingerprint: the first [`Fingerprint::LEN`] bytes of
+/// HMAC-SHA256(fingerprint key, value). Safe to print, store in plans and put in comments:
+/// without the key it says nothing about the value. Computed in [`crate::values`].
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Fingerprint([u8; Fingerprint::LEN]);
+
+impl Fingerprint {
+    /// 64 bits.
+    pub const LEN: usize = 8;
+
+    pub fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// Full lowercase hex form (16 characters), as written into the ownership marker.
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub fn parse_hex(s: &str) -> Result<Self, String> {
+        let mut bytes = [0u8; Self::LEN];
+        hex::decode_to_slice(s, &mut bytes)
+            .map_err(|_| format!("fingerprint must be {} hex characters", Self::LEN * 2))?;
+        Ok(Self(bytes))
+    }
+
+    /// Short form for human output (first 8 hex characters).
+    pub fn short(self) -> String {
+        self.to_hex()[..8].to_string()
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl TryFrom<String> for Fingerprint {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse_hex(&s)
+    }
+}
+
+impl From<Fingerprint> for String {
+    fn from(f: Fingerprint) -> String {
+        f.to_hex()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_must_be_32_lowercase_hex() {
+        assert!(AccountId::parse("0123456789abcdef0123456789abcdef").is_ok());
+        assert!(AccountId::parse("0123456789ABCDEF0123456789abcdef").is_err());
+        assert!(AccountId::parse("0123").is_err());
+        assert!(AccountId::parse("0123456789abcdef0123456789abcdeg").is_err());
+    }
+
+    #[test]
+    fn secret_names_follow_the_manifest_rule() {
+        assert!(SecretName::parse("STRIPE_KEY-2").is_ok());
+        assert!(SecretName::parse("").is_err());
+        assert!(SecretName::parse("has space").is_err());
+        assert!(SecretName::parse("a^b").is_err());
+        assert!(SecretName::parse(&"a".repeat(255)).is_ok());
+        assert!(SecretName::parse(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn scopes_round_trip_and_suggest() {
+        for scope in Scope::ALL {
+            assert_eq!(Scope::from_wire(scope.as_wire()), Some(scope));
+        }
+        assert_eq!(Scope::from_wire("ai-gateway"), None);
+        assert_eq!(Scope::suggest("ai-gateway"), Some(Scope::AiGateway));
+        assert_eq!(Scope::suggest("worker"), Some(Scope::Workers));
+        assert_eq!(Scope::suggest("kv"), None);
+        let wire: Vec<_> = Scope::ALL.iter().map(|s| s.as_wire()).collect();
+        let mut sorted = wire.clone();
+        sorted.sort();
+        assert_eq!(wire, sorted, "ALL is in wire-sorted order");
+    }
+
+    #[test]
+    fn fingerprints_round_trip_hex() {
+        let fp = Fingerprint::from_bytes([0xab, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(fp.to_hex(), "ab01020304050607");
+        assert_eq!(Fingerprint::parse_hex(&fp.to_hex()), Ok(fp));
+        assert_eq!(fp.short(), "ab010203");
+        assert!(Fingerprint::parse_hex("xyz").is_err());
+    }
+}

@@ -1,0 +1,55 @@
+//! # cfsecrets
+//!
+//! A declarative reconciler for Cloudflare Secrets Store. A YAML manifest in git declares
+//! accounts, stores and secrets; each value is an age-sealed file beside it.
+//!
+//! ```text
+//! manifest + sealed values ──▶ desired state ─┐
+//!                                              ├──▶ planner ──▶ ordered plan ──▶ applier ──▶ Cloudflare
+//! list + metadata calls   ──▶ live state   ───┘      (pure)      (text/md/json)
+//! ```
+//!
+//! ## Code map
+//!
+//! * [`cli`] — clap types; their doc comments are the `--help` text. No I/O.
+//! * [`commands`] — one file per subcommand, each a thin script; exit-code mapping.
+//! * [`domain`] — small validated types shared downstream: account ids, secret names,
+//!   scopes, fingerprints.
+//! * [`manifest`] — YAML → raw types (serde, JSON Schema) → validated [`manifest::Desired`],
+//!   with every diagnostic at once, each with `file:line:column`.
+//! * [`values`] — age identities and recipients, sealing and unsealing, bundles,
+//!   fingerprints. Plaintext never leaves its secret type here except into a request body.
+//! * [`cloudflare`] — the REST client: envelope, pagination, retries, pacing, typed errors,
+//!   wire DTOs.
+//! * [`live`] — the live snapshot, converted from wire DTOs into domain terms.
+//! * [`plan`] — `diff(desired, live, …) -> Plan`, pure and deterministic, plus the renderers
+//!   (text, Markdown, JSON) and the ownership marker.
+//! * [`apply`] — executes a plan in order against the client and reports what was done.
+//! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
+//! * [`output`] — every write to stdout and stderr.
+//!
+//! ## Architecture invariants
+//!
+//! 1. The planner and the validator do no I/O, no async, no clock, no randomness: the same
+//!    inputs give a byte-identical plan.
+//! 2. Plaintext exists only inside a secret type from unsealing to the one place that builds a
+//!    request body. It is never in a `Plan`, `Debug` output, errors, logs, snapshots, plan
+//!    files or the emulator's logs.
+//! 3. `cloudflare` knows nothing of manifests; `manifest` nothing of HTTP. The emulator shares
+//!    no logic with the client.
+//! 4. `apply` runs the plan it is given. After a successful apply, a fresh plan is empty.
+//! 5. Nothing a user did not declare is deleted: deletion needs ownership or an explicit order.
+//! 6. Every check of user input runs before the first write request.
+//! 7. Tests reach nothing beyond 127.0.0.1.
+
+pub mod apply;
+pub mod cli;
+pub mod cloudflare;
+pub mod commands;
+pub mod domain;
+pub mod emulator;
+pub mod live;
+pub mod manifest;
+pub mod output;
+pub mod plan;
+pub mod values;

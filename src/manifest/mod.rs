@@ -1,0 +1,4 @@
+//! TODO(owner): module docs.
+
+pub mod model;
+pub use model::*;
