@@ -110,6 +110,14 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
             expected,
             ..
         } => format!("wrong type: found {unexpected}, expected {expected}"),
+        E::Unexpected { expected, .. } => format!(
+            "wrong type: expected {}",
+            match *expected {
+                "mapping start" => "a map",
+                "sequence start" => "a list",
+                other => other,
+            }
+        ),
         E::Eof { .. } => "unexpected end of file (is the manifest empty?)".to_string(),
         E::InvalidBooleanStrict { .. } => "wrong type: expected `true` or `false`".to_string(),
         E::InvalidScalar { ty, .. } => format!("wrong type: expected {}", scalar_kind(ty)),
