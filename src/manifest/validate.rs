@@ -156,6 +156,20 @@ fn shorten(s: &str) -> String {
     }
 }
 
+/// Account labels and store names become directories in the default value path
+/// (`values/<account>/<store>/<NAME>.age`), so they must be one plain path segment.
+fn path_segment(s: &str) -> Result<(), &'static str> {
+    if s.trim().is_empty() {
+        Err("is empty")
+    } else if s == "." || s == ".." || s.contains(['/', '\\']) {
+        Err("must not contain `/` or `\\` or be `.` or `..`")
+    } else if s.chars().any(char::is_control) {
+        Err("must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
+
 /// One secret of a store, as far as the rename checks need it.
 struct Entry<'r> {
     name: &'r Spanned<String>,
@@ -207,8 +221,11 @@ pub fn validate(
     let mut env_user: Option<&str> = None;
     for (label, account) in &raw.accounts.value.0 {
         let name = label.value.as_str();
-        if name.trim().is_empty() {
-            cx.error(&label.referenced, "account label is empty");
+        if let Err(reason) = path_segment(name) {
+            cx.error(
+                &label.referenced,
+                format!("account label `{}` {reason}", shorten(name)),
+            );
         }
         let (id, id_at) = match &account.account_id {
             Some(written) => (
@@ -275,10 +292,13 @@ pub fn validate(
         }
         let mut stores = Vec::new();
         for (store_name, store) in &account.stores.value.0 {
-            if store_name.value.trim().is_empty() {
+            if let Err(reason) = path_segment(&store_name.value) {
                 cx.error(
                     &store_name.referenced,
-                    format!("account `{name}` has a store with an empty name"),
+                    format!(
+                        "store name `{}` of account `{name}` {reason}",
+                        shorten(&store_name.value)
+                    ),
                 );
             }
             let secrets = validate_secrets(

@@ -603,6 +603,20 @@ fn accounts_and_stores_must_not_be_empty() {
 }
 
 #[test]
+fn labels_and_store_names_are_single_path_segments() {
+    let yaml = with_secrets(&["A: { value: keep }"]).replace("  prod:", "  '../prod':");
+    assert_one(&yaml, "7:3", "account label `../prod` must not contain `/`");
+    let yaml = with_secrets(&["A: { value: keep }"]).replace("      main:", "      '..':");
+    assert_one(
+        &yaml,
+        "10:7",
+        "store name `..` of account `prod` must not contain",
+    );
+    let yaml = with_secrets(&["A: { value: keep }"]).replace("      main:", "      '':");
+    assert_one(&yaml, "10:7", "store name `` of account `prod` is empty");
+}
+
+#[test]
 fn safety_numbers_must_be_in_range() {
     let base = with_secrets(&["A: { value: keep }"]);
     let with =
