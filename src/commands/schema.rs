@@ -1,9 +1,17 @@
-//! `cfsecrets schema`.
+//! `cfsecrets schema`: prints a JSON Schema generated from the Rust types.
 
-use crate::cli::SchemaArgs;
+use anyhow::Context as _;
+
+use crate::cli::{SchemaArgs, SchemaKind};
 use crate::commands::Status;
 use crate::output::Output;
 
-pub fn run(_out: &mut Output, _args: &SchemaArgs) -> anyhow::Result<Status> {
-    anyhow::bail!("`schema` is not implemented yet")
+pub fn run(out: &mut Output, args: &SchemaArgs) -> anyhow::Result<Status> {
+    let text = match args.kind {
+        SchemaKind::Manifest => crate::manifest::manifest_schema_json(),
+        // To be wired by the lead: `crate::plan::schema::plan_schema_json()`.
+        SchemaKind::Plan => anyhow::bail!("plan schema not available"),
+    };
+    out.print(&text).context("cannot write to stdout")?;
+    Ok(Status::Success)
 }

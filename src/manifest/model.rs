@@ -46,7 +46,17 @@ pub struct DesiredStore {
 }
 
 /// What happens to live secrets the manifest does not declare.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Prune {
     /// Delete undeclared secrets that carry this tool's ownership marker (the default).

@@ -1,0 +1,644 @@
+//! Semantic checks on the raw manifest, turning it into [`Desired`] or into every problem at
+//! once. Pure: the only outside fact it consults is whether a referenced file exists, asked
+//! through [`FileCheck`] so tests can answer without a file system.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::{Location, Spanned};
+
+use crate::domain::{AccountId, Scope, Scopes, SecretName};
+use crate::manifest::diagnostic::{Diagnostic, Diagnostics};
+use crate::manifest::model::{
+    Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
+};
+use crate::manifest::raw::{Ensure, RawManifest, RawSafety, RawSecret, RawValue};
+
+/// Answers whether a path (already resolved against the manifest's directory) is a file.
+pub trait FileCheck {
+    fn is_file(&self, path: &Path) -> bool;
+}
+
+/// The real file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealFs;
+
+impl FileCheck for RealFs {
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+}
+
+/// Bundle file endings that name a format, checked case-sensitively.
+pub const BUNDLE_SUFFIXES: [&str; 3] = [".env.age", ".yaml.age", ".yml.age"];
+
+struct Ctx<'a> {
+    path: &'a Path,
+    base_dir: &'a Path,
+    fs: &'a dyn FileCheck,
+    diags: Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, at: &Location, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(
+            self.path,
+            at.line(),
+            at.column(),
+            message,
+        ));
+    }
+
+    /// A path the manifest requires to exist; returns it resolved.
+    fn required_file(&mut self, written: &Spanned<String>, what: &str) -> PathBuf {
+        let resolved = self.base_dir.join(&written.value);
+        if written.value.trim().is_empty() {
+            self.error(&written.referenced, format!("{what} path is empty"));
+        } else if !self.fs.is_file(&resolved) {
+            self.error(
+                &written.referenced,
+                format!("{what} `{}` does not exist", written.value),
+            );
+        }
+        resolved
+    }
+
+    /// Checks a scope list; `None` when any problem was reported.
+    fn scopes(&mut self, list: &Spanned<Vec<Spanned<String>>>, owner: &str) -> Option<Scopes> {
+        let mut ok = true;
+        if list.value.is_empty() {
+            self.error(
+                &list.referenced,
+                format!(
+                    "{owner} has an empty scope list; name at least one of {}",
+                    known_scopes()
+                ),
+            );
+            return None;
+        }
+        let mut scopes = Scopes::new();
+        for item in &list.value {
+            match Scope::from_wire(&item.value) {
+                Some(scope) => {
+                    if !scopes.insert(scope) {
+                        ok = false;
+                        self.error(
+                            &item.referenced,
+                            format!("scope `{scope}` is listed twice in {owner}"),
+                        );
+                    }
+                }
+                None => {
+                    ok = false;
+                    let hint = match Scope::suggest(&item.value) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => format!("expected one of {}", known_scopes()),
+                    };
+                    self.error(
+                        &item.referenced,
+                        format!("unknown scope `{}`; {hint}", shorten(&item.value)),
+                    );
+                }
+            }
+        }
+        ok.then_some(scopes)
+    }
+
+    fn safety(&mut self, raw: Option<&Spanned<RawSafety>>) -> Safety {
+        let mut safety = Safety::default();
+        let Some(raw) = raw else { return safety };
+        let raw = &raw.value;
+        if let Some(n) = &raw.max_deletes {
+            safety.max_deletes = self.in_range(n, "max_deletes", u32::MAX.into());
+        }
+        if let Some(n) = &raw.max_delete_percent {
+            safety.max_delete_percent = self
+                .in_range(n, "max_delete_percent", 100)
+                .and_then(|p| u8::try_from(p).ok());
+        }
+        if let Some(n) = &raw.min_existing
+            && let Some(n) = self.in_range(n, "min_existing", u32::MAX.into())
+        {
+            safety.min_existing = n;
+        }
+        safety
+    }
+
+    fn in_range(&mut self, n: &Spanned<i64>, key: &str, max: i64) -> Option<u32> {
+        if (0..=max).contains(&n.value) {
+            u32::try_from(n.value).ok()
+        } else {
+            self.error(
+                &n.referenced,
+                format!("safety.{key} must be between 0 and {max}, got {}", n.value),
+            );
+            None
+        }
+    }
+}
+
+fn known_scopes() -> String {
+    Scope::ALL
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Keeps user-written text short in messages (a 10,000-character key helps nobody).
+fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
+/// Account labels and store names become directories in the default value path
+/// (`values/<account>/<store>/<NAME>.age`), so they must be one plain path segment.
+fn path_segment(s: &str) -> Result<(), &'static str> {
+    if s.trim().is_empty() {
+        Err("is empty")
+    } else if s == "." || s == ".." || s.contains(['/', '\\']) {
+        Err("must not contain `/` or `\\` or be `.` or `..`")
+    } else if s.chars().any(char::is_control) {
+        Err("must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
+
+/// One secret of a store, as far as the rename checks need it.
+struct Entry<'r> {
+    name: &'r Spanned<String>,
+    raw: &'r RawSecret,
+    /// `renamed_from` when it parsed and the secret is present.
+    renamed_from: Option<&'r Spanned<String>>,
+}
+
+/// Validates `raw` into the desired state, or returns every problem, sorted by position.
+pub fn validate(
+    path: &Path,
+    base_dir: &Path,
+    raw: &RawManifest,
+    env_account_id: Option<&str>,
+    fs: &dyn FileCheck,
+) -> Result<Desired, Diagnostics> {
+    let mut cx = Ctx {
+        path,
+        base_dir,
+        fs,
+        diags: Diagnostics::new(),
+    };
+
+    if raw.version.value != 1 {
+        cx.error(
+            &raw.version.referenced,
+            format!(
+                "unsupported manifest version {}; this cfsecrets reads version 1",
+                raw.version.value
+            ),
+        );
+    }
+    let recipients_file = cx.required_file(&raw.recipients_file, "recipients file");
+    let fingerprint_key = cx.required_file(&raw.fingerprint_key, "fingerprint key file");
+
+    let default_list = raw.defaults.as_ref().and_then(|d| d.scopes.as_ref());
+    let default_scopes = default_list.and_then(|list| cx.scopes(list, "defaults.scopes"));
+    let safety = cx.safety(raw.safety.as_ref());
+
+    if raw.accounts.value.0.is_empty() {
+        cx.error(
+            &raw.accounts.referenced,
+            "`accounts` is empty; declare at least one account",
+        );
+    }
+
+    let mut accounts = Vec::new();
+    let mut seen_ids: Vec<(AccountId, &str)> = Vec::new();
+    let mut env_user: Option<&str> = None;
+    for (label, account) in &raw.accounts.value.0 {
+        let name = label.value.as_str();
+        if let Err(reason) = path_segment(name) {
+            cx.error(
+                &label.referenced,
+                format!("account label `{}` {reason}", shorten(name)),
+            );
+        }
+        let (id, id_at) = match &account.account_id {
+            Some(written) => (
+                AccountId::parse(&written.value)
+                    .map_err(|reason| {
+                        cx.error(&written.referenced, format!("account `{name}`: {reason}"))
+                    })
+                    .ok(),
+                &written.referenced,
+            ),
+            None => {
+                let id = match (env_account_id, env_user) {
+                    (None, _) => {
+                        cx.error(
+                            &label.referenced,
+                            format!(
+                                "account `{name}` has no `account_id` and CLOUDFLARE_ACCOUNT_ID is not set"
+                            ),
+                        );
+                        None
+                    }
+                    (Some(_), Some(first)) => {
+                        cx.error(
+                            &label.referenced,
+                            format!(
+                                "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{first}` already does"
+                            ),
+                        );
+                        None
+                    }
+                    (Some(env), None) => {
+                        env_user = Some(name);
+                        AccountId::parse(env.trim())
+                            .map_err(|reason| {
+                                cx.error(
+                                    &label.referenced,
+                                    format!(
+                                        "account `{name}` takes its id from CLOUDFLARE_ACCOUNT_ID, which is malformed: {reason}"
+                                    ),
+                                )
+                            })
+                            .ok()
+                    }
+                };
+                (id, &label.referenced)
+            }
+        };
+        if let Some(id) = &id {
+            if let Some((_, other)) = seen_ids.iter().find(|(seen, _)| seen == id) {
+                cx.error(
+                    id_at,
+                    format!("account `{name}` has the same account id as account `{other}`"),
+                );
+            } else {
+                seen_ids.push((id.clone(), name));
+            }
+        }
+
+        if account.stores.value.0.is_empty() {
+            cx.error(
+                &account.stores.referenced,
+                format!("account `{name}` has no stores; declare at least one"),
+            );
+        }
+        let mut stores = Vec::new();
+        for (store_name, store) in &account.stores.value.0 {
+            if let Err(reason) = path_segment(&store_name.value) {
+                cx.error(
+                    &store_name.referenced,
+                    format!(
+                        "store name `{}` of account `{name}` {reason}",
+                        shorten(&store_name.value)
+                    ),
+                );
+            }
+            let secrets = validate_secrets(
+                &mut cx,
+                &store.secrets.value.0,
+                default_list.is_some(),
+                default_scopes.as_ref(),
+            );
+            stores.push(DesiredStore {
+                name: store_name.value.clone(),
+                prune: store.prune.unwrap_or_default(),
+                secrets,
+            });
+        }
+        if let Some(account_id) = id {
+            accounts.push(DesiredAccount {
+                label: name.to_string(),
+                account_id,
+                stores,
+            });
+        }
+    }
+
+    let mut diags = cx.diags;
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    Ok(Desired {
+        manifest_path: path.to_path_buf(),
+        base_dir: base_dir.to_path_buf(),
+        recipients_file,
+        fingerprint_key,
+        safety,
+        accounts,
+    })
+}
+
+fn validate_secrets(
+    cx: &mut Ctx<'_>,
+    raw: &[(Spanned<String>, RawSecret)],
+    defaults_declared: bool,
+    default_scopes: Option<&Scopes>,
+) -> BTreeMap<SecretName, DesiredSecret> {
+    let mut out = BTreeMap::new();
+    let mut entries = Vec::new();
+    for (name_sp, secret) in raw {
+        let shown = shorten(&name_sp.value);
+        let name = SecretName::parse(&name_sp.value)
+            .map_err(|reason| {
+                cx.error(
+                    &name_sp.referenced,
+                    format!("invalid secret name `{shown}`: {reason}"),
+                )
+            })
+            .ok();
+        let mut entry = Entry {
+            name: name_sp,
+            raw: secret,
+            renamed_from: None,
+        };
+
+        let absent = secret
+            .ensure
+            .as_ref()
+            .is_some_and(|e| e.value == Ensure::Absent);
+        let desired = if absent {
+            let others: Vec<&str> = [
+                ("value", secret.value.is_some()),
+                ("scopes", secret.scopes.is_some()),
+                ("comment", secret.comment.is_some()),
+                ("protect", secret.protect.is_some()),
+                ("renamed_from", secret.renamed_from.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(key, set)| set.then_some(key))
+            .collect();
+            if !others.is_empty() {
+                let at = &secret.ensure.as_ref().expect("absent").referenced;
+                cx.error(
+                    at,
+                    format!(
+                        "secret `{shown}` has `ensure: absent`, which allows no other key (found {})",
+                        others
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            Some(DesiredSecret::Absent)
+        } else {
+            present_secret(
+                cx,
+                &shown,
+                name_sp,
+                secret,
+                defaults_declared,
+                default_scopes,
+                &mut entry,
+            )
+            .map(DesiredSecret::Present)
+        };
+        if let (Some(name), Some(desired)) = (name, desired) {
+            out.insert(name, desired);
+        }
+        entries.push(entry);
+    }
+    check_renames(cx, &entries);
+    out
+}
+
+fn present_secret<'r>(
+    cx: &mut Ctx<'_>,
+    shown: &str,
+    name_sp: &Spanned<String>,
+    secret: &'r RawSecret,
+    defaults_declared: bool,
+    default_scopes: Option<&Scopes>,
+    entry: &mut Entry<'r>,
+) -> Option<PresentSecret> {
+    let value = match &secret.value {
+        None => {
+            cx.error(
+                &name_sp.referenced,
+                format!(
+                    "secret `{shown}` has no `value`; give a sealed file path, `keep`, or `{{ bundle, key }}`"
+                ),
+            );
+            None
+        }
+        Some(value) => value_source(cx, shown, value),
+    };
+
+    let owner = format!("secret `{shown}`");
+    let scopes = match &secret.scopes {
+        Some(list) => cx.scopes(list, &owner),
+        None if defaults_declared => default_scopes.cloned(),
+        None => {
+            cx.error(
+                &name_sp.referenced,
+                format!("secret `{shown}` names no scopes and `defaults.scopes` is not set"),
+            );
+            None
+        }
+    };
+
+    let renamed_from = match &secret.renamed_from {
+        None => Some(None),
+        Some(old) => match SecretName::parse(&old.value) {
+            Ok(old_name) => {
+                entry.renamed_from = Some(old);
+                Some(Some(old_name))
+            }
+            Err(reason) => {
+                cx.error(
+                    &old.referenced,
+                    format!(
+                        "secret `{shown}` is renamed from an invalid name `{}`: {reason}",
+                        shorten(&old.value)
+                    ),
+                );
+                None
+            }
+        },
+    };
+
+    let comment = secret
+        .comment
+        .as_ref()
+        .map(|c| c.value.clone())
+        .filter(|c| !c.is_empty());
+    let protect = secret.protect.as_ref().is_some_and(|p| p.value);
+    Some(PresentSecret {
+        value: value?,
+        scopes: scopes?,
+        comment,
+        protect,
+        renamed_from: renamed_from?,
+    })
+}
+
+fn value_source(cx: &mut Ctx<'_>, shown: &str, value: &Spanned<RawValue>) -> Option<ValueSource> {
+    let at = &value.referenced;
+    match &value.value {
+        RawValue::Path(p) if p == "keep" => Some(ValueSource::Keep),
+        RawValue::Path(p) if p.trim().is_empty() => {
+            cx.error(at, format!("secret `{shown}` has an empty value path"));
+            None
+        }
+        RawValue::Path(p) => {
+            let resolved = cx.base_dir.join(p);
+            if cx.fs.is_file(&resolved) {
+                Some(ValueSource::File(resolved))
+            } else {
+                let hint = if p.eq_ignore_ascii_case("keep") {
+                    " (write `keep` in lowercase to leave the value unmanaged)"
+                } else {
+                    ""
+                };
+                cx.error(
+                    at,
+                    format!("value file `{p}` of secret `{shown}` does not exist{hint}"),
+                );
+                None
+            }
+        }
+        RawValue::Bundle(bundle) => {
+            let mut ok = true;
+            if bundle.bundle.trim().is_empty() {
+                ok = false;
+                cx.error(at, format!("secret `{shown}` has an empty bundle path"));
+            } else if !BUNDLE_SUFFIXES.iter().any(|s| bundle.bundle.ends_with(s)) {
+                ok = false;
+                cx.error(
+                    at,
+                    format!(
+                        "bundle `{}` of secret `{shown}` must end in .env.age, .yaml.age or .yml.age",
+                        bundle.bundle
+                    ),
+                );
+            }
+            let resolved = cx.base_dir.join(&bundle.bundle);
+            if ok && !cx.fs.is_file(&resolved) {
+                ok = false;
+                cx.error(
+                    at,
+                    format!(
+                        "bundle file `{}` of secret `{shown}` does not exist",
+                        bundle.bundle
+                    ),
+                );
+            }
+            if bundle.key.trim().is_empty() {
+                ok = false;
+                cx.error(at, format!("secret `{shown}` has an empty bundle key"));
+            }
+            ok.then(|| ValueSource::Bundle {
+                path: resolved,
+                key: bundle.key.clone(),
+            })
+        }
+    }
+}
+
+/// Rename rules within one store: a secret cannot be renamed from itself, from a name the
+/// store also declares (a collision), from a secret that is itself renamed (a chain), in a
+/// cycle, or from a name another secret is already renamed from.
+fn check_renames(cx: &mut Ctx<'_>, entries: &[Entry<'_>]) {
+    let declared: HashMap<&str, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.value.as_str(), i))
+        .collect();
+    let mut first_rename: HashMap<&str, &str> = HashMap::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let Some(old) = entry.renamed_from else {
+            continue;
+        };
+        let name = entry.name.value.as_str();
+        let old_name = old.value.as_str();
+        if let Some(earlier) = first_rename.get(old_name) {
+            cx.error(
+                &old.referenced,
+                format!("secrets `{earlier}` and `{name}` are both renamed from `{old_name}`"),
+            );
+        } else {
+            first_rename.insert(old_name, name);
+        }
+        if old_name == name {
+            cx.error(
+                &old.referenced,
+                format!("secret `{name}` is renamed from itself"),
+            );
+            continue;
+        }
+        let Some(&target) = declared.get(old_name) else {
+            continue;
+        };
+        // Walk the renamed_from links through declared secrets.
+        let mut path = vec![index];
+        let mut cursor = target;
+        let cycle = loop {
+            if cursor == index {
+                break true;
+            }
+            if path.contains(&cursor) {
+                break false;
+            }
+            path.push(cursor);
+            match entries[cursor]
+                .renamed_from
+                .and_then(|next| declared.get(next.value.as_str()))
+            {
+                Some(&next) => cursor = next,
+                None => break false,
+            }
+        };
+        if cycle {
+            // Report a cycle once, at its first member in manifest order.
+            if path.iter().min() == Some(&index) {
+                let mut names: Vec<String> = path
+                    .iter()
+                    .map(|&i| format!("`{}`", entries[i].name.value))
+                    .collect();
+                names.push(format!("`{name}`"));
+                cx.error(
+                    &old.referenced,
+                    format!(
+                        "renames form a cycle: {} (read → as \"is renamed from\")",
+                        names.join(" → ")
+                    ),
+                );
+            }
+        } else if let Some(next) = entries[target].renamed_from {
+            cx.error(
+                &old.referenced,
+                format!(
+                    "secret `{name}` is renamed from `{old_name}`, which is itself renamed from `{}`; renames cannot chain",
+                    next.value
+                ),
+            );
+        } else {
+            let how = if entries[target]
+                .raw
+                .ensure
+                .as_ref()
+                .is_some_and(|e| e.value == Ensure::Absent)
+            {
+                " (with `ensure: absent`)"
+            } else {
+                ""
+            };
+            cx.error(
+                &old.referenced,
+                format!(
+                    "secret `{name}` is renamed from `{old_name}`, which is also declared in this store{how}"
+                ),
+            );
+        }
+    }
+}
