@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cloudflare::{self as wire, Client, ClientError, ListSecrets};
 use crate::domain::AccountId;
 
 /// Everything fetched for the accounts a manifest names.
@@ -80,4 +81,137 @@ pub enum SecretStatus {
     Active,
     /// Any status this tool does not know; treated like `active`.
     Other,
+}
+
+/// Why the live state could not be read. Names the account; never a value or token.
+#[derive(Debug, thiserror::Error)]
+#[error("reading account {account_id}: {source}")]
+pub struct FetchError {
+    pub account_id: AccountId,
+    #[source]
+    pub source: ClientError,
+}
+
+/// Reads every named account concurrently: `GET /quota` (a failure there gives
+/// `quota: None`, not an error), one store list, and every page of each store's secrets.
+/// Stores and secrets come back sorted by name; `deleted` secrets are dropped; an unknown
+/// status becomes [`SecretStatus::Other`]. Accounts keep the order they were given in.
+pub async fn fetch(client: &Client, accounts: &[AccountId]) -> Result<LiveState, FetchError> {
+    let accounts = futures::future::try_join_all(accounts.iter().map(|account_id| async move {
+        fetch_account(client, account_id)
+            .await
+            .map_err(|source| FetchError {
+                account_id: account_id.clone(),
+                source,
+            })
+    }))
+    .await?;
+    Ok(LiveState { accounts })
+}
+
+async fn fetch_account(
+    client: &Client,
+    account_id: &AccountId,
+) -> Result<LiveAccount, ClientError> {
+    let id = account_id.as_str();
+    let (quota, stores) = tokio::join!(client.quota(id), client.list_stores(id));
+    let stores = stores?;
+    let all = ListSecrets::default();
+    let secrets = futures::future::try_join_all(
+        stores
+            .iter()
+            .map(|store| client.list_secrets(id, &store.id, &all)),
+    )
+    .await?;
+    let mut stores: Vec<LiveStore> = stores
+        .into_iter()
+        .zip(secrets)
+        .map(|(store, secrets)| live_store(store, secrets))
+        .collect();
+    stores.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    Ok(LiveAccount {
+        account_id: account_id.clone(),
+        quota: quota.ok().map(|q| Quota {
+            quota: q.secrets.quota,
+            usage: q.secrets.usage,
+        }),
+        stores,
+    })
+}
+
+fn live_store(store: wire::Store, secrets: Vec<wire::Secret>) -> LiveStore {
+    let mut secrets: Vec<LiveSecret> = secrets.into_iter().filter_map(live_secret).collect();
+    secrets.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    LiveStore {
+        id: store.id,
+        name: store.name,
+        created: store.created,
+        modified: store.modified,
+        secrets,
+    }
+}
+
+/// `None` for a `deleted` secret.
+fn live_secret(secret: wire::Secret) -> Option<LiveSecret> {
+    let status = match secret.status.as_str() {
+        "deleted" => return None,
+        "pending" => SecretStatus::Pending,
+        "active" => SecretStatus::Active,
+        _ => SecretStatus::Other,
+    };
+    Some(LiveSecret {
+        id: secret.id,
+        name: secret.name,
+        status,
+        comment: secret.comment.unwrap_or_default(),
+        scopes: secret.scopes.into_iter().collect(),
+        created: secret.created,
+        modified: secret.modified,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire_secret(name: &str, status: &str) -> wire::Secret {
+        wire::Secret {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            store_id: "s".to_string(),
+            status: status.to_string(),
+            created: "c".to_string(),
+            modified: "m".to_string(),
+            comment: None,
+            scopes: vec!["workers".to_string(), "ai_gateway".to_string()],
+        }
+    }
+
+    #[test]
+    fn conversion_sorts_drops_deleted_and_maps_unknown_status() {
+        let store = wire::Store {
+            id: "s".into(),
+            name: "main".into(),
+            created: "c".into(),
+            modified: "m".into(),
+            account_id: None,
+        };
+        let live = live_store(
+            store,
+            vec![
+                wire_secret("ZED", "active"),
+                wire_secret("GONE", "deleted"),
+                wire_secret("ALPHA", "pending"),
+                wire_secret("MID", "rotating"),
+            ],
+        );
+        let names: Vec<_> = live.secrets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["ALPHA", "MID", "ZED"]);
+        assert_eq!(live.secrets[0].status, SecretStatus::Pending);
+        assert_eq!(live.secrets[1].status, SecretStatus::Other);
+        assert_eq!(live.secrets[2].status, SecretStatus::Active);
+        assert_eq!(live.secrets[0].comment, "");
+        let scopes: Vec<_> = live.secrets[0].scopes.iter().map(String::as_str).collect();
+        assert_eq!(scopes, ["ai_gateway", "workers"]);
+    }
 }

@@ -1,0 +1,260 @@
+//! Typed client errors. An API error carries HTTP status, Cloudflare code and message token;
+//! [`ErrorKind`] matches on code **and** token (as the API reference's §6 prescribes), never on
+//! the HTTP status alone. No error ever holds a request body, a value or a credential.
+
+use std::fmt;
+
+use super::Endpoint;
+
+/// A failure answered by the API (non-2xx, or `success: false`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub endpoint: Endpoint,
+    pub account_id: String,
+    pub status: u16,
+    /// `errors[0].code`, when present.
+    pub code: Option<u32>,
+    /// `errors[0].message` (for Secrets Store usually a snake_case token such as
+    /// `secret_name_already_exists`), cut to 200 characters.
+    pub message_token: String,
+    /// Further `(code, message)` items, if the envelope listed more than one.
+    pub more: Vec<(Option<u32>, String)>,
+}
+
+impl ApiError {
+    /// Whether this error is `kind`: the code must be one the kind is known by (any code when
+    /// the reference does not know it) and the message must contain the kind's token.
+    pub fn is(&self, kind: ErrorKind) -> bool {
+        if kind == ErrorKind::RateLimited {
+            return self.status == 429;
+        }
+        std::iter::once((self.code, self.message_token.as_str()))
+            .chain(self.more.iter().map(|(c, m)| (*c, m.as_str())))
+            .any(|(code, message)| kind.matches(code, message))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} for account {}: http {}",
+            self.endpoint, self.account_id, self.status
+        )?;
+        if let Some(code) = self.code {
+            write!(f, ", code {code}")?;
+        }
+        if !self.message_token.is_empty() {
+            write!(f, ": {}", self.message_token)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What kind of transport failure happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// Could not connect (nothing was sent).
+    Connect,
+    /// The request or its response did not finish in time.
+    Timeout,
+    /// The connection broke after the request may have been sent.
+    Dropped,
+    /// A 2xx answer arrived but its body could not be read as the expected envelope.
+    Unreadable,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Dropped => "connection dropped",
+            TransportKind::Unreadable => "unreadable answer",
+        })
+    }
+}
+
+/// Every way a client call can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+
+    #[error("{endpoint} for account {account_id}: {kind} after {attempts} attempt(s)")]
+    Transport {
+        endpoint: Endpoint,
+        account_id: String,
+        kind: TransportKind,
+        attempts: u32,
+        /// reqwest's error with the URL stripped.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A non-idempotent write (batch create, duplicate, store create) was sent, but no answer
+    /// came back (timeout, dropped connection, unreadable success body). It may or may not have
+    /// happened: re-list before deciding what to do; never resend blindly.
+    #[error(
+        "{endpoint} for account {account_id}: outcome unknown ({kind}); re-list before retrying"
+    )]
+    OutcomeUnknown {
+        endpoint: Endpoint,
+        account_id: String,
+        kind: TransportKind,
+    },
+
+    /// A 2xx response whose body is not the expected envelope.
+    #[error("{endpoint} for account {account_id}: unreadable response (http {status}): {detail}")]
+    Decode {
+        endpoint: Endpoint,
+        account_id: String,
+        status: u16,
+        detail: String,
+    },
+
+    /// A paginated list returned an id already seen on an earlier page.
+    #[error(
+        "{endpoint} for account {account_id}: page {page} repeats id {id} from an earlier page; the server is not paginating"
+    )]
+    RepeatedPage {
+        endpoint: Endpoint,
+        account_id: String,
+        page: u64,
+        id: String,
+    },
+
+    /// Refused before sending (e.g. a bulk delete without ids, an empty path id).
+    #[error("{endpoint}: {reason}")]
+    Refused {
+        endpoint: Endpoint,
+        reason: &'static str,
+    },
+}
+
+impl ClientError {
+    /// The API error, if the server answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            ClientError::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the server answered with `kind` (see [`ApiError::is`]).
+    pub fn is(&self, kind: ErrorKind) -> bool {
+        self.api().is_some_and(|e| e.is(kind))
+    }
+
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, ClientError::OutcomeUnknown { .. })
+    }
+}
+
+/// Errors the Secrets Store API is known to return (reference §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// 7003 "No route for the URI" (unknown or malformed account id).
+    NoRoute,
+    /// 1000, an empty id in the path.
+    EmptyPathId,
+    InvalidJsonBody,
+    StoreNotFound,
+    SecretNotFound,
+    SecretNameEmpty,
+    SecretScopeInvalid,
+    SecretScopesEmpty,
+    SecretValueTooLong,
+    SecretNameAlreadyExists,
+    MaximumStoresExceeded,
+    MaximumSecretsExceeded,
+    StoreNotEmpty,
+    /// HTTP 429 (the only kind matched on status: it has no code or token).
+    RateLimited,
+}
+
+impl ErrorKind {
+    /// The codes this kind is known by; empty means "any code" (the reference is unsure).
+    pub fn codes(self) -> &'static [u32] {
+        use ErrorKind::*;
+        match self {
+            NoRoute => &[7003],
+            EmptyPathId => &[1000],
+            InvalidJsonBody | StoreNotFound | SecretNotFound | SecretNameEmpty
+            | SecretScopeInvalid | SecretScopesEmpty | SecretValueTooLong => &[1001],
+            SecretNameAlreadyExists => &[1003, 10021],
+            MaximumStoresExceeded => &[1003],
+            MaximumSecretsExceeded | StoreNotEmpty | RateLimited => &[],
+        }
+    }
+
+    /// The message token; `None` for kinds known only by code.
+    pub fn token(self) -> Option<&'static str> {
+        use ErrorKind::*;
+        Some(match self {
+            NoRoute | EmptyPathId | RateLimited => return None,
+            InvalidJsonBody => "invalid_json_body",
+            StoreNotFound => "store_not_found",
+            SecretNotFound => "secret_not_found",
+            SecretNameEmpty => "secret_name_empty",
+            SecretScopeInvalid => "secret_scope_invalid",
+            SecretScopesEmpty => "secret_scopes_empty",
+            SecretValueTooLong => "secret_value_too_long",
+            SecretNameAlreadyExists => "secret_name_already_exists",
+            MaximumStoresExceeded => "maximum_stores_exceeded",
+            MaximumSecretsExceeded => "maximum_secrets_exceeded",
+            StoreNotEmpty => "store_not_empty",
+        })
+    }
+
+    fn matches(self, code: Option<u32>, message: &str) -> bool {
+        let code_ok = self.codes().is_empty() || code.is_some_and(|c| self.codes().contains(&c));
+        let token_ok = self.token().is_none_or(|t| message.contains(t));
+        code_ok && token_ok && (self.token().is_some() || code.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(status: u16, code: Option<u32>, msg: &str) -> ApiError {
+        ApiError {
+            endpoint: Endpoint::CreateSecrets,
+            account_id: "a".into(),
+            status,
+            code,
+            message_token: msg.into(),
+            more: vec![],
+        }
+    }
+
+    #[test]
+    fn kinds_match_on_code_and_token_not_status() {
+        let e = err(400, Some(1003), "secret_name_already_exists");
+        assert!(e.is(ErrorKind::SecretNameAlreadyExists));
+        assert!(!e.is(ErrorKind::MaximumStoresExceeded));
+        // Same token under an unexpected code is not the kind.
+        assert!(
+            !err(409, Some(1001), "secret_name_already_exists")
+                .is(ErrorKind::SecretNameAlreadyExists)
+        );
+        // The alternative code seen by a third party.
+        assert!(
+            err(409, Some(10021), "secret_name_already_exists")
+                .is(ErrorKind::SecretNameAlreadyExists)
+        );
+        // A token with trailing detail still matches.
+        assert!(
+            err(400, Some(1003), "maximum_secrets_exceeded: max 100")
+                .is(ErrorKind::MaximumSecretsExceeded)
+        );
+        // Code-only kinds.
+        assert!(err(404, Some(7003), "No route for the URI").is(ErrorKind::NoRoute));
+        assert!(!err(404, None, "No route for the URI").is(ErrorKind::NoRoute));
+        assert!(err(429, None, "").is(ErrorKind::RateLimited));
+        assert!(!err(404, Some(1001), "store_not_found").is(ErrorKind::SecretNotFound));
+    }
+}
