@@ -14,6 +14,7 @@
 //! * [`fingerprint`] — the sealed fingerprint key and keyed value fingerprints.
 //! * [`index`] — which recipient set each sealed file was last sealed to (for `reseal`).
 //! * [`layout`] — the few manifest fields `secret set` and `reseal` need, read leniently.
+//! * [`reseal`] — re-encrypt only the files whose recipients changed.
 //! * [`edit`] — the textual, comment-preserving manifest edit of `secret set`.
 
 pub mod bundle;
@@ -23,6 +24,7 @@ pub mod fingerprint;
 pub mod index;
 pub mod keys;
 pub mod layout;
+pub mod reseal;
 pub mod seal;
 pub mod secret;
 pub mod unseal;
