@@ -36,15 +36,21 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         }
     }
     let account_id = match &args.account_id {
-        Some(id) => Some(AccountId::parse(id.trim()).map_err(|e| UsageError(format!("--account-id: {e}")))?),
+        Some(id) => Some(
+            AccountId::parse(id.trim()).map_err(|e| UsageError(format!("--account-id: {e}")))?,
+        ),
         None => None,
     };
-    let generated = args.generate_identity.as_ref().map(|_| Identities::generate());
+    let generated = args
+        .generate_identity
+        .as_ref()
+        .map(|_| Identities::generate());
     let mut list: Vec<String> = generated.iter().flat_map(|g| g.to_recipients()).collect();
     list.extend(args.recipients.iter().map(|r| r.trim().to_string()));
     if list.is_empty() {
         return Err(UsageError(
-            "init needs a recipient: pass -r age1… (repeatable) or --generate-identity FILE".to_string(),
+            "init needs a recipient: pass -r age1… (repeatable) or --generate-identity FILE"
+                .to_string(),
         )
         .into());
     }
@@ -58,7 +64,10 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         let text = identity.to_file_text(&now);
         write_atomic(path, text.as_bytes(), Some(IDENTITY_MODE), true)
             .context("cannot write the new identity")?;
-        created.push(format!("{} (new identity, mode 0600: keep it out of git)", path.display()));
+        created.push(format!(
+            "{} (new identity, mode 0600: keep it out of git)",
+            path.display()
+        ));
     }
 
     let mut recipients_text = String::from(
@@ -69,8 +78,17 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         recipients_text.push_str(&key);
         recipients_text.push('\n');
     }
-    write_atomic(&recipients_path, recipients_text.as_bytes(), Some(SEALED_MODE), true)?;
-    created.push(format!("{} ({} recipients)", recipients_path.display(), recipients.sorted().len()));
+    write_atomic(
+        &recipients_path,
+        recipients_text.as_bytes(),
+        Some(SEALED_MODE),
+        true,
+    )?;
+    created.push(format!(
+        "{} ({} recipients)",
+        recipients_path.display(),
+        recipients.sorted().len()
+    ));
 
     let key = FingerprintKey::generate();
     let sealed = key.seal(&recipients)?;
@@ -103,9 +121,18 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
     Ok(Status::Success)
 }
 
-fn record_in_index(base: &Path, path: &Path, recipients: &Recipients, sealed: &[u8]) -> anyhow::Result<()> {
+fn record_in_index(
+    base: &Path,
+    path: &Path,
+    recipients: &Recipients,
+    sealed: &[u8],
+) -> anyhow::Result<()> {
     let mut index = crate::values::index::SealIndex::load(base)?;
-    index.record(&crate::values::index::index_key(base, path), &recipients.digest(), sealed);
+    index.record(
+        &crate::values::index::index_key(base, path),
+        &recipients.digest(),
+        sealed,
+    );
     index.save(base)?;
     Ok(())
 }
@@ -127,7 +154,9 @@ fn manifest_text(base: &Path, account_id: Option<&AccountId>) -> String {
     ));
     match account_id {
         Some(id) => text.push_str(&format!("    account_id: {id}\n")),
-        None => text.push_str("    # account_id: 0123456789abcdef0123456789abcdef   # else CLOUDFLARE_ACCOUNT_ID\n"),
+        None => text.push_str(
+            "    # account_id: 0123456789abcdef0123456789abcdef   # else CLOUDFLARE_ACCOUNT_ID\n",
+        ),
     }
     text.push_str(
         "    stores:\n\
@@ -144,7 +173,8 @@ mod tests {
     #[test]
     fn skeleton_manifest_is_readable_by_the_layout_reader() {
         let text = manifest_text(Path::new("/nonexistent"), None);
-        let layout = crate::values::layout::Layout::parse(&text, Path::new("d/cfsecrets.yaml")).unwrap();
+        let layout =
+            crate::values::layout::Layout::parse(&text, Path::new("d/cfsecrets.yaml")).unwrap();
         assert_eq!(layout.fingerprint_key, Path::new("d/keys/fingerprint.age"));
         assert!(layout.accounts["default"]["default_secrets_store"].is_empty());
         assert!(!text.contains("yaml-language-server"));

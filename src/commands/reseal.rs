@@ -9,7 +9,11 @@ use crate::values::layout::Layout;
 use crate::values::reseal::reseal_files;
 use crate::values::{Identities, Recipients};
 
-pub async fn run(out: &mut Output, global: &GlobalArgs, args: &ResealArgs) -> anyhow::Result<Status> {
+pub async fn run(
+    out: &mut Output,
+    global: &GlobalArgs,
+    args: &ResealArgs,
+) -> anyhow::Result<Status> {
     let layout = Layout::read(&global.manifest)?;
     let ids = Identities::from_sources(&global.identities, &|k| std::env::var(k).ok())?
         .ok_or_else(|| {

@@ -19,7 +19,11 @@ use crate::values::reseal::seal_and_record;
 use crate::values::seal::write_atomic;
 use crate::values::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Recipients};
 
-pub async fn set(out: &mut Output, global: &GlobalArgs, args: &SecretSetArgs) -> anyhow::Result<Status> {
+pub async fn set(
+    out: &mut Output,
+    global: &GlobalArgs,
+    args: &SecretSetArgs,
+) -> anyhow::Result<Status> {
     let name = SecretName::parse(&args.name)
         .map_err(|e| UsageError(format!("invalid secret name {:?}: {e}", args.name)))?;
     let mut scopes = Vec::new();
@@ -43,13 +47,20 @@ pub async fn set(out: &mut Output, global: &GlobalArgs, args: &SecretSetArgs) ->
             "no account {:?} in {} (accounts: {})",
             args.account,
             manifest_path.display(),
-            layout.accounts.keys().cloned().collect::<Vec<_>>().join(", ")
+            layout
+                .accounts
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let store = match &args.store {
         Some(s) if stores.contains_key(s) => s.clone(),
         Some(s) => {
-            return Err(UsageError(format!("account {:?} has no store {s:?}", args.account)).into());
+            return Err(
+                UsageError(format!("account {:?} has no store {s:?}", args.account)).into(),
+            );
         }
         None if stores.len() == 1 => stores.keys().next().cloned().unwrap_or_default(),
         None => {
@@ -113,7 +124,13 @@ pub async fn set(out: &mut Output, global: &GlobalArgs, args: &SecretSetArgs) ->
     }
 
     let value_file = layout.base_dir.join(&rel_path);
-    seal_and_record(&layout.base_dir, &value_file, value.as_bytes(), &recipients, false)?;
+    seal_and_record(
+        &layout.base_dir,
+        &value_file,
+        value.as_bytes(),
+        &recipients,
+        false,
+    )?;
     drop(value);
     let mode = manifest_mode(manifest_path);
     write_atomic(manifest_path, edited.as_bytes(), mode, false)?;
@@ -138,7 +155,9 @@ pub async fn set(out: &mut Output, global: &GlobalArgs, args: &SecretSetArgs) ->
 fn default_path(account: &str, store: &str, name: &str) -> anyhow::Result<String> {
     for part in [account, store] {
         if part.is_empty() || part == "." || part == ".." || part.contains(['/', '\\', '\0']) {
-            anyhow::bail!("cannot derive a file name from {part:?}; add the entry with a value path by hand");
+            anyhow::bail!(
+                "cannot derive a file name from {part:?}; add the entry with a value path by hand"
+            );
         }
     }
     Ok(format!("values/{account}/{store}/{name}.age"))
@@ -179,7 +198,9 @@ fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>>
 #[cfg(unix)]
 fn manifest_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
 }
 
 #[cfg(not(unix))]

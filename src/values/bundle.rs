@@ -34,7 +34,9 @@ impl Bundle {
 
 impl fmt::Debug for Bundle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Bundle").field(&self.0.keys().collect::<Vec<_>>()).finish()
+        f.debug_tuple("Bundle")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -101,17 +103,22 @@ fn parse_dotenv(text: &str) -> Result<Bundle, BundleError> {
         let key = key.trim();
         if key.is_empty()
             || key.starts_with(|c: char| c.is_ascii_digit())
-            || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         {
             return Err(line_err(n, "invalid key (letters, digits, '_', '-', '.')"));
         }
         let rest = rest.trim_start();
         let value = if let Some(body) = rest.strip_prefix('"') {
-            let (v, tail) = unquote_double(body).ok_or_else(|| line_err(n, "unterminated double quote"))?;
+            let (v, tail) =
+                unquote_double(body).ok_or_else(|| line_err(n, "unterminated double quote"))?;
             check_tail(tail, n)?;
             v
         } else if let Some(body) = rest.strip_prefix('\'') {
-            let end = body.find('\'').ok_or_else(|| line_err(n, "unterminated single quote"))?;
+            let end = body
+                .find('\'')
+                .ok_or_else(|| line_err(n, "unterminated single quote"))?;
             check_tail(&body[end + 1..], n)?;
             body[..end].to_string()
         } else {
@@ -122,7 +129,10 @@ fn parse_dotenv(text: &str) -> Result<Bundle, BundleError> {
             };
             v.trim_end().to_string()
         };
-        if map.insert(key.to_string(), SecretValue::new(value)).is_some() {
+        if map
+            .insert(key.to_string(), SecretValue::new(value))
+            .is_some()
+        {
             return Err(BundleError::Line {
                 line: n,
                 reason: format!("duplicate key {key}"),
@@ -172,9 +182,9 @@ fn parse_yaml(text: &str) -> Result<Bundle, BundleError> {
                 line: loc.line() as usize,
                 reason: "not a flat map of string keys to string values".to_string(),
             },
-            None => BundleError::Whole(
-                "not a flat map of string keys to string values".to_string(),
-            ),
+            None => {
+                BundleError::Whole("not a flat map of string keys to string values".to_string())
+            }
         }
     })?;
     Ok(Bundle(
@@ -228,8 +238,14 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(BundleFormat::of(Path::new("v/p.env.age")), Some(BundleFormat::Dotenv));
-        assert_eq!(BundleFormat::of(Path::new("p.yml.age")), Some(BundleFormat::Yaml));
+        assert_eq!(
+            BundleFormat::of(Path::new("v/p.env.age")),
+            Some(BundleFormat::Dotenv)
+        );
+        assert_eq!(
+            BundleFormat::of(Path::new("p.yml.age")),
+            Some(BundleFormat::Yaml)
+        );
         assert_eq!(BundleFormat::of(Path::new("p.age")), None);
     }
 }

@@ -43,7 +43,9 @@ pub enum EditError {
     NoStores(String),
     #[error("account {account:?} has no store {store:?}")]
     UnknownStore { account: String, store: String },
-    #[error("line {line}: `{what}` is written in flow style; rewrite it in block style to let `secret set` edit it")]
+    #[error(
+        "line {line}: `{what}` is written in flow style; rewrite it in block style to let `secret set` edit it"
+    )]
     FlowStyle { line: usize, what: String },
     #[error("the edited manifest would not parse (line {line}); nothing was written")]
     Reparse { line: usize },
@@ -203,7 +205,9 @@ impl Doc {
     }
 
     fn rest(&self, i: usize) -> String {
-        split_key(&self.lines[i]).map(|(_, r)| r).unwrap_or_default()
+        split_key(&self.lines[i])
+            .map(|(_, r)| r)
+            .unwrap_or_default()
     }
 
     fn expect_block(&self, i: usize, what: &str) -> Result<(), EditError> {
@@ -331,10 +335,17 @@ fn render_json(v: &serde_json::Value) -> String {
 
 /// Order for keys of an entry rewritten from flow to block style.
 fn key_rank(k: &str) -> usize {
-    ["value", "scopes", "comment", "protect", "renamed_from", "ensure"]
-        .iter()
-        .position(|x| *x == k)
-        .unwrap_or(99)
+    [
+        "value",
+        "scopes",
+        "comment",
+        "protect",
+        "renamed_from",
+        "ensure",
+    ]
+    .iter()
+    .position(|x| *x == k)
+    .unwrap_or(99)
 }
 
 /// Adds or updates the entry in `text`; returns the new text. Nothing is written here.
@@ -389,7 +400,8 @@ pub fn set_entry(text: &str, u: &EntryUpdate) -> Result<(String, EditOutcome), E
                     });
                 };
                 let ind = indent_of(&doc.lines[entry]);
-                let key_text = doc.lines[entry][..doc.lines[entry].find(':').unwrap_or(0)].to_string();
+                let key_text =
+                    doc.lines[entry][..doc.lines[entry].find(':').unwrap_or(0)].to_string();
                 let mut fields: Vec<_> = fields.into_iter().collect();
                 fields.sort_by_key(|(k, _)| key_rank(k));
                 let mut new = vec![format!("{key_text}:")];
@@ -496,7 +508,12 @@ accounts:
     #[test]
     fn adds_a_new_entry_after_the_last_one() {
         let scopes = vec!["workers".to_string(), "ai_gateway".to_string()];
-        let mut u = upd("production", "main", "NEW_KEY", "values/production/main/NEW_KEY.age");
+        let mut u = upd(
+            "production",
+            "main",
+            "NEW_KEY",
+            "values/production/main/NEW_KEY.age",
+        );
         u.scopes = Some(&scopes);
         u.comment = Some("a: tricky # comment");
         let (out, outcome) = set_entry(BASE, &u).unwrap();
@@ -568,7 +585,10 @@ accounts:
     fn crlf_and_odd_names_survive() {
         let text = BASE.replace('\n', "\r\n");
         let (out, _) = set_entry(&text, &upd("production", "main", "123", "values/x.age")).unwrap();
-        assert!(out.contains("\r\n                    \"123\":\r\n"), "{out}");
+        assert!(
+            out.contains("\r\n                    \"123\":\r\n"),
+            "{out}"
+        );
         assert!(!out.replace("\r\n", "").contains('\n'));
     }
 }

@@ -16,11 +16,11 @@ use zeroize::Zeroizing;
 
 use crate::domain::Fingerprint;
 
+use super::ValuesError;
 use super::keys::{Identities, Recipients};
 use super::seal::{seal, unseal_file};
 use super::secret::{REDACTED, SecretValue};
 use super::unseal::{UnsealedValues, ValueKey};
-use super::ValuesError;
 
 /// The repository's fingerprint key. Zeroized on drop; `Debug` shows nothing.
 pub struct FingerprintKey(Zeroizing<[u8; 32]>);
@@ -59,7 +59,8 @@ impl FingerprintKey {
 
     /// The first 8 bytes of HMAC-SHA256(key, value).
     pub fn fingerprint(&self, value: &SecretValue) -> Fingerprint {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0[..]).expect("hmac takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0[..]).expect("hmac takes any key length");
         mac.update(value.expose_secret().as_bytes());
         let full = mac.finalize().into_bytes();
         let mut short = [0u8; Fingerprint::LEN];
@@ -75,7 +76,10 @@ impl fmt::Debug for FingerprintKey {
 }
 
 /// The fingerprint of every unsealed value, for the planner.
-pub fn fingerprints(values: &UnsealedValues, key: &FingerprintKey) -> BTreeMap<ValueKey, Fingerprint> {
+pub fn fingerprints(
+    values: &UnsealedValues,
+    key: &FingerprintKey,
+) -> BTreeMap<ValueKey, Fingerprint> {
     values
         .iter()
         .map(|(k, v)| (k.clone(), key.fingerprint(v)))
@@ -94,7 +98,10 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(&[0xaa; 32]).unwrap();
         mac.update(b"what do ya want for nothing?");
         let expected = mac.finalize().into_bytes();
-        assert_eq!(key.fingerprint(&value).to_hex(), hex::encode(&expected[..8]));
+        assert_eq!(
+            key.fingerprint(&value).to_hex(),
+            hex::encode(&expected[..8])
+        );
         let other = SecretValue::new("what do ya want for nothing!".to_string());
         assert_ne!(key.fingerprint(&value), key.fingerprint(&other));
         let key2 = FingerprintKey::generate();

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::seal::{SEALED_MODE, write_atomic};
 use super::ValuesError;
+use super::seal::{SEALED_MODE, write_atomic};
 
 /// File name of the index, beside the manifest.
 pub const INDEX_FILE: &str = ".cfsecrets-sealed.json";
@@ -44,7 +44,9 @@ impl SealIndex {
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ValuesError::Index {
                 path,
-                reason: format!("not a valid seal index ({e}); delete it and run `cfsecrets reseal --force`"),
+                reason: format!(
+                    "not a valid seal index ({e}); delete it and run `cfsecrets reseal --force`"
+                ),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 version: 1,
@@ -58,7 +60,12 @@ impl SealIndex {
     pub fn save(&self, base_dir: &Path) -> Result<(), ValuesError> {
         let mut text = serde_json::to_string_pretty(self).expect("index serializes");
         text.push('\n');
-        write_atomic(&Self::path_in(base_dir), text.as_bytes(), Some(SEALED_MODE), false)
+        write_atomic(
+            &Self::path_in(base_dir),
+            text.as_bytes(),
+            Some(SEALED_MODE),
+            false,
+        )
     }
 
     /// Records that `sealed` (the bytes now at `rel`) was sealed to `recipients_digest`.
@@ -76,9 +83,9 @@ impl SealIndex {
     /// Whether the file at `rel`, with these bytes, is known to be sealed to exactly
     /// `recipients_digest`.
     pub fn is_current(&self, rel: &str, recipients_digest: &str, sealed: &[u8]) -> bool {
-        self.files.get(rel).is_some_and(|r| {
-            r.recipients == recipients_digest && r.sealed == sha256_hex(sealed)
-        })
+        self.files
+            .get(rel)
+            .is_some_and(|r| r.recipients == recipients_digest && r.sealed == sha256_hex(sealed))
     }
 }
 
@@ -112,6 +119,9 @@ mod tests {
         assert!(!idx.is_current("values/a.age", "r2", b"sealed-a"));
         assert!(!idx.is_current("values/a.age", "r1", b"hand-sealed"));
         assert!(!idx.is_current("values/b.age", "r1", b"sealed-a"));
-        assert_eq!(index_key(Path::new("/m"), Path::new("/m/values/a.age")), "values/a.age");
+        assert_eq!(
+            index_key(Path::new("/m"), Path::new("/m/values/a.age")),
+            "values/a.age"
+        );
     }
 }

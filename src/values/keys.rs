@@ -199,8 +199,7 @@ impl Recipients {
         if s.starts_with("ssh-") {
             return Err("ssh recipients are not supported; use an age1… key".to_string());
         }
-        x25519::Recipient::from_str(s)
-            .map_err(|why| format!("not an age x25519 recipient ({why})"))
+        x25519::Recipient::from_str(s).map_err(|why| format!("not an age x25519 recipient ({why})"))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -62,7 +62,10 @@ pub enum LayoutValue {
     Keep,
     /// Path as written (relative to the manifest's directory).
     File(String),
-    Bundle { bundle: String, key: String },
+    Bundle {
+        bundle: String,
+        key: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

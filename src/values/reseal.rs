@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::ValuesError;
 use super::index::{SealIndex, index_key};
 use super::keys::{Identities, Recipients};
 use super::seal::{SEALED_MODE, seal, unseal, write_atomic};
-use super::ValuesError;
 
 /// What a reseal did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,8 +50,9 @@ pub fn reseal_files(
     }
     let mut failure = None;
     for (path, key, plain) in &todo {
-        let result = seal(plain, recipients)
-            .and_then(|sealed| write_atomic(path, &sealed, Some(SEALED_MODE), false).map(|()| sealed));
+        let result = seal(plain, recipients).and_then(|sealed| {
+            write_atomic(path, &sealed, Some(SEALED_MODE), false).map(|()| sealed)
+        });
         match result {
             Ok(sealed) => {
                 index.record(key, &digest, &sealed);
@@ -124,7 +125,13 @@ mod tests {
         std::fs::write(&a, seal(b"va2", &r2).unwrap()).unwrap();
         let report = reseal_files(base, &files, &r2, &bob, false).unwrap();
         assert_eq!(report.resealed, vec![a.clone()]);
-        assert_eq!(reseal_files(base, &files, &r2, &bob, true).unwrap().resealed.len(), 2);
+        assert_eq!(
+            reseal_files(base, &files, &r2, &bob, true)
+                .unwrap()
+                .resealed
+                .len(),
+            2
+        );
     }
 
     #[test]

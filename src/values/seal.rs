@@ -9,8 +9,8 @@ use std::path::Path;
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use zeroize::Zeroizing;
 
-use super::keys::{Identities, Recipients};
 use super::ValuesError;
+use super::keys::{Identities, Recipients};
 
 /// Encrypts `plaintext` to every recipient, ASCII-armored.
 pub fn seal(plaintext: &[u8], recipients: &Recipients) -> Result<Vec<u8>, ValuesError> {
@@ -18,8 +18,8 @@ pub fn seal(plaintext: &[u8], recipients: &Recipients) -> Result<Vec<u8>, Values
     let encryptor = age::Encryptor::with_recipients(recipients.as_age())
         .map_err(|e| encrypt_err(e.to_string()))?;
     let mut out = Vec::new();
-    let armored =
-        ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| encrypt_err(e.to_string()))?;
+    let armored = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor)
+        .map_err(|e| encrypt_err(e.to_string()))?;
     let mut writer = encryptor
         .wrap_output(armored)
         .map_err(|e| encrypt_err(e.to_string()))?;
@@ -62,7 +62,9 @@ pub fn unseal(
 
 fn describe(err: &age::DecryptError) -> String {
     match err {
-        age::DecryptError::NoMatchingKeys => "no identity matches any recipient of this file".to_string(),
+        age::DecryptError::NoMatchingKeys => {
+            "no identity matches any recipient of this file".to_string()
+        }
         age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
             "not an age file (or a damaged one)".to_string()
         }
@@ -74,7 +76,10 @@ fn describe(err: &age::DecryptError) -> String {
 }
 
 /// Reads and decrypts a sealed file.
-pub fn unseal_file(path: &Path, identities: &Identities) -> Result<Zeroizing<Vec<u8>>, ValuesError> {
+pub fn unseal_file(
+    path: &Path,
+    identities: &Identities,
+) -> Result<Zeroizing<Vec<u8>>, ValuesError> {
     let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
         path: path.to_path_buf(),
         source,
@@ -146,7 +151,10 @@ mod tests {
         let r = Recipients::from_strings(&id.to_recipients()).unwrap();
         let sealed = seal(b"plain text value", &r).unwrap();
         let text = String::from_utf8(sealed.clone()).unwrap();
-        assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{text}");
+        assert!(
+            text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+            "{text}"
+        );
         assert!(!text.contains("plain text value"));
         let back = unseal(&sealed, &id, Path::new("x.age")).unwrap();
         assert_eq!(&back[..], b"plain text value");
@@ -159,7 +167,10 @@ mod tests {
         let err = unseal(&sealed, &Identities::generate(), Path::new("v.age"))
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "cannot decrypt v.age: no identity matches any recipient of this file");
+        assert_eq!(
+            err,
+            "cannot decrypt v.age: no identity matches any recipient of this file"
+        );
         let err = unseal(b"garbage", &Identities::generate(), Path::new("g.age")).unwrap_err();
         assert!(err.to_string().contains("not an age file"), "{err}");
     }

@@ -57,8 +57,12 @@ pub enum ProblemKind {
     MissingBundleKey,
     NotUtf8,
     Empty,
-    TooLarge { bytes: usize },
-    OverLegacyLimit { bytes: usize },
+    TooLarge {
+        bytes: usize,
+    },
+    OverLegacyLimit {
+        bytes: usize,
+    },
 }
 
 impl ProblemKind {
@@ -219,5 +223,6 @@ fn load_file(path: &Path, ids: &Identities) -> Result<SecretValue, ProblemKind> 
 fn load_bundle(path: &Path, ids: &Identities) -> Result<Bundle, ProblemKind> {
     let format = BundleFormat::of(path).ok_or(ProblemKind::UnknownBundleFormat)?;
     let text = decrypt_text(path, ids)?;
-    bundle::parse(text.expose_secret(), format).map_err(|e| ProblemKind::BundleSyntax(e.to_string()))
+    bundle::parse(text.expose_secret(), format)
+        .map_err(|e| ProblemKind::BundleSyntax(e.to_string()))
 }
