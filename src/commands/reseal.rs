@@ -15,7 +15,7 @@ pub async fn run(
     args: &ResealArgs,
 ) -> anyhow::Result<Status> {
     let layout = Layout::read(&global.manifest)?;
-    let ids = Identities::from_sources(&global.identities, &|k| std::env::var(k).ok())?
+    let ids = Identities::from_process_env(&global.identities)?
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY / CFSECRETS_AGE_KEY_FILE"

@@ -53,6 +53,12 @@ impl Identities {
         })
     }
 
+    /// [`Identities::from_sources`] over the process environment: what commands call with
+    /// `GlobalArgs::identities`.
+    pub fn from_process_env(files: &[PathBuf]) -> Result<Option<Identities>, ValuesError> {
+        Self::from_sources(files, &|name| std::env::var(name).ok())
+    }
+
     /// Reads an identity file (age-keygen format).
     pub fn from_file(path: &Path) -> Result<Identities, ValuesError> {
         let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
@@ -149,8 +155,8 @@ pub struct Recipients {
 }
 
 impl Recipients {
-    /// Reads a recipients file: one `age1…` per line; `#` comments and blank lines allowed;
-    /// a trailing `# comment` after a key is allowed too. At least one key is required.
+    /// Reads a recipients file: one `age1…` per line; `#` comment lines and blank lines
+    /// allowed (the format `age -R` reads). At least one key is required.
     pub fn from_file(path: &Path) -> Result<Recipients, ValuesError> {
         let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
             path: path.to_path_buf(),
@@ -162,9 +168,16 @@ impl Recipients {
     pub fn parse(text: &str, path: &Path) -> Result<Recipients, ValuesError> {
         let mut keys = Vec::new();
         for (i, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
                 continue;
+            }
+            if line.contains('#') {
+                return Err(ValuesError::Recipient {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    reason: "put comments on their own line (as `age -R` requires)".to_string(),
+                });
             }
             let key = Self::parse_one(line).map_err(|reason| ValuesError::Recipient {
                 path: path.to_path_buf(),
@@ -275,7 +288,7 @@ mod tests {
     fn recipients_file_allows_comments_and_reports_lines() {
         let a = Identities::generate().to_recipients().remove(0);
         let b = Identities::generate().to_recipients().remove(0);
-        let text = format!("# team\n{a}\n\n{b} # ci\n");
+        let text = format!("# team\n{a}\n\n  {b}\n");
         let r = Recipients::parse(&text, Path::new("r")).unwrap();
         assert_eq!(r.len(), 2);
         let swapped = Recipients::parse(&format!("{b}\n{a}\n{a}\n"), Path::new("r")).unwrap();
@@ -284,6 +297,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("r:2:"), "{err}");
+        let err = Recipients::parse(&format!("# x\n{a} # ci\n"), Path::new("r"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("r:2: put comments"), "{err}");
         assert!(matches!(
             Recipients::parse("# none\n", Path::new("r")),
             Err(ValuesError::NoRecipients { .. })

@@ -221,6 +221,17 @@ fn init_creates_a_skeleton_and_refuses_to_overwrite() {
     assert!(key.trim().bytes().all(|b| b.is_ascii_hexdigit()));
     let recipients = std::fs::read_to_string(d.join(".age-recipients")).unwrap();
     assert!(recipients.contains(&other));
+    // The recipients file is one `age -R` accepts.
+    let by_hand = d.join("by-hand.age");
+    let mut child = age_tool("age")
+        .args(["-a", "-R", ".age-recipients", "-o", "by-hand.age"])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hand").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(age_decrypt(&d.join("me.key"), &by_hand), "hand");
     let manifest = std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap();
     assert!(manifest.contains("account_id: 0123456789abcdef0123456789abcdef"));
 
