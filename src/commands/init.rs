@@ -2,7 +2,7 @@
 //! fingerprint key and, if asked, a new identity (0600). Refuses to overwrite anything and
 //! checks every input before writing the first file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
@@ -19,11 +19,13 @@ const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
 const SCHEMA_PATH: &str = "schemas/manifest.schema.json";
 
 pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
-    let manifest = args.dir.join(&global.manifest);
-    let base = match manifest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+    let manifest = if args.dir == Path::new(".") {
+        global.manifest.clone()
+    } else {
+        args.dir.join(&global.manifest)
     };
+    // `Path::new("").join(x)` is `x`: paths print without a leading `./`.
+    let base = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
     let recipients_path = base.join(RECIPIENTS_FILE);
     let key_path = base.join(FINGERPRINT_KEY);
 
@@ -85,9 +87,9 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         true,
     )?;
     created.push(format!(
-        "{} ({} recipients)",
+        "{} ({})",
         recipients_path.display(),
-        recipients.sorted().len()
+        recipients_count(&recipients)
     ));
 
     let key = FingerprintKey::generate();
@@ -119,6 +121,14 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
     ));
     out.print(&next)?;
     Ok(Status::Success)
+}
+
+/// "1 recipient", "2 recipients".
+pub(crate) fn recipients_count(r: &Recipients) -> String {
+    match r.sorted().len() {
+        1 => "1 recipient".to_string(),
+        n => format!("{n} recipients"),
+    }
 }
 
 fn record_in_index(

@@ -28,10 +28,10 @@ pub async fn run(
         out.status(&format!("resealed {}", path.display()))?;
     }
     out.print(&format!(
-        "resealed {} of {} files to {} recipients ({} already current)",
+        "resealed {} of {} files to {} ({} already current)",
         report.resealed.len(),
         files.len(),
-        recipients.sorted().len(),
+        crate::commands::init::recipients_count(&recipients),
         report.unchanged.len()
     ))?;
     Ok(Status::Success)

@@ -135,8 +135,8 @@ pub async fn set(
     let mode = manifest_mode(manifest_path);
     write_atomic(manifest_path, edited.as_bytes(), mode, false)?;
     out.print(&format!(
-        "sealed {name} to {} recipients: {}",
-        recipients.sorted().len(),
+        "sealed {name} to {}: {}",
+        crate::commands::init::recipients_count(&recipients),
         value_file.display()
     ))?;
     let verb = match outcome {

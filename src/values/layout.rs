@@ -102,10 +102,11 @@ impl Layout {
             line: e.location().map(|l| l.line() as usize).unwrap_or(0),
             reason: "does not parse; run `cfsecrets check` for details".to_string(),
         })?;
-        let base_dir = match manifest_path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        // An empty parent stays empty, so `base_dir.join(p)` prints as `p`.
+        let base_dir = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let accounts = raw
             .accounts
             .into_iter()

@@ -15,8 +15,11 @@ pub const REDACTED: &str = "[redacted]";
 pub struct SecretValue(SecretString);
 
 impl SecretValue {
+    /// Takes the value; the given `String`'s whole buffer is zeroized (converting it
+    /// directly could reallocate and leave a copy behind).
     pub fn new(value: String) -> Self {
-        Self(SecretString::from(value))
+        let value = zeroize::Zeroizing::new(value);
+        Self(SecretString::from(value.as_str()))
     }
 
     /// The plaintext. Call only where the value must leave this type: a request body, a
