@@ -1,13 +1,192 @@
-//! `cfsecrets init`.
+//! `cfsecrets init`: write a working skeleton — manifest, recipients file, sealed
+//! fingerprint key and, if asked, a new identity (0600). Refuses to overwrite anything and
+//! checks every input before writing the first file.
+
+use std::path::Path;
+
+use anyhow::Context;
 
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::commands::Status;
+use crate::commands::{Status, UsageError};
+use crate::domain::AccountId;
 use crate::output::Output;
+use crate::values::fingerprint::FingerprintKey;
+use crate::values::seal::{IDENTITY_MODE, SEALED_MODE, write_atomic};
+use crate::values::{Identities, Recipients};
 
-pub async fn run(
-    _out: &mut Output,
-    _global: &GlobalArgs,
-    _args: &InitArgs,
-) -> anyhow::Result<Status> {
-    anyhow::bail!("`init` is not implemented yet")
+const RECIPIENTS_FILE: &str = ".age-recipients";
+const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
+const SCHEMA_PATH: &str = "schemas/manifest.schema.json";
+
+pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
+    let manifest = if args.dir == Path::new(".") {
+        global.manifest.clone()
+    } else {
+        args.dir.join(&global.manifest)
+    };
+    // `Path::new("").join(x)` is `x`: paths print without a leading `./`.
+    let base = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+    let recipients_path = base.join(RECIPIENTS_FILE);
+    let key_path = base.join(FINGERPRINT_KEY);
+
+    // Every check before the first write.
+    let mut targets = vec![manifest.clone(), recipients_path.clone(), key_path.clone()];
+    targets.extend(args.generate_identity.clone());
+    for path in &targets {
+        if path.exists() {
+            anyhow::bail!("{} already exists; init never overwrites", path.display());
+        }
+    }
+    let account_id = match &args.account_id {
+        Some(id) => Some(
+            AccountId::parse(id.trim()).map_err(|e| UsageError(format!("--account-id: {e}")))?,
+        ),
+        None => None,
+    };
+    let generated = args
+        .generate_identity
+        .as_ref()
+        .map(|_| Identities::generate());
+    let mut list: Vec<String> = generated.iter().flat_map(|g| g.to_recipients()).collect();
+    list.extend(args.recipients.iter().map(|r| r.trim().to_string()));
+    if list.is_empty() {
+        return Err(UsageError(
+            "init needs a recipient: pass -r age1… (repeatable) or --generate-identity FILE"
+                .to_string(),
+        )
+        .into());
+    }
+    let recipients = Recipients::from_strings(&list).map_err(|e| UsageError(e.to_string()))?;
+
+    let mut created = Vec::new();
+    if let (Some(path), Some(identity)) = (&args.generate_identity, &generated) {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let text = identity.to_file_text(&now);
+        write_atomic(path, text.as_bytes(), Some(IDENTITY_MODE), true)
+            .context("cannot write the new identity")?;
+        created.push(format!(
+            "{} (new identity, mode 0600: keep it out of git)",
+            path.display()
+        ));
+    }
+
+    let mut recipients_text = String::from(
+        "# age recipients (public keys) that cfsecrets seals values to, one per line.\n\
+         # After changing this list, run `cfsecrets reseal`.\n",
+    );
+    for key in recipients.sorted() {
+        recipients_text.push_str(&key);
+        recipients_text.push('\n');
+    }
+    write_atomic(
+        &recipients_path,
+        recipients_text.as_bytes(),
+        Some(SEALED_MODE),
+        true,
+    )?;
+    created.push(format!(
+        "{} ({})",
+        recipients_path.display(),
+        recipients_count(&recipients)
+    ));
+
+    let key = FingerprintKey::generate();
+    let sealed = key.seal(&recipients)?;
+    write_atomic(&key_path, &sealed, Some(SEALED_MODE), true)?;
+    record_in_index(&base, &key_path, &recipients, &sealed)?;
+    created.push(format!("{} (sealed fingerprint key)", key_path.display()));
+
+    let text = manifest_text(&base, account_id.as_ref());
+    write_atomic(&manifest, text.as_bytes(), Some(SEALED_MODE), true)?;
+    created.push(format!("{}", manifest.display()));
+
+    for line in &created {
+        out.print(&format!("created {line}"))?;
+    }
+    let id_hint = args
+        .generate_identity
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "YOUR_IDENTITY".to_string());
+    let mut next = String::from("\nnext steps:\n");
+    if account_id.is_none() {
+        next.push_str("  - set account_id in the manifest (or export CLOUDFLARE_ACCOUNT_ID)\n");
+    }
+    next.push_str(&format!(
+        "  - add a secret:  printf %s \"$VALUE\" | cfsecrets secret set NAME --account default\n\
+         \x20 - validate:      cfsecrets check --decrypt -i {id_hint}\n\
+         \x20 - in CI, put the identity file's contents in CFSECRETS_AGE_KEY\n"
+    ));
+    out.print(&next)?;
+    Ok(Status::Success)
+}
+
+/// "1 recipient", "2 recipients".
+pub(crate) fn recipients_count(r: &Recipients) -> String {
+    match r.sorted().len() {
+        1 => "1 recipient".to_string(),
+        n => format!("{n} recipients"),
+    }
+}
+
+fn record_in_index(
+    base: &Path,
+    path: &Path,
+    recipients: &Recipients,
+    sealed: &[u8],
+) -> anyhow::Result<()> {
+    let mut index = crate::values::index::SealIndex::load(base)?;
+    index.record(
+        &crate::values::index::index_key(base, path),
+        &recipients.digest(),
+        sealed,
+    );
+    index.save(base)?;
+    Ok(())
+}
+
+fn manifest_text(base: &Path, account_id: Option<&AccountId>) -> String {
+    let mut text = String::new();
+    if base.join(SCHEMA_PATH).is_file() {
+        text.push_str(&format!("# yaml-language-server: $schema={SCHEMA_PATH}\n"));
+    }
+    text.push_str(&format!(
+        "# cfsecrets manifest. Paths are relative to this file.\n\
+         version: 1\n\
+         recipients_file: {RECIPIENTS_FILE}\n\
+         fingerprint_key: {FINGERPRINT_KEY}\n\
+         defaults:\n\
+         \x20 scopes: [workers]\n\
+         accounts:\n\
+         \x20 default:\n"
+    ));
+    match account_id {
+        Some(id) => text.push_str(&format!("    account_id: {id}\n")),
+        None => text.push_str(
+            "    # account_id: 0123456789abcdef0123456789abcdef   # else CLOUDFLARE_ACCOUNT_ID\n",
+        ),
+    }
+    text.push_str(
+        "    stores:\n\
+         \x20     default_secrets_store:\n\
+         \x20       secrets: {}   # `cfsecrets secret set NAME --account default` adds entries here\n",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skeleton_manifest_is_readable_by_the_layout_reader() {
+        let text = manifest_text(Path::new("/nonexistent"), None);
+        let layout =
+            crate::values::layout::Layout::parse(&text, Path::new("d/cfsecrets.yaml")).unwrap();
+        assert_eq!(layout.fingerprint_key, Path::new("d/keys/fingerprint.age"));
+        assert!(layout.accounts["default"]["default_secrets_store"].is_empty());
+        assert!(!text.contains("yaml-language-server"));
+    }
 }

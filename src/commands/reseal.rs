@@ -1,13 +1,38 @@
-//! `cfsecrets reseal`.
+//! `cfsecrets reseal`: re-encrypt the fingerprint key, every value file and every bundle
+//! the manifest names to the current recipients — only those whose recipients changed (or
+//! that were sealed outside this tool), unless `--force`.
 
 use crate::cli::{GlobalArgs, ResealArgs};
 use crate::commands::Status;
 use crate::output::Output;
+use crate::values::layout::Layout;
+use crate::values::reseal::reseal_files;
+use crate::values::{Identities, Recipients};
 
 pub async fn run(
-    _out: &mut Output,
-    _global: &GlobalArgs,
-    _args: &ResealArgs,
+    out: &mut Output,
+    global: &GlobalArgs,
+    args: &ResealArgs,
 ) -> anyhow::Result<Status> {
-    anyhow::bail!("`reseal` is not implemented yet")
+    let layout = Layout::read(&global.manifest)?;
+    let ids = Identities::from_process_env(&global.identities)?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY / CFSECRETS_AGE_KEY_FILE"
+            )
+        })?;
+    let recipients = Recipients::from_file(&layout.recipients_file)?;
+    let files = layout.sealed_files();
+    let report = reseal_files(&layout.base_dir, &files, &recipients, &ids, args.force)?;
+    for path in &report.resealed {
+        out.status(&format!("resealed {}", path.display()))?;
+    }
+    out.print(&format!(
+        "resealed {} of {} files to {} ({} already current)",
+        report.resealed.len(),
+        files.len(),
+        crate::commands::init::recipients_count(&recipients),
+        report.unchanged.len()
+    ))?;
+    Ok(Status::Success)
 }

@@ -1,1 +1,40 @@
-//! TODO(owner): module docs.
+//! Sealed values: age identities and recipients, sealing and unsealing, bundles, the value
+//! checks behind `check --decrypt`, fingerprints, the reseal index and the `secret set`
+//! manifest edit.
+//!
+//! Plaintext lives only in [`SecretValue`] (and in `Zeroizing` buffers while a file is being
+//! decrypted or parsed). Nothing in this room prints; errors ([`ValuesError`],
+//! [`ValueProblem`]) name files, lines, secrets and keys, never a value or an identity.
+//!
+//! * [`secret`] — [`SecretValue`], the only home of plaintext.
+//! * [`keys`] — [`Identities`] (private keys) and [`Recipients`] (public keys).
+//! * [`seal`] — armored sealing, armored-or-binary unsealing, atomic writes.
+//! * [`bundle`] — dotenv and flat YAML bundles.
+//! * [`unseal`] — [`unseal_all`] and [`check_values`] over a validated `Desired`.
+//! * [`fingerprint`] — the sealed fingerprint key and keyed value fingerprints.
+//! * [`index`] — which recipient set each sealed file was last sealed to (for `reseal`).
+//! * [`layout`] — the few manifest fields `secret set` and `reseal` need, read leniently.
+//! * [`reseal`] — re-encrypt only the files whose recipients changed.
+//! * [`edit`] — the textual, comment-preserving manifest edit of `secret set`.
+
+pub mod bundle;
+pub mod edit;
+pub mod error;
+pub mod fingerprint;
+pub mod index;
+pub mod keys;
+pub mod layout;
+pub mod reseal;
+pub mod seal;
+pub mod secret;
+pub mod unseal;
+
+pub use error::ValuesError;
+pub use fingerprint::{FingerprintKey, fingerprints};
+pub use keys::{Identities, Recipients};
+pub use seal::{seal, unseal, write_atomic};
+pub use secret::SecretValue;
+pub use unseal::{
+    LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, ProblemKind, Severity, UnsealedValues, ValueKey,
+    ValueProblem, check_values, unseal_all,
+};

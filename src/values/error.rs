@@ -1,0 +1,55 @@
+//! The typed error of the values room. Messages are short and lowercase and name the file,
+//! line, variable or secret involved; no variant carries a value or an identity.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} already exists; refusing to overwrite it", path.display())]
+    Exists { path: PathBuf },
+    /// A bad identity; `origin` is a file path or an environment variable name.
+    #[error("{origin}:{line}: {reason}")]
+    Identity {
+        origin: String,
+        line: usize,
+        reason: String,
+    },
+    #[error("{origin}: contains no age identity (AGE-SECRET-KEY-1…)")]
+    NoIdentity { origin: String },
+    #[error("{}:{line}: {reason}", path.display())]
+    Recipient {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("{}: lists no recipient; add at least one age1… public key", path.display())]
+    NoRecipients { path: PathBuf },
+    #[error("invalid recipient {recipient:?}: {reason}")]
+    RecipientArg { recipient: String, reason: String },
+    #[error("cannot decrypt {}: {reason}", path.display())]
+    Decrypt { path: PathBuf, reason: String },
+    #[error("cannot encrypt: {reason}")]
+    Encrypt { reason: String },
+    #[error("{}: the fingerprint key must be 64 hex characters (32 bytes)", path.display())]
+    FingerprintKey { path: PathBuf },
+    #[error("{}:{line}: {reason}", path.display())]
+    Manifest {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("{}: {reason}", path.display())]
+    Index { path: PathBuf, reason: String },
+}

@@ -1,0 +1,309 @@
+//! Age keys: [`Identities`] (private keys, to unseal) and [`Recipients`] (public keys, to
+//! seal to).
+//!
+//! Identities come from `-i/--identity FILE` (repeatable), `CFSECRETS_AGE_KEY` (the key text
+//! itself) and `CFSECRETS_AGE_KEY_FILE`; all that are supplied are used together. An empty
+//! environment variable counts as unset (CI systems pass missing secrets as empty strings to
+//! pull requests from forks). The identity format is what `age-keygen` and `rage-keygen`
+//! write: `AGE-SECRET-KEY-1…` lines, `#` comments and blank lines. Only X25519 keys are
+//! supported (no SSH keys, no plugins, no passphrase-protected identity files).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use age::x25519;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::ValuesError;
+use super::secret::REDACTED;
+
+/// Environment variable holding identity text (for CI secrets).
+pub const ENV_AGE_KEY: &str = "CFSECRETS_AGE_KEY";
+/// Environment variable naming an identity file.
+pub const ENV_AGE_KEY_FILE: &str = "CFSECRETS_AGE_KEY_FILE";
+
+/// One or more age private keys. `Debug` shows only how many.
+pub struct Identities(Vec<x25519::Identity>);
+
+impl Identities {
+    /// Collects identities from files and the environment. `Ok(None)` means none was
+    /// supplied at all (the fork-PR mode: plan without comparing values).
+    pub fn from_sources(
+        files: &[PathBuf],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Identities>, ValuesError> {
+        let mut keys = Vec::new();
+        for file in files {
+            keys.extend(Self::from_file(file)?.0);
+        }
+        if let Some(text) = env(ENV_AGE_KEY).filter(|t| !t.trim().is_empty()) {
+            let text = Zeroizing::new(text);
+            keys.extend(Self::parse(&text, ENV_AGE_KEY)?.0);
+        }
+        if let Some(path) = env(ENV_AGE_KEY_FILE).filter(|t| !t.trim().is_empty()) {
+            keys.extend(Self::from_file(Path::new(&path))?.0);
+        }
+        Ok(if keys.is_empty() {
+            None
+        } else {
+            Some(Identities(keys))
+        })
+    }
+
+    /// [`Identities::from_sources`] over the process environment: what commands call with
+    /// `GlobalArgs::identities`.
+    pub fn from_process_env(files: &[PathBuf]) -> Result<Option<Identities>, ValuesError> {
+        Self::from_sources(files, &|name| std::env::var(name).ok())
+    }
+
+    /// Reads an identity file (age-keygen format).
+    pub fn from_file(path: &Path) -> Result<Identities, ValuesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = Zeroizing::new(text);
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses identity text; `origin` names the file or variable in errors. Errors never
+    /// quote the offending line.
+    pub fn parse(text: &str, origin: &str) -> Result<Identities, ValuesError> {
+        let mut keys = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let reason = if line.starts_with("AGE-SECRET-KEY-1") {
+                match x25519::Identity::from_str(line) {
+                    Ok(key) => {
+                        keys.push(key);
+                        continue;
+                    }
+                    Err(why) => format!("invalid age identity ({why})"),
+                }
+            } else if line.starts_with("AGE-PLUGIN-") {
+                "plugin identities are not supported".to_string()
+            } else if line.starts_with("-----BEGIN") || line.starts_with("age-encryption.org") {
+                "encrypted or SSH identity files are not supported".to_string()
+            } else {
+                "not an age identity (expected AGE-SECRET-KEY-1…)".to_string()
+            };
+            return Err(ValuesError::Identity {
+                origin: origin.to_string(),
+                line: i + 1,
+                reason,
+            });
+        }
+        if keys.is_empty() {
+            return Err(ValuesError::NoIdentity {
+                origin: origin.to_string(),
+            });
+        }
+        Ok(Identities(keys))
+    }
+
+    /// A fresh identity (for `init --generate-identity` and tests).
+    pub fn generate() -> Identities {
+        Identities(vec![x25519::Identity::generate()])
+    }
+
+    /// The identity file text for these keys, age-keygen style (zeroized on drop).
+    pub fn to_file_text(&self, created: &str) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(String::new());
+        for key in &self.0 {
+            text.push_str(&format!("# created: {created}\n"));
+            text.push_str(&format!("# public key: {}\n", key.to_public()));
+            text.push_str(key.to_string().expose_secret());
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The public keys of these identities.
+    pub fn to_recipients(&self) -> Vec<String> {
+        self.0.iter().map(|k| k.to_public().to_string()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn as_age(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        self.0.iter().map(|k| k as &dyn age::Identity)
+    }
+}
+
+impl fmt::Debug for Identities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Identities({} keys, {REDACTED})", self.0.len())
+    }
+}
+
+/// The public keys values are sealed to, as listed in the recipients file.
+#[derive(Clone, Debug)]
+pub struct Recipients {
+    keys: Vec<x25519::Recipient>,
+}
+
+impl Recipients {
+    /// Reads a recipients file: one `age1…` per line; `#` comment lines and blank lines
+    /// allowed (the format `age -R` reads). At least one key is required.
+    pub fn from_file(path: &Path) -> Result<Recipients, ValuesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Recipients, ValuesError> {
+        let mut keys = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.contains('#') {
+                return Err(ValuesError::Recipient {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    reason: "put comments on their own line (as `age -R` requires)".to_string(),
+                });
+            }
+            let key = Self::parse_one(line).map_err(|reason| ValuesError::Recipient {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason,
+            })?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(ValuesError::NoRecipients {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Recipients { keys })
+    }
+
+    /// Parses recipients given on the command line.
+    pub fn from_strings(list: &[String]) -> Result<Recipients, ValuesError> {
+        let mut keys = Vec::new();
+        for r in list {
+            keys.push(
+                Self::parse_one(r.trim()).map_err(|reason| ValuesError::RecipientArg {
+                    recipient: r.clone(),
+                    reason,
+                })?,
+            );
+        }
+        Ok(Recipients { keys })
+    }
+
+    fn parse_one(s: &str) -> Result<x25519::Recipient, String> {
+        if s.starts_with("ssh-") {
+            return Err("ssh recipients are not supported; use an age1… key".to_string());
+        }
+        x25519::Recipient::from_str(s).map_err(|why| format!("not an age x25519 recipient ({why})"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The keys as text, sorted and deduplicated.
+    pub fn sorted(&self) -> Vec<String> {
+        let mut list: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        list.sort();
+        list.dedup();
+        list
+    }
+
+    /// A stable digest of the recipient set (order and duplicates do not matter): sha256 of
+    /// the sorted keys, one per line, in lowercase hex.
+    pub fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        for key in self.sorted() {
+            hasher.update(key.as_bytes());
+            hasher.update(b"\n");
+        }
+        hex::encode(hasher.finalize())
+    }
+
+    pub(crate) fn as_age(&self) -> impl Iterator<Item = &dyn age::Recipient> {
+        self.keys.iter().map(|k| k as &dyn age::Recipient)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_parse_keygen_format_and_redact() {
+        let id = Identities::generate();
+        let text = id.to_file_text("2026-01-01T00:00:00Z");
+        let parsed = Identities::parse(&text, "test").unwrap();
+        assert_eq!(parsed.to_recipients(), id.to_recipients());
+        let debug = format!("{parsed:?}");
+        assert!(!debug.contains("AGE-SECRET-KEY"), "{debug}");
+        assert!(debug.contains("1 keys"));
+    }
+
+    #[test]
+    fn identity_errors_name_the_line_not_the_text() {
+        let err = Identities::parse("# c\n\nAGE-SECRET-KEY-1NOTVALIDATALL\n", "f.txt")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("f.txt:3:"), "{err}");
+        assert!(!err.contains("NOTVALID"), "{err}");
+        let err = Identities::parse("# only comments\n", "f.txt").unwrap_err();
+        assert!(matches!(err, ValuesError::NoIdentity { .. }));
+    }
+
+    #[test]
+    fn empty_environment_means_no_identity() {
+        let env = |name: &str| (name == ENV_AGE_KEY).then(|| "  ".to_string());
+        assert!(Identities::from_sources(&[], &env).unwrap().is_none());
+        let key = Identities::generate().to_file_text("now");
+        let text = key.to_string();
+        let env = move |name: &str| (name == ENV_AGE_KEY).then(|| text.clone());
+        let ids = Identities::from_sources(&[], &env).unwrap().unwrap();
+        assert_eq!(ids.len(), 1);
+    }
+
+    #[test]
+    fn recipients_file_allows_comments_and_reports_lines() {
+        let a = Identities::generate().to_recipients().remove(0);
+        let b = Identities::generate().to_recipients().remove(0);
+        let text = format!("# team\n{a}\n\n  {b}\n");
+        let r = Recipients::parse(&text, Path::new("r")).unwrap();
+        assert_eq!(r.len(), 2);
+        let swapped = Recipients::parse(&format!("{b}\n{a}\n{a}\n"), Path::new("r")).unwrap();
+        assert_eq!(r.digest(), swapped.digest());
+        let err = Recipients::parse(&format!("{a}\nage1bogus\n"), Path::new("r"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("r:2:"), "{err}");
+        let err = Recipients::parse(&format!("# x\n{a} # ci\n"), Path::new("r"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("r:2: put comments"), "{err}");
+        assert!(matches!(
+            Recipients::parse("# none\n", Path::new("r")),
+            Err(ValuesError::NoRecipients { .. })
+        ));
+    }
+}

@@ -1,0 +1,154 @@
+//! Resealing: re-encrypt sealed files to the current recipients, only where needed.
+//!
+//! A file needs work when `force` is set, when the index has no record of it, when its
+//! record names another recipient set, or when its bytes changed since the record (someone
+//! sealed it by hand). Every file that needs work is decrypted first; if any fails, nothing
+//! is written. Each write is atomic, and the index is saved after the writes (also after a
+//! failed write, for the files already done), so every file is either old or new.
+
+use std::path::{Path, PathBuf};
+
+use super::ValuesError;
+use super::index::{SealIndex, index_key};
+use super::keys::{Identities, Recipients};
+use super::seal::{SEALED_MODE, seal, unseal, write_atomic};
+
+/// What a reseal did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Files re-encrypted, in the order given.
+    pub resealed: Vec<PathBuf>,
+    /// Files already sealed to the current recipients.
+    pub unchanged: Vec<PathBuf>,
+}
+
+/// Reseals `files` (absolute or relative to the working directory; index keys are taken
+/// relative to `base_dir`). Missing files are an error.
+pub fn reseal_files(
+    base_dir: &Path,
+    files: &[PathBuf],
+    recipients: &Recipients,
+    ids: &Identities,
+    force: bool,
+) -> Result<ResealReport, ValuesError> {
+    let digest = recipients.digest();
+    let mut index = SealIndex::load(base_dir)?;
+    let mut report = ResealReport::default();
+    let mut todo = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let key = index_key(base_dir, path);
+        if !force && index.is_current(&key, &digest, &bytes) {
+            report.unchanged.push(path.clone());
+            continue;
+        }
+        let plain = unseal(&bytes, ids, path)?;
+        todo.push((path.clone(), key, plain));
+    }
+    let mut failure = None;
+    for (path, key, plain) in &todo {
+        let result = seal(plain, recipients).and_then(|sealed| {
+            write_atomic(path, &sealed, Some(SEALED_MODE), false).map(|()| sealed)
+        });
+        match result {
+            Ok(sealed) => {
+                index.record(key, &digest, &sealed);
+                report.resealed.push(path.clone());
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    // Forget files the manifest no longer names.
+    let keep: std::collections::BTreeSet<String> =
+        files.iter().map(|p| index_key(base_dir, p)).collect();
+    index.files.retain(|k, _| keep.contains(k));
+    index.version = 1;
+    index.save(base_dir)?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// Seals `plaintext` to `recipients`, writes it atomically to `path` and records it in the
+/// index of `base_dir` (used by `secret set` and `init`).
+pub fn seal_and_record(
+    base_dir: &Path,
+    path: &Path,
+    plaintext: &[u8],
+    recipients: &Recipients,
+    no_clobber: bool,
+) -> Result<(), ValuesError> {
+    let sealed = seal(plaintext, recipients)?;
+    write_atomic(path, &sealed, Some(SEALED_MODE), no_clobber)?;
+    let mut index = SealIndex::load(base_dir)?;
+    index.record(&index_key(base_dir, path), &recipients.digest(), &sealed);
+    index.save(base_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reseals_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let alice = Identities::generate();
+        let bob = Identities::generate();
+        let r1 = Recipients::from_strings(&alice.to_recipients()).unwrap();
+        let a = base.join("values/a.age");
+        let b = base.join("values/b.age");
+        seal_and_record(base, &a, b"va", &r1, true).unwrap();
+        seal_and_record(base, &b, b"vb", &r1, true).unwrap();
+        let files = vec![a.clone(), b.clone()];
+        let report = reseal_files(base, &files, &r1, &alice, false).unwrap();
+        assert_eq!(report.resealed.len(), 0);
+
+        let mut both = alice.to_recipients();
+        both.extend(bob.to_recipients());
+        let r2 = Recipients::from_strings(&both).unwrap();
+        let report = reseal_files(base, &files, &r2, &alice, false).unwrap();
+        assert_eq!(report.resealed, files);
+        let plain = unseal(&std::fs::read(&b).unwrap(), &bob, &b).unwrap();
+        assert_eq!(&plain[..], b"vb");
+        let report = reseal_files(base, &files, &r2, &bob, false).unwrap();
+        assert_eq!(report.unchanged, files);
+
+        // Hand-sealed: same recipients, different bytes → unknown → resealed.
+        std::fs::write(&a, seal(b"va2", &r2).unwrap()).unwrap();
+        let report = reseal_files(base, &files, &r2, &bob, false).unwrap();
+        assert_eq!(report.resealed, vec![a.clone()]);
+        assert_eq!(
+            reseal_files(base, &files, &r2, &bob, true)
+                .unwrap()
+                .resealed
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn undecryptable_file_means_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let alice = Identities::generate();
+        let carol = Identities::generate();
+        let ra = Recipients::from_strings(&alice.to_recipients()).unwrap();
+        let rc = Recipients::from_strings(&carol.to_recipients()).unwrap();
+        let a = base.join("a.age");
+        let c = base.join("c.age");
+        seal_and_record(base, &a, b"va", &ra, true).unwrap();
+        seal_and_record(base, &c, b"vc", &rc, true).unwrap();
+        let before = std::fs::read(&a).unwrap();
+        let err = reseal_files(base, &[a.clone(), c.clone()], &rc, &alice, true).unwrap_err();
+        assert!(err.to_string().contains("c.age"), "{err}");
+        assert_eq!(std::fs::read(&a).unwrap(), before);
+    }
+}

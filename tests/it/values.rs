@@ -1,0 +1,792 @@
+//! Sealed values: age interop with the real `age` CLI (both ways, armored and binary),
+//! `init`, `secret set` and `reseal` round trips through the real binary, `unseal_all` and
+//! the value checks over a hand-built `Desired`, and properties that plaintext never shows.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use cfsecrets::domain::{AccountId, Scope, SecretName};
+use cfsecrets::manifest::{
+    Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
+};
+use cfsecrets::values::bundle::{self, BundleFormat};
+use cfsecrets::values::{
+    FingerprintKey, Identities, ProblemKind, Recipients, SecretValue, Severity, ValueKey,
+    ValueProblem, fingerprints, seal, unseal, unseal_all,
+};
+use proptest::prelude::*;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cfsecrets"));
+    cmd.env_remove("CFSECRETS_AGE_KEY")
+        .env_remove("CFSECRETS_AGE_KEY_FILE")
+        .env_remove("CLOUDFLARE_ACCOUNT_ID")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs the binary in `dir` with `stdin` piped in.
+fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cfsecrets");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn age_tool(name: &str) -> Command {
+    let found = Command::new(name).arg("--version").output().is_ok();
+    assert!(
+        found,
+        "the `{name}` binary is missing; install it with `apt-get update && apt-get install -y age`"
+    );
+    Command::new(name)
+}
+
+/// A new identity file written by the real `age-keygen`; returns (path, public key).
+fn keygen(dir: &Path, file: &str) -> (PathBuf, String) {
+    let path = dir.join(file);
+    let out = age_tool("age-keygen")
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age-keygen failed");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .expect("age-keygen writes a public key comment")
+        .to_string();
+    (path, public)
+}
+
+fn age_decrypt(identity: &Path, file: &Path) -> String {
+    let out = age_tool("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn age_encrypt(recipients: &[&str], armor: bool, plaintext: &str, out_file: &Path) {
+    let mut cmd = age_tool("age");
+    for r in recipients {
+        cmd.arg("-r").arg(r);
+    }
+    if armor {
+        cmd.arg("-a");
+    }
+    let mut child = cmd
+        .arg("-o")
+        .arg(out_file)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(plaintext.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn interop_with_the_age_cli_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id_path, public) = keygen(dir.path(), "key.txt");
+    let ids = Identities::from_file(&id_path).expect("age-keygen output loads");
+    assert_eq!(ids.to_recipients(), vec![public.clone()]);
+
+    // Ours → age -d.
+    let recipients = Recipients::from_strings(std::slice::from_ref(&public)).unwrap();
+    let ours = dir.path().join("ours.age");
+    std::fs::write(
+        &ours,
+        seal("from cfsecrets ✓".as_bytes(), &recipients).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        std::fs::read_to_string(&ours)
+            .unwrap()
+            .starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
+    );
+    assert_eq!(age_decrypt(&id_path, &ours), "from cfsecrets ✓");
+
+    // age -r (armored and binary) → ours.
+    for armor in [true, false] {
+        let theirs = dir.path().join(format!("theirs-{armor}.age"));
+        age_encrypt(&[&public], armor, "from age", &theirs);
+        let bytes = std::fs::read(&theirs).unwrap();
+        assert_eq!(bytes.starts_with(b"-----BEGIN"), armor);
+        let plain = unseal(&bytes, &ids, &theirs).unwrap();
+        assert_eq!(&plain[..], b"from age");
+    }
+}
+
+#[test]
+fn identities_from_environment_and_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id_path, public) = keygen(dir.path(), "key.txt");
+    let text = std::fs::read_to_string(&id_path).unwrap();
+    let path_text = id_path.display().to_string();
+    let env = |k: &str| match k {
+        "CFSECRETS_AGE_KEY" => Some(text.clone()),
+        "CFSECRETS_AGE_KEY_FILE" => Some(path_text.clone()),
+        _ => None,
+    };
+    let ids = Identities::from_sources(std::slice::from_ref(&id_path), &env)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids.to_recipients(), vec![public; 3]);
+    let none = Identities::from_sources(&[], &|_| None).unwrap();
+    assert!(none.is_none());
+    let missing = Identities::from_sources(&[dir.path().join("nope")], &|_| None).unwrap_err();
+    assert!(missing.to_string().contains("nope"), "{missing}");
+}
+
+#[test]
+fn init_creates_a_skeleton_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, other) = keygen(d, "other.txt");
+    let out = run(
+        d,
+        &[
+            "init",
+            "--generate-identity",
+            "me.key",
+            "-r",
+            &other,
+            "--account-id",
+            "0123456789abcdef0123456789abcdef",
+        ],
+        "",
+    );
+    let stdout = ok(&out);
+    for f in [
+        "me.key",
+        ".age-recipients",
+        "keys/fingerprint.age",
+        "cfsecrets.yaml",
+    ] {
+        assert!(d.join(f).is_file(), "{f} missing");
+        assert!(stdout.contains(f), "{stdout}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("me.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The new identity is an age-keygen style file the age CLI accepts.
+    let key = age_decrypt(&d.join("me.key"), &d.join("keys/fingerprint.age"));
+    assert_eq!(key.trim().len(), 64);
+    assert!(key.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+    let recipients = std::fs::read_to_string(d.join(".age-recipients")).unwrap();
+    assert!(recipients.contains(&other));
+    // The recipients file is one `age -R` accepts.
+    let by_hand = d.join("by-hand.age");
+    let mut child = age_tool("age")
+        .args(["-a", "-R", ".age-recipients", "-o", "by-hand.age"])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hand").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(age_decrypt(&d.join("me.key"), &by_hand), "hand");
+    let manifest = std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap();
+    assert!(manifest.contains("account_id: 0123456789abcdef0123456789abcdef"));
+
+    let again = run(d, &["init", "-r", &other], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let none = run(empty.path(), &["init"], "");
+    assert_eq!(none.status.code(), Some(64));
+    assert!(
+        std::fs::read_dir(empty.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+const MANIFEST: &str = "\
+# Team manifest — comments must survive `secret set`.
+version: 1
+recipients_file: .age-recipients    # public keys
+fingerprint_key: keys/fingerprint.age
+defaults:
+  scopes: [workers]
+
+accounts:
+  production:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      default_secrets_store:
+        prune: owned
+        secrets:
+          # Stripe, rotated quarterly
+          STRIPE_KEY:
+            value: values/stripe.age   # sealed
+            protect: true
+          IMPORTED: { value: keep }   # from cfsecrets import
+  # staging has two stores
+  staging:
+    stores:
+      a:
+        secrets: {}
+      b:
+        prune: none
+";
+
+/// init (with a fresh identity), then our own manifest with comments.
+fn project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(
+        dir.path(),
+        &["init", "--generate-identity", "me.key"],
+        "",
+    ));
+    std::fs::write(dir.path().join("cfsecrets.yaml"), MANIFEST).unwrap();
+    let id = dir.path().join("me.key");
+    (dir, id)
+}
+
+#[test]
+fn secret_set_adds_updates_and_keeps_the_rest_of_the_manifest() {
+    let (dir, id) = project();
+    let d = dir.path();
+
+    // New entry in a store with an empty flow map; value from stdin, trailing newline dropped.
+    let out = run(
+        d,
+        &[
+            "secret",
+            "set",
+            "NEW_TOKEN",
+            "--account",
+            "staging",
+            "--store",
+            "a",
+            "--scopes",
+            "workers,ai_gateway",
+            "--comment",
+            "added by test",
+        ],
+        "s3cr3t-value\n",
+    );
+    let stdout = ok(&out);
+    assert!(stdout.contains("added staging/a/NEW_TOKEN"), "{stdout}");
+    assert!(!stdout.contains("s3cr3t") && !String::from_utf8_lossy(&out.stderr).contains("s3cr3t"));
+    let file = d.join("values/staging/a/NEW_TOKEN.age");
+    assert_eq!(age_decrypt(&id, &file), "s3cr3t-value");
+    let after = std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap();
+    let expected = MANIFEST.replace(
+        "      a:\n        secrets: {}\n",
+        "      a:\n        secrets:\n          NEW_TOKEN:\n            value: values/staging/a/NEW_TOKEN.age\n            scopes: [workers, ai_gateway]\n            comment: \"added by test\"\n",
+    );
+    assert_eq!(after, expected);
+
+    // Update an existing file entry in the account's only store: same file, other keys kept.
+    std::fs::create_dir_all(d.join("values")).unwrap();
+    let out = run(
+        d,
+        &["secret", "set", "STRIPE_KEY", "--account", "production"],
+        "sk_live_rotated",
+    );
+    assert!(ok(&out).contains("updated production/default_secrets_store/STRIPE_KEY"));
+    let after2 = std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap();
+    assert_eq!(
+        after2,
+        expected.replace(
+            "value: values/stripe.age   # sealed\n",
+            "value: values/stripe.age\n"
+        )
+    );
+    let ids = Identities::from_file(&id).unwrap();
+    let sealed = std::fs::read(d.join("values/stripe.age")).unwrap();
+    assert_eq!(
+        &unseal(&sealed, &ids, Path::new("stripe.age")).unwrap()[..],
+        b"sk_live_rotated"
+    );
+
+    // A `keep` entry gets its own file.
+    ok(&run(
+        d,
+        &["secret", "set", "IMPORTED", "--account", "production"],
+        "now-known",
+    ));
+    let after3 = std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap();
+    assert!(after3.contains("          IMPORTED:\n            value: values/production/default_secrets_store/IMPORTED.age\n"), "{after3}");
+    assert_eq!(
+        age_decrypt(
+            &id,
+            &d.join("values/production/default_secrets_store/IMPORTED.age")
+        ),
+        "now-known"
+    );
+}
+
+#[test]
+fn secret_set_rejects_bad_input_before_writing() {
+    let (dir, _) = project();
+    let d = dir.path();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["secret", "set", "bad name", "--account", "production"],
+            "invalid secret name",
+        ),
+        (
+            &[
+                "secret",
+                "set",
+                "X",
+                "--account",
+                "production",
+                "--scopes",
+                "ai-gateway",
+            ],
+            "did you mean ai_gateway",
+        ),
+        (&["secret", "set", "X", "--account", "nope"], "no account"),
+        (&["secret", "set", "X", "--account", "staging"], "--store"),
+        (
+            &[
+                "secret",
+                "set",
+                "X",
+                "--account",
+                "staging",
+                "--store",
+                "zzz",
+            ],
+            "no store",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = run(d, args, "value-that-must-not-land");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let empty = run(d, &["secret", "set", "X", "--account", "production"], "");
+    assert_eq!(empty.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
+        MANIFEST
+    );
+    assert!(!d.join("values").exists());
+}
+
+#[test]
+fn reseal_round_trip() {
+    let (dir, id) = project();
+    let d = dir.path();
+    ok(&run(
+        d,
+        &["secret", "set", "STRIPE_KEY", "--account", "production"],
+        "v1",
+    ));
+    ok(&run(
+        d,
+        &[
+            "secret",
+            "set",
+            "A1",
+            "--account",
+            "staging",
+            "--store",
+            "a",
+        ],
+        "v2",
+    ));
+    let idarg = id.display().to_string();
+
+    // Nothing changed yet.
+    let out = ok(&run(d, &["reseal", "-i", &idarg], ""));
+    assert!(out.contains("resealed 0 of 3 files"), "{out}");
+
+    // A new team member: add their key, reseal, they can decrypt everything.
+    let (new_id, new_pub) = keygen(d, "new.key");
+    let mut recipients = std::fs::read_to_string(d.join(".age-recipients")).unwrap();
+    recipients.push_str(&format!("# new member\n{new_pub}\n"));
+    std::fs::write(d.join(".age-recipients"), &recipients).unwrap();
+    let out = ok(&run(d, &["reseal", "-i", &idarg], ""));
+    assert!(
+        out.contains("resealed 3 of 3 files to 2 recipients"),
+        "{out}"
+    );
+    assert_eq!(age_decrypt(&new_id, &d.join("values/stripe.age")), "v1");
+    assert_eq!(
+        age_decrypt(&new_id, &d.join("values/staging/a/A1.age")),
+        "v2"
+    );
+    assert_eq!(
+        age_decrypt(&new_id, &d.join("keys/fingerprint.age"))
+            .trim()
+            .len(),
+        64
+    );
+
+    // Again: nothing is rewritten.
+    let before = std::fs::read(d.join("values/stripe.age")).unwrap();
+    let out = ok(&run(d, &["reseal", "-i", &idarg], ""));
+    assert!(out.contains("resealed 0 of 3 files"), "{out}");
+    assert_eq!(std::fs::read(d.join("values/stripe.age")).unwrap(), before);
+
+    // Sealed by hand with the age CLI: unknown to the index, so resealed.
+    let own_pub = Identities::from_file(&id)
+        .unwrap()
+        .to_recipients()
+        .remove(0);
+    age_encrypt(
+        &[&own_pub, &new_pub],
+        false,
+        "v1-by-hand",
+        &d.join("values/stripe.age"),
+    );
+    let out = ok(&run(d, &["reseal", "-i", &idarg], ""));
+    assert!(out.contains("resealed 1 of 3 files"), "{out}");
+    let resealed = std::fs::read_to_string(d.join("values/stripe.age")).unwrap();
+    assert!(resealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    assert_eq!(
+        age_decrypt(&new_id, &d.join("values/stripe.age")),
+        "v1-by-hand"
+    );
+
+    // The key from the environment works too; --force rewrites everything.
+    let key_text = std::fs::read_to_string(&new_id).unwrap();
+    let out = bin()
+        .args(["reseal", "--force"])
+        .current_dir(d)
+        .env("CFSECRETS_AGE_KEY", key_text)
+        .output()
+        .unwrap();
+    assert!(ok(&out).contains("resealed 3 of 3 files"));
+}
+
+#[test]
+fn reseal_without_identity_fails_clearly() {
+    let (dir, _) = project();
+    let out = run(dir.path(), &["reseal"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an identity"));
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    desired: Desired,
+    ids: Identities,
+}
+
+fn key(store: &str, name: &str) -> ValueKey {
+    ValueKey {
+        account: "prod".to_string(),
+        store: store.to_string(),
+        secret: SecretName::parse(name).unwrap(),
+    }
+}
+
+fn present(value: ValueSource) -> DesiredSecret {
+    DesiredSecret::Present(PresentSecret {
+        value,
+        scopes: [Scope::Workers].into_iter().collect(),
+        comment: None,
+        protect: false,
+        renamed_from: None,
+    })
+}
+
+/// A `Desired` built by hand over sealed files covering every value problem.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ids = Identities::generate();
+    let r = Recipients::from_strings(&ids.to_recipients()).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, seal(bytes, &r).unwrap()).unwrap();
+        p
+    };
+    let good = write("good.age", b"good-value");
+    let empty = write("empty.age", b"");
+    let big = write("big.age", &vec![b'x'; 65_537]);
+    let legacy = write("legacy.age", &vec![b'y'; 2000]);
+    let binary = write("binary.age", &[0xff, 0xfe, 0x00]);
+    let env = write(
+        "b.env.age",
+        b"# bundle\nONE=first-bundled\nexport TWO=\"second bundled\"\n",
+    );
+    let yaml = write("b.yaml.age", b"THREE: third-bundled\n");
+    let broken = write("broken.env.age", b"ONE=ok\nleaked-secret-line\n");
+    let foreign = d.join("foreign.age");
+    std::fs::write(
+        &foreign,
+        seal(
+            b"x",
+            &Recipients::from_strings(&Identities::generate().to_recipients()).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut secrets = BTreeMap::new();
+    let mut add = |name: &str, s: DesiredSecret| {
+        secrets.insert(SecretName::parse(name).unwrap(), s);
+    };
+    add("GOOD", present(ValueSource::File(good)));
+    add("EMPTY", present(ValueSource::File(empty)));
+    add("BIG", present(ValueSource::File(big)));
+    add("LEGACY", present(ValueSource::File(legacy)));
+    add("BINARY", present(ValueSource::File(binary)));
+    add(
+        "MISSING_FILE",
+        present(ValueSource::File(d.join("nope.age"))),
+    );
+    add("FOREIGN", present(ValueSource::File(foreign)));
+    add(
+        "ONE",
+        present(ValueSource::Bundle {
+            path: env.clone(),
+            key: "ONE".into(),
+        }),
+    );
+    add(
+        "TWO",
+        present(ValueSource::Bundle {
+            path: env.clone(),
+            key: "TWO".into(),
+        }),
+    );
+    add(
+        "NOKEY",
+        present(ValueSource::Bundle {
+            path: env,
+            key: "ABSENT_KEY".into(),
+        }),
+    );
+    add(
+        "THREE",
+        present(ValueSource::Bundle {
+            path: yaml,
+            key: "THREE".into(),
+        }),
+    );
+    add(
+        "BROKEN",
+        present(ValueSource::Bundle {
+            path: broken,
+            key: "ONE".into(),
+        }),
+    );
+    add("KEPT", present(ValueSource::Keep));
+    add("GONE", DesiredSecret::Absent);
+    let desired = Desired {
+        manifest_path: d.join("cfsecrets.yaml"),
+        base_dir: d.to_path_buf(),
+        recipients_file: d.join(".age-recipients"),
+        fingerprint_key: d.join("keys/fingerprint.age"),
+        safety: Safety::default(),
+        accounts: vec![DesiredAccount {
+            label: "prod".into(),
+            account_id: AccountId::parse("0123456789abcdef0123456789abcdef").unwrap(),
+            stores: vec![DesiredStore {
+                name: "main".into(),
+                prune: Prune::Owned,
+                secrets,
+            }],
+        }],
+    };
+    Fixture {
+        _dir: dir,
+        desired,
+        ids,
+    }
+}
+
+#[test]
+fn unseal_all_returns_values_and_every_problem() {
+    let f = fixture();
+    let (values, problems) = unseal_all(&f.desired, &f.ids);
+    let names: Vec<String> = values.keys().map(|k| k.secret.to_string()).collect();
+    assert_eq!(names, ["GOOD", "LEGACY", "ONE", "THREE", "TWO"]);
+    assert_eq!(values[&key("main", "ONE")].expose_secret(), "first-bundled");
+    assert_eq!(
+        values[&key("main", "TWO")].expose_secret(),
+        "second bundled"
+    );
+    assert_eq!(
+        values[&key("main", "THREE")].expose_secret(),
+        "third-bundled"
+    );
+
+    let summary: Vec<(String, Severity, String)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p.secret.secret.to_string(),
+                p.severity(),
+                format!("{:?}", p.kind)
+                    .split(['(', ' ', '{'])
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expect = |n: &str, s: Severity, k: &str| (n.to_string(), s, k.to_string());
+    assert_eq!(
+        summary,
+        vec![
+            expect("BIG", Severity::Error, "TooLarge"),
+            expect("BINARY", Severity::Error, "NotUtf8"),
+            expect("BROKEN", Severity::Error, "BundleSyntax"),
+            expect("EMPTY", Severity::Error, "Empty"),
+            expect("FOREIGN", Severity::Error, "Unreadable"),
+            expect("LEGACY", Severity::Warning, "OverLegacyLimit"),
+            expect("MISSING_FILE", Severity::Error, "Unreadable"),
+            expect("NOKEY", Severity::Error, "MissingBundleKey"),
+        ]
+    );
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text[2].ends_with(
+            "broken.env.age (key ONE): bundle does not parse: line 2: expected KEY=value"
+        ),
+        "{}",
+        text[2]
+    );
+    assert!(
+        text[4].ends_with(
+            "foreign.age: cannot decrypt: no identity matches any recipient of this file"
+        ),
+        "{}",
+        text[4]
+    );
+    for t in &text {
+        assert!(
+            !t.contains("leaked-secret-line") && !t.contains("first-bundled"),
+            "{t}"
+        );
+    }
+    assert_eq!(
+        cfsecrets::values::check_values(&f.desired, &f.ids),
+        problems
+    );
+
+    // Fingerprints: one per value, keyed, stable.
+    let fk = FingerprintKey::generate();
+    let fps = fingerprints(&values, &fk);
+    assert_eq!(fps.len(), values.len());
+    assert_eq!(
+        fps[&key("main", "GOOD")],
+        fk.fingerprint(&SecretValue::new("good-value".into()))
+    );
+    assert_ne!(fps[&key("main", "ONE")], fps[&key("main", "TWO")]);
+}
+
+/// Values that cannot occur by chance in our own messages.
+fn secret_text() -> impl Strategy<Value = String> {
+    "zq[A-Za-z0-9 !#$%&()*+,./:;<=>?@^_~-]{6,40}"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn plaintext_never_shows_in_debug_or_errors(value in secret_text()) {
+        let v = SecretValue::new(value.clone());
+        let holds = !format!("{v:?}").contains(&value);
+        prop_assert!(holds);
+        prop_assert!(!v.to_string().contains(&value));
+        let map: BTreeMap<ValueKey, SecretValue> = [(key("s", "K"), v.clone())].into_iter().collect();
+        let holds = !format!("{map:?}").contains(&value);
+        prop_assert!(holds);
+
+        // Bundles that hold it, parse or not.
+        let good = bundle::parse(&format!("K={value:?}\n"), BundleFormat::Dotenv);
+        if let Ok(b) = &good {
+            let holds = !format!("{b:?}").contains(&value);
+            prop_assert!(holds);
+        }
+        for (text, format) in [
+            (format!("A=1\n{value}\n"), BundleFormat::Dotenv),
+            (format!("A=\"{value}\n"), BundleFormat::Dotenv),
+            (format!("{value}=x\n"), BundleFormat::Dotenv),
+            (format!("A: [\"{value}\"]\n"), BundleFormat::Yaml),
+            (format!("A:\n  - {value}\n  b: {value}\n"), BundleFormat::Yaml),
+            (format!("\"{value}\n"), BundleFormat::Yaml),
+        ] {
+            match bundle::parse(&text, format) {
+                Err(e) => {
+                    prop_assert!(!e.to_string().contains(&value), "{}", e);
+                    let holds = !format!("{e:?}").contains(&value);
+                    prop_assert!(holds);
+                }
+                Ok(b) => {
+                    let holds = !format!("{b:?}").contains(&value);
+                    prop_assert!(holds)
+                },
+            }
+        }
+
+        // Problems about it.
+        let p = ValueProblem {
+            secret: key("s", "K"),
+            file: PathBuf::from("v.age"),
+            bundle_key: Some("K".into()),
+            kind: ProblemKind::TooLarge { bytes: value.len() },
+        };
+        let holds = !p.to_string().contains(&value) && !format!("{p:?}").contains(&value);
+        prop_assert!(holds);
+
+        // Keys and identities.
+        let ids = Identities::generate();
+        let text = ids.to_file_text("now");
+        let secret_line = text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap().to_string();
+        let holds = !format!("{ids:?}").contains(&secret_line);
+        prop_assert!(holds);
+        let fk = FingerprintKey::generate();
+        prop_assert_eq!(format!("{fk:?}"), "FingerprintKey([redacted])");
+        let bad = Identities::parse(&format!("AGE-SECRET-KEY-1{value}\n"), "env").unwrap_err();
+        let holds = !bad.to_string().contains(&value) && !format!("{bad:?}").contains(&value);
+        prop_assert!(holds);
+    }
+}
