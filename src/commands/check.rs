@@ -4,9 +4,10 @@
 use anyhow::Context as _;
 
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::commands::{AlreadyReported, Status};
-use crate::manifest::{self, Counts, Diagnostics, Severity};
+use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::manifest::{self, Counts, Desired, DesiredSecret, Diagnostics, Severity, ValueSource};
 use crate::output::Output;
+use crate::values::{self, FingerprintKey, Identities};
 
 pub async fn run(
     out: &mut Output,
@@ -20,16 +21,81 @@ pub async fn run(
         Ok(desired) => desired,
         Err(diagnostics) => return Err(report(out, &diagnostics)?),
     };
+    let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
     if args.decrypt {
-        // The values room provides the unsealing checks; the lead wires them here.
-        anyhow::bail!("`check --decrypt` is not available yet");
+        line.push_str(&check_values(out, &desired, global)?);
     }
-    out.print(&summary_line(
-        &global.manifest.display().to_string(),
-        desired.counts(),
-    ))
-    .context("cannot write to stdout")?;
+    out.print(&line).context("cannot write to stdout")?;
     Ok(Status::Success)
+}
+
+/// `check --decrypt`: unseals the fingerprint key and every value and checks each one.
+/// Prints problems (never values) to stderr; returns the summary suffix when none is an
+/// error.
+fn check_values(
+    out: &mut Output,
+    desired: &Desired,
+    global: &GlobalArgs,
+) -> anyhow::Result<String> {
+    let ids = Identities::from_process_env(&global.identities)?.ok_or_else(|| {
+        UsageError(
+            "`check --decrypt` needs an identity: pass -i FILE or set CFSECRETS_AGE_KEY or \
+             CFSECRETS_AGE_KEY_FILE"
+                .to_string(),
+        )
+    })?;
+    let mut lines = Vec::new();
+    let mut errors = 0;
+    let mut warnings = 0;
+    if let Err(err) = FingerprintKey::load(&desired.fingerprint_key, &ids) {
+        errors += 1;
+        lines.push(format!(
+            "{}: error: {err}",
+            desired.fingerprint_key.display()
+        ));
+    }
+    let problems = values::check_values(desired, &ids);
+    for problem in &problems {
+        match problem.severity() {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+        }
+        lines.push(format!("{}: {}", problem.severity(), problem));
+    }
+    let checked = desired
+        .accounts
+        .iter()
+        .flat_map(|a| &a.stores)
+        .flat_map(|s| s.secrets.values())
+        .filter(|s| matches!(s, DesiredSecret::Present(p) if p.value != ValueSource::Keep))
+        .count();
+    if !lines.is_empty() {
+        out.eprint(&(lines.join("\n") + "\n"))
+            .context("cannot write to stderr")?;
+    }
+    if errors > 0 {
+        let mut count = format!("{errors} {}", plural(errors, "error", "errors"));
+        if warnings > 0 {
+            count.push_str(&format!(
+                ", {warnings} {}",
+                plural(warnings, "warning", "warnings")
+            ));
+        }
+        out.eprint(&format!("check failed: {count}\n"))
+            .context("cannot write to stderr")?;
+        return Err(AlreadyReported(format!("check failed: {count}")).into());
+    }
+    let mut suffix = format!(
+        "; {checked} {} decrypted and checked",
+        plural(checked, "value", "values")
+    );
+    if warnings > 0 {
+        suffix.push_str(&format!(
+            " ({warnings} {})",
+            plural(warnings, "warning", "warnings")
+        ));
+    }
+    Ok(suffix)
 }
 
 /// Prints every diagnostic and a count line to stderr; returns the error to exit 1 with.

@@ -4,8 +4,9 @@
 
 use crate::cli::{GlobalArgs, ResealArgs};
 use crate::commands::Status;
+use crate::manifest;
 use crate::output::Output;
-use crate::values::layout::Layout;
+use crate::values::layout::sealed_files_of;
 use crate::values::reseal::reseal_files;
 use crate::values::{Identities, Recipients};
 
@@ -14,16 +15,23 @@ pub async fn run(
     global: &GlobalArgs,
     args: &ResealArgs,
 ) -> anyhow::Result<Status> {
-    let layout = Layout::read(&global.manifest)?;
+    // Validate the whole manifest first: nothing is rewritten for a manifest that is wrong.
+    let env_account_id = std::env::var("CLOUDFLARE_ACCOUNT_ID")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let desired = match manifest::load(&global.manifest, env_account_id.as_deref()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => return Err(crate::commands::check::report(out, &diagnostics)?),
+    };
     let ids = Identities::from_process_env(&global.identities)?
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY / CFSECRETS_AGE_KEY_FILE"
             )
         })?;
-    let recipients = Recipients::from_file(&layout.recipients_file)?;
-    let files = layout.sealed_files();
-    let report = reseal_files(&layout.base_dir, &files, &recipients, &ids, args.force)?;
+    let recipients = Recipients::from_file(&desired.recipients_file)?;
+    let files = sealed_files_of(&desired);
+    let report = reseal_files(&desired.base_dir, &files, &recipients, &ids, args.force)?;
     for path in &report.resealed {
         out.status(&format!("resealed {}", path.display()))?;
     }

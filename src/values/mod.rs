@@ -29,12 +29,13 @@ pub mod seal;
 pub mod secret;
 pub mod unseal;
 
+pub use crate::manifest::Severity;
 pub use error::ValuesError;
 pub use fingerprint::{FingerprintKey, fingerprints};
 pub use keys::{Identities, Recipients};
 pub use seal::{seal, unseal, write_atomic};
 pub use secret::SecretValue;
 pub use unseal::{
-    LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, ProblemKind, Severity, UnsealedValues, ValueKey,
-    ValueProblem, check_values, unseal_all,
+    LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, ProblemKind, UnsealedValues, ValueKey, ValueProblem,
+    check_values, unseal_all,
 };

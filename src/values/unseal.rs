@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::domain::SecretName;
+use crate::manifest::Severity;
 use crate::manifest::{Desired, DesiredSecret, ValueSource};
 
 use super::bundle::{self, Bundle, BundleFormat};
@@ -38,12 +39,6 @@ impl fmt::Display for ValueKey {
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it.
 pub type UnsealedValues = BTreeMap<ValueKey, SecretValue>;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Warning,
-    Error,
-}
 
 /// What is wrong with a value. No variant carries plaintext.
 #[derive(Clone, Debug, PartialEq, Eq)]

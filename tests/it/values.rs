@@ -790,3 +790,73 @@ proptest! {
         prop_assert!(holds);
     }
 }
+
+#[test]
+fn check_decrypt_unseals_every_value_and_reports_problems_without_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(
+        d,
+        &[
+            "init",
+            "--generate-identity",
+            "me.key",
+            "--account-id",
+            "0123456789abcdef0123456789abcdef",
+        ],
+        "",
+    ));
+    let id = "me.key";
+    let secret = "check-decrypt-plaintext-7d1e";
+    ok(&run(
+        d,
+        &["secret", "set", "API", "--account", "default"],
+        secret,
+    ));
+
+    // Clean: the summary counts the decrypted values.
+    let out = ok(&run(d, &["check", "--decrypt", "-i", id], ""));
+    assert!(out.contains("1 value decrypted and checked"), "{out}");
+
+    // No identity: a usage error, nothing decrypted.
+    let out = run(d, &["check", "--decrypt"], "");
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an identity"));
+
+    // A value over 1,024 bytes warns but passes; an empty one fails. Neither is printed.
+    let long = format!("{secret}{}", "x".repeat(1100));
+    ok(&run(
+        d,
+        &["secret", "set", "LONG", "--account", "default"],
+        &long,
+    ));
+    let out = run(d, &["check", "--decrypt", "-i", id], "");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("LONG"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(1 warning)"));
+
+    let empty_file = d.join("values/default/default_secrets_store/API.age");
+    std::fs::write(
+        &empty_file,
+        seal(
+            b"",
+            &Recipients::from_file(&d.join(".age-recipients")).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = run(d, &["check", "--decrypt", "-i", id], "");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("API") && stderr.contains("check failed: 1 error, 1 warning"),
+        "{stderr}"
+    );
+    for output in [&out.stdout, &out.stderr] {
+        assert!(!String::from_utf8_lossy(output).contains(secret));
+    }
+}
