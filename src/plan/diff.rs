@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::domain::{Fingerprint, Scope, SecretName};
 use crate::live::{LiveAccount, LiveSecret, LiveState, LiveStore};
 use crate::manifest::{
-    Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety,
-    ValueSource,
+    Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
 
 use super::marker::{self, Marker};
@@ -86,11 +85,7 @@ pub fn diff(
         .run();
         plan.accounts.push(section);
     }
-    plan.summary.write_requests = plan
-        .accounts
-        .iter()
-        .map(|a| a.actions.len() as u32)
-        .sum();
+    plan.summary.write_requests = plan.accounts.iter().map(|a| a.actions.len() as u32).sum();
     plan
 }
 
@@ -203,8 +198,12 @@ impl AccountPlanner<'_> {
             work.push((store_ref, w));
         }
         if let Some(live) = self.live {
-            let declared: BTreeSet<&str> =
-                self.desired.stores.iter().map(|s| s.name.as_str()).collect();
+            let declared: BTreeSet<&str> = self
+                .desired
+                .stores
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
             for store in &live.stores {
                 if !declared.contains(store.name.as_str()) {
                     section.notes.push(format!(
@@ -235,22 +234,21 @@ impl AccountPlanner<'_> {
             let q = quota.quota as i64;
             let grow = (creates + dups) as i64;
             let end = usage + grow - (rename_deletes + other_deletes) as i64;
-            let mut peak = usage.max(usage + grow);
+            // Only growth can hit the quota; an account already over it is not our doing.
+            let mut peak = usage + grow;
             if end > q {
                 self.problem(
                     None,
-                    format!(
-                        "the account would hold {end} secrets after apply; its quota is {q}"
-                    ),
+                    format!("the account would hold {end} secrets after apply; its quota is {q}"),
                 );
-            } else if peak > q {
-                let reordered = usage.max(usage - other_deletes as i64 + grow);
+            } else if grow > 0 && peak > q {
+                let reordered = usage - other_deletes as i64 + grow;
                 if reordered <= q {
                     deletes_first = true;
                     peak = reordered;
                     section.notes.push(format!(
-                        "quota: {usage} of {q} secrets in use; {other_deletes} delete(s) run \
-                         before the creates so the account never exceeds its quota"
+                        "{other_deletes} delete(s) run before the creates so the account \
+                         stays within its quota"
                     ));
                 } else {
                     self.problem(
@@ -265,7 +263,7 @@ impl AccountPlanner<'_> {
             section.quota = Some(QuotaCheck {
                 quota: quota.quota,
                 usage: quota.usage,
-                peak: peak.max(0) as u64,
+                peak: peak.max(usage).max(0) as u64,
                 end: end.max(0) as u64,
                 deletes_first,
             });
@@ -396,7 +394,10 @@ impl AccountPlanner<'_> {
                 let names: Vec<&str> = targets.iter().map(|t| t.as_str()).collect();
                 self.problem(
                     Some((&store.name, Some(from.as_str()))),
-                    format!("{from} is the renamed_from of several secrets: {}", names.join(", ")),
+                    format!(
+                        "{from} is the renamed_from of several secrets: {}",
+                        names.join(", ")
+                    ),
                 );
                 bad_sources.insert((*from).clone());
             }
@@ -499,7 +500,8 @@ impl AccountPlanner<'_> {
                         (None, None) => {
                             let mut change = self.create(&store.name, name, p);
                             if let Some(from) = &p.renamed_from {
-                                change.reason = format!("declared; renamed_from {from} not found live");
+                                change.reason =
+                                    format!("declared; renamed_from {from} not found live");
                             }
                             self.check_size(&store.name, name, section);
                             w.creates.push(change);
@@ -738,8 +740,8 @@ impl AccountPlanner<'_> {
         {
             return None;
         }
-        let comment = (user_comment.is_some() || marker_change.is_some())
-            .then(|| marker::join(&user, &m));
+        let comment =
+            (user_comment.is_some() || marker_change.is_some()).then(|| marker::join(&user, &m));
         if reasons.is_empty() {
             reasons.push("marker updated");
         }
@@ -803,9 +805,7 @@ impl AccountPlanner<'_> {
         {
             block(
                 "max_delete_percent",
-                format!(
-                    "{deletes} of {existing} secrets is over safety.max_delete_percent {pct}%"
-                ),
+                format!("{deletes} of {existing} secrets is over safety.max_delete_percent {pct}%"),
             );
         }
     }

@@ -70,7 +70,9 @@ impl Marker {
                     return None;
                 }
                 if hex.len() != Fingerprint::LEN * 2
-                    || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    || !hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
                 {
                     return None;
                 }
@@ -151,7 +153,10 @@ mod tests {
             fingerprint: Some(fp(1)),
             protect: false,
         };
-        assert_eq!(split(&join("Stripe key", &m)), ("Stripe key".into(), Some(m)));
+        assert_eq!(
+            split(&join("Stripe key", &m)),
+            ("Stripe key".into(), Some(m))
+        );
         assert_eq!(split(&join("", &m)), (String::new(), Some(m)));
         assert_eq!(split("no marker"), ("no marker".into(), None));
         assert_eq!(split(""), (String::new(), None));

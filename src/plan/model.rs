@@ -364,7 +364,11 @@ impl Plan {
     }
 
     /// The value the applier must send for `change` in `action` of `account`, if any.
-    pub fn value_key(account: &AccountPlan, action: &Action, change: &SecretChange) -> Option<ValueKey> {
+    pub fn value_key(
+        account: &AccountPlan,
+        action: &Action,
+        change: &SecretChange,
+    ) -> Option<ValueKey> {
         if !change.send_value {
             return None;
         }

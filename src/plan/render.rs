@@ -151,18 +151,46 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
     if let Some(uc) = &change.user_comment {
         match &uc.old {
             None => lines.push(format!("{ind}comment: {}", quoted(&uc.new))),
+            Some(old) if old.is_empty() => {
+                lines.push(format!("{ind}comment: added {}", quoted(&uc.new)))
+            }
+            Some(old) if uc.new.is_empty() => {
+                lines.push(format!("{ind}comment: removed (was {})", quoted(old)))
+            }
             Some(old) => {
                 lines.push(format!("{ind}comment:"));
                 lines.extend(comment_diff(old, &uc.new, p, &format!("{ind}  ")));
             }
         }
     }
+    // The marker itself stays out of sight (its fingerprint is on the value line); only
+    // ownership and the protect flag are worth a line.
     if let Some(m) = &change.marker {
-        let text = match &m.old {
-            Some(old) => format!("marker: {} → {}", clean(old), clean(&m.new)),
-            None => format!("marker: {}", clean(&m.new)),
-        };
-        lines.push(format!("{ind}{}{text}{}", p.dim, p.reset));
+        let new = super::marker::Marker::parse(&m.new).unwrap_or_default();
+        match m.old.as_deref().map(super::marker::Marker::parse) {
+            None if action.kind == ActionKind::Update => {
+                lines.push(format!(
+                    "{ind}ownership: cfsecrets takes over (marker added)"
+                ));
+            }
+            Some(None) => {
+                lines.push(format!(
+                    "{ind}ownership: cfsecrets takes over (marker added)"
+                ));
+            }
+            Some(Some(old)) if old.protect != new.protect => {
+                let flag = |b: bool| if b { "on" } else { "off" };
+                lines.push(format!(
+                    "{ind}protect: {} → {}",
+                    flag(old.protect),
+                    flag(new.protect)
+                ));
+            }
+            _ => {}
+        }
+        if new.protect && m.old.is_none() {
+            lines.push(format!("{ind}protect: on"));
+        }
     }
     lines
 }
@@ -203,7 +231,10 @@ fn account_lines(account: &AccountPlan, p: &Palette) -> Vec<String> {
         ));
     }
     if !account.unmanaged.is_empty() {
-        lines.push(format!("  unmanaged (left alone): {}", account.unmanaged.len()));
+        lines.push(format!(
+            "  unmanaged (left alone): {}",
+            account.unmanaged.len()
+        ));
         for k in &account.unmanaged {
             lines.push(format!(
                 "    {}/{}  {}({}){}",
@@ -263,17 +294,23 @@ pub fn summary_line(plan: &Plan) -> String {
     if s.stores_to_create > 0 {
         parts.push(format!("{} store(s) to create", s.stores_to_create));
     }
-    parts.push(format!("{} to create", s.secrets_to_create));
-    parts.push(format!("{} to update", s.secrets_to_update));
-    parts.push(format!("{} to rename", s.secrets_to_rename));
-    parts.push(format!("{} to delete", s.secrets_to_delete));
+    parts.push(format!(
+        "{} to create, {} to update, {} to rename, {} to delete",
+        s.secrets_to_create, s.secrets_to_update, s.secrets_to_rename, s.secrets_to_delete
+    ));
+    let mut kept = Vec::new();
     if s.protected_kept > 0 {
-        parts.push(format!("{} protected kept", s.protected_kept));
+        kept.push(format!("{} protected kept", s.protected_kept));
     }
-    parts.push(format!("{} unmanaged", s.unmanaged));
+    if s.unmanaged > 0 {
+        kept.push(format!("{} unmanaged", s.unmanaged));
+    }
+    if !kept.is_empty() {
+        parts.push(kept.join(", "));
+    }
     format!(
         "Plan: {}; {} write request(s).",
-        parts.join(", "),
+        parts.join("; "),
         s.write_requests
     )
 }
@@ -380,7 +417,9 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     let mut head = String::from("### cfsecrets plan\n\n");
     let _ = writeln!(head, "**{}**\n", html_escape(&summary_line(plan)));
     if plan.is_blocked() {
-        head.push_str("> [!CAUTION]\n> **Blocked by a safety rule**: apply will refuse this plan.\n");
+        head.push_str(
+            "> [!CAUTION]\n> **Blocked by a safety rule**: apply will refuse this plan.\n",
+        );
         for b in &plan.blocked {
             let _ = writeln!(head, "> - {}", html_escape(&block_line(b)));
         }
@@ -403,7 +442,10 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     let mut dropped_lines = 0usize;
     let mut truncated = false;
     for account in &plan.accounts {
-        let lines = account_lines(account, &plain);
+        let lines: Vec<String> = account_lines(account, &plain)
+            .into_iter()
+            .map(|l| l.strip_prefix("  ").map(str::to_string).unwrap_or(l))
+            .collect();
         let changes: usize = account.actions.iter().map(|a| a.secrets.len().max(1)).sum();
         let fence = fence_for(&lines);
         let open = format!(

@@ -82,7 +82,8 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                             .map(|s| s.as_wire().to_string())
                             .collect();
                         if action.kind == ActionKind::Duplicate {
-                            let source = change.source.as_ref().ok_or("duplicate without source")?;
+                            let source =
+                                change.source.as_ref().ok_or("duplicate without source")?;
                             if !store.secrets.iter().any(|s| s.id == source.id) {
                                 return Err(format!("secret_not_found: {}", source.id));
                             }
