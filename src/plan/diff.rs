@@ -429,6 +429,17 @@ impl AccountPlanner<'_> {
                     }
                 }
                 DesiredSecret::Present(p) => {
+                    // With fingerprints, every value we may write must have one: a marker
+                    // without it would make the next plan write the value again, forever.
+                    if self.values.is_some()
+                        && p.value != ValueSource::Keep
+                        && self.desired_fp(&store.name, name).is_none()
+                    {
+                        self.problem(
+                            Some((&store.name, Some(name.as_str()))),
+                            format!("no value fingerprint for {name}; its value was not unsealed"),
+                        );
+                    }
                     let from = p
                         .renamed_from
                         .as_ref()

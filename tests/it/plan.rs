@@ -553,7 +553,11 @@ fn rename_conflicts_are_problems() {
         Prune::Owned,
         no_safety(),
     );
-    let plan = plan_of(&desired, &live_one(vec![], None), &fps(&[]));
+    let plan = plan_of(
+        &desired,
+        &live_one(vec![], None),
+        &fps(&[("A", "a"), ("B", "b"), ("C", "c")]),
+    );
     let messages: Vec<_> = plan.problems.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(
@@ -1486,4 +1490,28 @@ fn the_showcase_never_contains_a_value() {
         assert!(out.contains(&fingerprint("sk_live_NEWVALUE").short()));
     }
     let _ = BTreeMap::<u8, u8>::new();
+}
+
+#[test]
+fn a_declared_value_without_a_fingerprint_is_a_problem() {
+    let desired = desired_one(
+        vec![
+            (
+                "A",
+                DesiredSecret::Present(present(file("A"), &[Scope::Workers])),
+            ),
+            (
+                "K",
+                DesiredSecret::Present(present(ValueSource::Keep, &[Scope::Workers])),
+            ),
+        ],
+        Prune::Owned,
+        no_safety(),
+    );
+    let live = live_one(vec![secret("1", "K", "", &["workers"])], None);
+    let plan = plan_of(&desired, &live, &fps(&[]));
+    assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+    assert_eq!(plan.problems[0].secret.as_deref(), Some("A"));
+    // Without any identity it is not a problem, just not compared.
+    assert!(!plan::diff(&desired, &live, None, &PlanOptions::default()).has_problems());
 }
