@@ -1515,3 +1515,34 @@ fn a_declared_value_without_a_fingerprint_is_a_problem() {
     // Without any identity it is not a problem, just not compared.
     assert!(!plan::diff(&desired, &live, None, &PlanOptions::default()).has_problems());
 }
+
+#[test]
+fn an_empty_plan_says_so_and_a_digest_round_trips() {
+    let desired = desired_one(
+        vec![(
+            "A",
+            DesiredSecret::Present(present(file("A"), &[Scope::Workers])),
+        )],
+        Prune::Owned,
+        no_safety(),
+    );
+    let live = live_one(
+        vec![secret("1", "A", &owned(Some("a"), false, ""), &["workers"])],
+        None,
+    );
+    let mut plan = plan_of(&desired, &live, &fps(&[("A", "a")]));
+    assert!(plan.is_empty() && !plan.has_changes() && !plan.is_blocked());
+    assert_eq!(plan.summary.write_requests, 0);
+    assert!(render::text(&plan, &Palette::PLAIN).contains("No changes. 1 unchanged"));
+    assert!(render::markdown(&plan).contains("**No changes."));
+    plan.digest = Some(plan::PlanDigest {
+        manifest: "m".repeat(64),
+        values: [("values/A.age".to_string(), "v".repeat(64))]
+            .into_iter()
+            .collect(),
+        live: plan::live_digest(&live),
+    });
+    let json = render::json(&plan);
+    assert!(json.contains("\"values/A.age\""));
+    assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
+}
