@@ -1,1 +1,26 @@
-//! TODO(owner): module docs.
+//! The planner room: `diff(desired, live, fingerprints, options) -> Plan`, the ownership
+//! marker, the renderers (text, Markdown, JSON), the plan JSON Schema, the live-state digest
+//! and a simulator for tests.
+//!
+//! Architecture invariant: nothing here does I/O, reads the clock, uses randomness or sees a
+//! plaintext value. The planner works from fingerprints ([`ValueFingerprints`]) only; the
+//! same inputs give a byte-identical plan.
+//!
+//! * [`marker`] — the `[cfsecrets:v1 …]` tag at the end of a live comment.
+//! * [`diff()`] and [`PlanOptions`] — the planner.
+//! * [`model`] — the [`Plan`] document the applier executes (read its docs).
+//! * [`render`] — text, Markdown and JSON output.
+//! * [`schema`] — `schemas/plan.schema.json`.
+//! * [`simulate`] — test support: apply a plan to a [`crate::live::LiveState`] in memory.
+
+pub mod diff;
+pub mod digest;
+pub mod marker;
+pub mod model;
+pub mod render;
+pub mod schema;
+pub mod simulate;
+
+pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
+pub use digest::live_digest;
+pub use model::*;

@@ -4,3 +4,4 @@
 mod client;
 mod manifest;
 mod values;
+mod plan;
