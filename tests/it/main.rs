@@ -3,5 +3,5 @@
 
 mod client;
 mod manifest;
-mod values;
 mod plan;
+mod values;
