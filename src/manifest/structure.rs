@@ -489,9 +489,15 @@ impl Walker<'_> {
         let mut ok = true;
         let mut scopes = Vec::new();
         for item in items {
-            match self.string(Some(item), key, true) {
-                Got::Ok(scope) => scopes.push(scope),
-                _ => ok = false,
+            match &item.value {
+                Kind::Null | Kind::Seq(_) | Kind::Map(_) => {
+                    self.wrong_shape(item, &format!("an item of `{key}`"), "a scope name");
+                    ok = false;
+                }
+                _ => match self.scalar_text(item) {
+                    Some(text) => scopes.push(Spanned::new(text, item.referenced, item.defined)),
+                    None => ok = false,
+                },
             }
         }
         if ok {

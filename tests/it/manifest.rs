@@ -365,6 +365,7 @@ fn wrong_types_and_missing_keys_are_all_reported() {
         "B: { value: keep, protect: maybe, comment: [x] }",
         "C: keep",
         "D: { value: 12 }",
+        "E: { value: keep, scopes: [workers, [dex]] }",
     ])
     .replace("version: 1", "version: \"1\"")
     .replace("recipients_file: .age-recipients\n", "");
@@ -377,6 +378,7 @@ fn wrong_types_and_missing_keys_are_all_reported() {
             "m.yaml:12:54: error: wrong type for `comment`: expected a string, found a list",
             "m.yaml:13:14: error: wrong type for secret `C`: expected a map such as `{ value: … }`, found a string",
             "m.yaml:14:23: error: wrong type for `value`: expected a file path, `keep`, or a map `{ bundle, key }`, found an integer",
+            "m.yaml:15:47: error: wrong type for an item of `scopes`: expected a scope name, found a list",
         ]
     );
 }
