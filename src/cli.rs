@@ -228,7 +228,12 @@ pub struct EmulatorArgs {
     pub listen: SocketAddr,
     /// The API token clients must present as `Authorization: Bearer …` (or the key for
     /// `X-Auth-Key`). Without it, any non-empty token is accepted.
-    #[arg(long, env = "CFSECRETS_EMULATOR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "CFSECRETS_EMULATOR_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
     /// Persist state to this JSON file (written atomically after each change).
     #[arg(long, value_name = "FILE")]
@@ -269,4 +274,7 @@ pub struct EmulatorArgs {
     /// Seed for the fault dice (deterministic faults).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A new secret reads as `pending` this many times before it turns `active`.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub pending_reads: u32,
 }
