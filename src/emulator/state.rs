@@ -52,8 +52,10 @@ pub(crate) struct Account {
 pub(crate) struct Store {
     pub id: String,
     pub name: String,
-    /// Unix nanoseconds.
+    /// Unix nanoseconds (RFC 3339 in the file).
+    #[serde(with = "timestamp")]
     pub created: i128,
+    #[serde(with = "timestamp")]
     pub modified: i128,
     /// In creation order.
     #[serde(default)]
@@ -69,7 +71,9 @@ pub(crate) struct Secret {
     pub comment: Option<String>,
     /// Sorted, without duplicates.
     pub scopes: Vec<String>,
+    #[serde(with = "timestamp")]
     pub created: i128,
+    #[serde(with = "timestamp")]
     pub modified: i128,
     /// Whether the secret has turned from `pending` to `active`.
     #[serde(default)]
@@ -168,6 +172,24 @@ pub(crate) fn rfc3339(nanos: i128) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// Timestamps are RFC 3339 strings in the state file.
+mod timestamp {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn serialize<S: Serializer>(nanos: &i128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*nanos))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map(|t| t.unix_timestamp_nanos())
+            .map_err(D::Error::custom)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
