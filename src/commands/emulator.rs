@@ -54,6 +54,8 @@ pub async fn run(out: &mut Output, args: &EmulatorArgs) -> anyhow::Result<Status
     } else {
         "no --token given: any non-empty Bearer token (or X-Auth-Email plus X-Auth-Key) is accepted"
     };
+    // Listen for Ctrl-C before announcing the address, so an early interrupt is not lost.
+    let interrupted = tokio::spawn(tokio::signal::ctrl_c());
     let handle = Emulator::start(config, args.listen)
         .await
         .context("cannot start the emulator")?;
@@ -71,8 +73,9 @@ pub async fn run(out: &mut Output, args: &EmulatorArgs) -> anyhow::Result<Status
         ))?;
     }
     out.status("note: press Ctrl-C to stop")?;
-    tokio::signal::ctrl_c()
+    interrupted
         .await
+        .context("cannot wait for Ctrl-C")?
         .context("cannot wait for Ctrl-C")?;
     let failures = handle.persist_failures();
     handle.shutdown().await;
@@ -81,4 +84,52 @@ pub async fn run(out: &mut Output, args: &EmulatorArgs) -> anyhow::Result<Status
     }
     out.status("emulator stopped")?;
     Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(extra: &[&str]) -> EmulatorArgs {
+        let mut argv = vec!["cfsecrets", "emulator"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Emulator(args) => args,
+            _ => unreachable!("parsed the emulator subcommand"),
+        }
+    }
+
+    #[test]
+    fn flags_become_config() {
+        let c = config(&args(&[
+            "--partial-batches",
+            "--value-limit",
+            "1024",
+            "--rate-limit",
+            "5",
+            "--seed",
+            "9",
+            "--pending-reads",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(c.batch_mode, BatchMode::Partial);
+        assert_eq!(c.value_limit, 1024);
+        assert_eq!(c.faults.rate_limit, 5);
+        assert_eq!(c.seed, Some(9));
+        assert_eq!(c.activate_after_reads, Some(0));
+        assert_eq!(
+            config(&args(&[])).unwrap().batch_mode,
+            BatchMode::AllOrNothing
+        );
+    }
+
+    #[test]
+    fn fractions_outside_zero_to_one_are_refused() {
+        let err = config(&args(&["--drop-rate", "1.5"])).unwrap_err();
+        assert!(err.0.contains("--drop-rate"), "{}", err.0);
+    }
 }
