@@ -265,7 +265,12 @@ impl Emulator {
         addr: SocketAddr,
     ) -> Result<EmulatorHandle, EmulatorError> {
         let world = match &config.state_file {
-            Some(path) => state::load(path)?,
+            Some(path) => {
+                let world = state::load(path)?;
+                // Write once now, so an unwritable path fails at start, not silently later.
+                state::save(path, &world)?;
+                world
+            }
             None => World::default(),
         };
         let listener = tokio::net::TcpListener::bind(addr)

@@ -1267,3 +1267,70 @@ async fn no_value_or_token_escapes() {
     let file = std::fs::read_to_string(dir.path().join("s.json")).unwrap();
     assert!(file.contains(VALUE));
 }
+
+#[tokio::test]
+async fn pending_turns_active_by_reads_or_by_time() {
+    async fn statuses(config: EmulatorConfig) -> Vec<String> {
+        let emu = Emu::start(config).await;
+        let store = emu.store().await;
+        let id = emu.create_one(&store, "P").await;
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let a = emu
+                .call(Method::GET, &format!("/stores/{store}/secrets/{id}"), None)
+                .await;
+            out.push(a.result()["status"].as_str().unwrap().to_string());
+        }
+        out
+    }
+    let reads = |n| EmulatorConfig {
+        activate_after_reads: n,
+        ..config()
+    };
+    assert_eq!(
+        statuses(reads(Some(0))).await,
+        ["active", "active", "active"]
+    );
+    assert_eq!(
+        statuses(reads(Some(2))).await,
+        ["pending", "pending", "active"]
+    );
+    assert_eq!(
+        statuses(reads(None)).await,
+        ["pending", "pending", "pending"]
+    );
+    let by_time = EmulatorConfig {
+        activate_after_reads: None,
+        activate_after: Some(Duration::ZERO),
+        ..config()
+    };
+    assert_eq!(statuses(by_time).await, ["active", "active", "active"]);
+}
+
+#[tokio::test]
+async fn an_unwritable_state_file_fails_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig {
+        state_file: Some(dir.path().join("missing-dir").join("state.json")),
+        ..config()
+    };
+    let err = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("state.json"), "{err}");
+}
+
+#[tokio::test]
+async fn seeded_ids_repeat_and_unseeded_ids_differ() {
+    let ids = |seed| async move {
+        let emu = Emu::start(EmulatorConfig { seed, ..config() }).await;
+        let store = emu.store().await;
+        let secret = emu.create_one(&store, "A").await;
+        (store, secret)
+    };
+    let a = ids(Some(5)).await;
+    assert_eq!(a, ids(Some(5)).await);
+    assert_ne!(a, ids(Some(6)).await);
+    assert_ne!(ids(None).await, ids(None).await);
+    assert_ne!(a.0, a.1);
+}
