@@ -228,12 +228,7 @@ pub struct EmulatorArgs {
     pub listen: SocketAddr,
     /// The API token clients must present as `Authorization: Bearer …` (or the key for
     /// `X-Auth-Key`). Without it, any non-empty token is accepted.
-    #[arg(
-        long,
-        env = "CFSECRETS_EMULATOR_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, env = "CFSECRETS_EMULATOR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Persist state to this JSON file (written atomically after each change).
     #[arg(long, value_name = "FILE")]

@@ -24,10 +24,7 @@ impl AccountId {
                 s.chars().count()
             ));
         }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err("account id must be 32 lowercase hex characters".to_string());
         }
         Ok(Self(s.to_string()))
@@ -113,7 +110,9 @@ impl fmt::Display for SecretName {
 }
 
 /// A secret scope, spelled exactly as on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Access,

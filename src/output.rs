@@ -87,11 +87,7 @@ impl Output {
     }
 
     pub fn palette(&self) -> Palette {
-        if self.color {
-            Palette::ANSI
-        } else {
-            Palette::PLAIN
-        }
+        if self.color { Palette::ANSI } else { Palette::PLAIN }
     }
 
     pub fn stdout_is_tty(&self) -> bool {
