@@ -5,3 +5,4 @@ mod client;
 mod manifest;
 mod plan;
 mod values;
+mod emulator;
