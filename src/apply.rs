@@ -30,7 +30,7 @@ use futures::StreamExt;
 use crate::cloudflare::{
     Client, ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, SecretPatch,
 };
-use crate::domain::{Fingerprint, SecretName};
+use crate::domain::Fingerprint;
 use crate::plan::{
     AccountPlan, Action, ActionKind, FORMAT_VERSION, Plan, SecretChange, ValueChange,
 };
@@ -722,14 +722,10 @@ fn verify_deletes(
     }
 }
 
-/// Whether `name` is a valid secret name (live names may not be).
-pub fn is_valid_name(name: &str) -> bool {
-    SecretName::parse(name).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SecretName;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -754,6 +750,96 @@ mod tests {
             }
             _ => panic!("expected a failure"),
         }
+    }
+
+    fn create_plan(fp: Fingerprint, values_compared: bool) -> Plan {
+        let change = SecretChange {
+            name: "A".into(),
+            id: None,
+            source: None,
+            delete_cause: None,
+            value: Some(ValueChange::New { new: Some(fp) }),
+            send_value: true,
+            scopes: None,
+            user_comment: None,
+            marker: None,
+            comment: None,
+            reason: String::new(),
+        };
+        Plan {
+            format_version: FORMAT_VERSION,
+            values_compared,
+            accounts: vec![AccountPlan {
+                label: "prod".into(),
+                account_id: "0123456789abcdef0123456789abcdef".into(),
+                quota: None,
+                actions: vec![Action {
+                    stage: crate::plan::Stage::CreateSecrets,
+                    kind: ActionKind::CreateSecrets,
+                    store: crate::plan::StoreRef {
+                        name: "main".into(),
+                        id: Some("s".into()),
+                    },
+                    secrets: vec![change],
+                    reason: String::new(),
+                }],
+                protected: Vec::new(),
+                unmanaged: Vec::new(),
+                notes: Vec::new(),
+                warnings: Vec::new(),
+            }],
+            notes: Vec::new(),
+            problems: Vec::new(),
+            blocked: Vec::new(),
+            summary: Default::default(),
+            digest: None,
+        }
+    }
+
+    #[test]
+    fn precheck_refuses_before_any_write() {
+        let key = FingerprintKey::from_text(&[b'a'; 64], std::path::Path::new("k")).unwrap();
+        let value = SecretValue::new("precheck-plaintext-1234".to_string());
+        let good = key.fingerprint(&value);
+        let other = key.fingerprint(&SecretValue::new("another".to_string()));
+        let mut values = UnsealedValues::new();
+        values.insert(
+            ValueKey {
+                account: "prod".into(),
+                store: "main".into(),
+                secret: SecretName::parse("A").unwrap(),
+            },
+            value,
+        );
+        let config = crate::cloudflare::ClientConfig::new(
+            "http://127.0.0.1:9/client/v4",
+            crate::cloudflare::Auth::Token(crate::cloudflare::Credential::new("t")),
+        )
+        .unwrap();
+        let client = Client::new(config).unwrap();
+        let applier = Applier {
+            client: &client,
+            values: &values,
+            fingerprint_key: &key,
+            parallelism: 4,
+        };
+        assert_eq!(applier.precheck(&create_plan(good, true)), Ok(()));
+        let err = applier.precheck(&create_plan(other, true)).unwrap_err();
+        assert!(matches!(err, RefusedPlan::FingerprintMismatch { .. }));
+        assert!(!err.to_string().contains("precheck-plaintext"));
+        assert_eq!(
+            applier.precheck(&create_plan(good, false)),
+            Err(RefusedPlan::ValuesNotCompared)
+        );
+        let empty = UnsealedValues::new();
+        let without = Applier {
+            values: &empty,
+            ..applier
+        };
+        assert!(matches!(
+            without.precheck(&create_plan(good, true)),
+            Err(RefusedPlan::MissingValue(s)) if s == "prod/main/A"
+        ));
     }
 
     #[test]

@@ -53,7 +53,10 @@ fn the_github_actions_example_uses_real_commands_and_flags() {
         let sub_help = help(&[sub]);
         for word in &command[2..] {
             if word.starts_with("--") {
-                assert!(sub_help.contains(word.as_str()), "`{sub}` has no flag {word}");
+                assert!(
+                    sub_help.contains(word.as_str()),
+                    "`{sub}` has no flag {word}"
+                );
             }
             if word == ">" {
                 break;
@@ -64,6 +67,14 @@ fn the_github_actions_example_uses_real_commands_and_flags() {
     // from a pull request.
     let apply_job = &workflow["jobs"]["apply"];
     assert_eq!(apply_job["if"], "github.event_name == 'push'");
-    assert!(commands.iter().any(|c| c[1] == "apply" && c[2] == "plan.json"));
-    assert!(commands.iter().any(|c| c[1] == "plan" && c.contains(&"--detailed-exitcode".to_string())));
+    assert!(
+        commands
+            .iter()
+            .any(|c| c[1] == "apply" && c[2] == "plan.json")
+    );
+    assert!(
+        commands
+            .iter()
+            .any(|c| c[1] == "plan" && c.contains(&"--detailed-exitcode".to_string()))
+    );
 }
