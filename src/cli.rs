@@ -274,4 +274,7 @@ pub struct EmulatorArgs {
     /// Seed for the fault dice (deterministic faults).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A new secret reads as `pending` this many times before it turns `active`.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub pending_reads: u32,
 }

@@ -1,9 +1,135 @@
-//! `cfsecrets emulator`.
+//! `cfsecrets emulator`: runs the Secrets Store API emulator in the foreground until Ctrl-C.
+
+use anyhow::Context;
 
 use crate::cli::EmulatorArgs;
-use crate::commands::Status;
+use crate::commands::{Status, UsageError};
+use crate::emulator::{BatchMode, Emulator, EmulatorConfig, FaultConfig};
 use crate::output::Output;
 
-pub async fn run(_out: &mut Output, _args: &EmulatorArgs) -> anyhow::Result<Status> {
-    anyhow::bail!("`emulator` is not implemented yet")
+/// Turns the flags into an emulator configuration, checking the fractions.
+pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
+    for (flag, p) in [
+        ("--error-rate", args.error_rate),
+        ("--drop-rate", args.drop_rate),
+        ("--drop-response-rate", args.drop_response_rate),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(UsageError(format!("{flag} must be between 0 and 1")));
+        }
+    }
+    if args.token.as_deref().is_some_and(str::is_empty) {
+        return Err(UsageError("--token must not be empty".into()));
+    }
+    Ok(EmulatorConfig {
+        token: args.token.clone(),
+        value_limit: args.value_limit,
+        quota: args.quota,
+        max_stores: args.max_stores,
+        batch_mode: if args.partial_batches {
+            BatchMode::Partial
+        } else {
+            BatchMode::AllOrNothing
+        },
+        default_store: args.default_store.clone(),
+        faults: FaultConfig {
+            latency_ms: args.latency_ms,
+            rate_limit: args.rate_limit,
+            rate_window_secs: args.rate_window,
+            error_rate: args.error_rate,
+            drop_rate: args.drop_rate,
+            drop_response_rate: args.drop_response_rate,
+        },
+        seed: args.seed,
+        state_file: args.state.clone(),
+        activate_after_reads: Some(args.pending_reads),
+        activate_after: None,
+    })
+}
+
+pub async fn run(out: &mut Output, args: &EmulatorArgs) -> anyhow::Result<Status> {
+    let config = config(args)?;
+    let token_note = if config.token.is_some() {
+        "clients must send the token given by --token (Bearer, or X-Auth-Key with X-Auth-Email)"
+    } else {
+        "no --token given: any non-empty Bearer token (or X-Auth-Email plus X-Auth-Key) is accepted"
+    };
+    // Listen for Ctrl-C before announcing the address, so an early interrupt is not lost.
+    let interrupted = tokio::spawn(tokio::signal::ctrl_c());
+    let handle = Emulator::start(config, args.listen)
+        .await
+        .context("cannot start the emulator")?;
+    out.print(&format!(
+        "emulator listening on {}\nbase URL: {}\nadmin:    {}/\n",
+        handle.addr(),
+        handle.base_url(),
+        handle.admin_url()
+    ))?;
+    out.status(&format!("note: {token_note}"))?;
+    if let Some(path) = &args.state {
+        out.status(&format!(
+            "note: state is kept in {} (mode 0600; it holds secret values)",
+            path.display()
+        ))?;
+    }
+    out.status("note: press Ctrl-C to stop")?;
+    interrupted
+        .await
+        .context("cannot wait for Ctrl-C")?
+        .context("cannot wait for Ctrl-C")?;
+    let failures = handle.persist_failures();
+    handle.shutdown().await;
+    if failures > 0 {
+        out.warn(&format!("{failures} state-file writes failed"))?;
+    }
+    out.status("emulator stopped")?;
+    Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(extra: &[&str]) -> EmulatorArgs {
+        let mut argv = vec!["cfsecrets", "emulator"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Emulator(args) => args,
+            _ => unreachable!("parsed the emulator subcommand"),
+        }
+    }
+
+    #[test]
+    fn flags_become_config() {
+        let c = config(&args(&[
+            "--partial-batches",
+            "--value-limit",
+            "1024",
+            "--rate-limit",
+            "5",
+            "--seed",
+            "9",
+            "--pending-reads",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(c.batch_mode, BatchMode::Partial);
+        assert_eq!(c.value_limit, 1024);
+        assert_eq!(c.faults.rate_limit, 5);
+        assert_eq!(c.seed, Some(9));
+        assert_eq!(c.activate_after_reads, Some(0));
+        assert_eq!(
+            config(&args(&[])).unwrap().batch_mode,
+            BatchMode::AllOrNothing
+        );
+    }
+
+    #[test]
+    fn fractions_outside_zero_to_one_are_refused() {
+        let err = config(&args(&["--drop-rate", "1.5"])).unwrap_err();
+        assert!(err.0.contains("--drop-rate"), "{}", err.0);
+    }
 }

@@ -15,6 +15,12 @@ pub async fn run(
     global: &GlobalArgs,
     args: &ResealArgs,
 ) -> anyhow::Result<Status> {
+    let ids = Identities::from_process_env(&global.identities)?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY / CFSECRETS_AGE_KEY_FILE"
+            )
+        })?;
     // Validate the whole manifest first: nothing is rewritten for a manifest that is wrong.
     let env_account_id = std::env::var("CLOUDFLARE_ACCOUNT_ID")
         .ok()
@@ -23,12 +29,6 @@ pub async fn run(
         Ok(desired) => desired,
         Err(diagnostics) => return Err(crate::commands::check::report(out, &diagnostics)?),
     };
-    let ids = Identities::from_process_env(&global.identities)?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY / CFSECRETS_AGE_KEY_FILE"
-            )
-        })?;
     let recipients = Recipients::from_file(&desired.recipients_file)?;
     let files = sealed_files_of(&desired);
     let report = reseal_files(&desired.base_dir, &files, &recipients, &ids, args.force)?;

@@ -1,6 +1,8 @@
-//! The manifest room: YAML text → raw serde types ([`raw`], which also derive the JSON
-//! Schema) → validated [`Desired`] state ([`validate`]), with every problem reported at once
-//! as a [`Diagnostic`] carrying `file:line:column`.
+//! The manifest room: YAML text → generic tree with locations, checked for shape
+//! ([`structure`]) → raw types ([`raw`], which also derive the JSON Schema) → validated
+//! [`Desired`] state ([`validate`]), with every problem reported at once as a [`Diagnostic`]
+//! carrying `file:line:column`. Only YAML syntax errors and duplicate keys stop at the first
+//! one: past them the document cannot be trusted.
 //!
 //! [`parse`] is pure given its inputs (text, `CLOUDFLARE_ACCOUNT_ID`, and a [`FileCheck`]
 //! that says whether referenced files exist); [`load`] adds reading the file and the real
@@ -9,6 +11,7 @@
 pub mod diagnostic;
 pub mod model;
 pub mod raw;
+pub mod structure;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -43,8 +46,31 @@ pub fn parse(
     env_account_id: Option<&str>,
     fs: &dyn FileCheck,
 ) -> Result<Desired, Diagnostics> {
-    let raw: raw::RawManifest = serde_saphyr::from_str(text)
-        .map_err(|err| Diagnostics(vec![parser_diagnostic(path, &err)]))?;
+    // First the shape, on a generic tree, so that every unknown key, wrong type and missing
+    // key is found; when there is any, validation still runs on what was sound.
+    let tree = structure::parse_tree(text);
+    if let Ok(tree) = &tree
+        && matches!(tree.value, structure::Kind::Map(_))
+    {
+        let (lenient, mut diags) = structure::walk(path, text, tree);
+        if diags.has_errors() {
+            if let Err(more) = validate::validate(path, base_dir, &lenient, env_account_id, fs) {
+                for d in more {
+                    diags.push(d);
+                }
+            }
+            diags.sort();
+            return Err(diags);
+        }
+    }
+    // A sound shape goes through the typed parse, which has the last word. A document the
+    // tree could not take (a syntax error, a duplicate key) is reported with the tree's
+    // error alone: past it the document cannot be trusted. (Should the typed parse accept
+    // what the tree refused, that is accepted as before.)
+    let raw: raw::RawManifest = serde_saphyr::from_str(text).map_err(|err| {
+        let first = tree.as_ref().err().unwrap_or(&err);
+        Diagnostics(vec![parser_diagnostic(path, first)])
+    })?;
     validate::validate(path, base_dir, &raw, env_account_id, fs)
 }
 

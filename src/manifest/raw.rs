@@ -2,10 +2,14 @@
 //! validation needs to point, and the JSON Schema (`schemas/manifest.schema.json`) derived
 //! from them.
 //!
-//! The parser (serde-saphyr) rejects unknown keys, duplicate keys, wrong types and YAML
-//! syntax errors here, each with its location. Numbers that have a range (safety) and strings
-//! that have a vocabulary (scopes, names) are read loosely and checked in [`super::validate`],
-//! so that every such problem is reported in one run.
+//! These types are filled in one of two ways. A structurally sound manifest is deserialized
+//! into them by serde (the parser then also rejects anything [`super::structure`] missed).
+//! When [`super::structure`] finds unknown keys, wrong types or missing keys, it builds them
+//! itself from the generic YAML tree, leaving out what is broken and recording each such key
+//! in a [`Broken`] set, so that [`super::validate`] can still check everything else without
+//! reporting consequences of a problem already reported. Numbers that have a range (safety)
+//! and strings that have a vocabulary (scopes, names) are read loosely and checked in
+//! [`super::validate`], so that every such problem is reported in one run.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -46,6 +50,10 @@ pub struct RawManifest {
     /// Cloudflare accounts, keyed by a label used in output.
     #[schemars(schema_with = "accounts_schema")]
     pub accounts: Spanned<OrderedMap<RawAccount>>,
+    /// Keys present in the manifest but structurally broken (already reported).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub broken: Broken,
 }
 
 /// Defaults applied to secrets that do not set the key themselves.
@@ -57,6 +65,10 @@ pub struct RawDefaults {
     #[serde(default)]
     #[schemars(schema_with = "scopes_schema")]
     pub scopes: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Keys present in the manifest but structurally broken (already reported).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub broken: Broken,
 }
 
 /// Safety thresholds, enforced per store and per plan. A blocked plan still renders in full.
@@ -93,6 +105,10 @@ pub struct RawAccount {
     /// Secrets stores of this account, keyed by store name.
     #[schemars(schema_with = "stores_schema")]
     pub stores: Spanned<OrderedMap<RawStore>>,
+    /// Keys present in the manifest but structurally broken (already reported).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub broken: Broken,
 }
 
 /// One secrets store, identified by name.
@@ -107,6 +123,10 @@ pub struct RawStore {
     /// Secrets, keyed by secret name (`^[A-Za-z0-9_-]+$`, at most 255 characters).
     #[schemars(schema_with = "secrets_schema")]
     pub secrets: Spanned<OrderedMap<RawSecret>>,
+    /// Keys present in the manifest but structurally broken (already reported).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub broken: Broken,
 }
 
 /// One secret. `ensure: absent` stands alone; a present secret needs `value`.
@@ -141,6 +161,27 @@ pub struct RawSecret {
     #[serde(default)]
     #[schemars(with = "Option<Ensure>")]
     pub ensure: Option<Spanned<Ensure>>,
+    /// Keys present in the manifest but structurally broken (already reported).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub broken: Broken,
+}
+
+/// Keys of one map that were written but could not be read (wrong type, or a required key
+/// missing inside them). Empty after a clean parse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Broken(pub Vec<&'static str>);
+
+impl Broken {
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains(&key)
+    }
+
+    pub fn insert(&mut self, key: &'static str) {
+        if !self.has(key) {
+            self.0.push(key);
+        }
+    }
 }
 
 /// Whether a declared secret should exist.

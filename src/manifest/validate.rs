@@ -193,7 +193,8 @@ pub fn validate(
         diags: Diagnostics::new(),
     };
 
-    if raw.version.value != 1 {
+    // A key in a `broken` set was present but unreadable; the structural pass reported it.
+    if !raw.broken.has("version") && raw.version.value != 1 {
         cx.error(
             &raw.version.referenced,
             format!(
@@ -202,14 +203,29 @@ pub fn validate(
             ),
         );
     }
-    let recipients_file = cx.required_file(&raw.recipients_file, "recipients file");
-    let fingerprint_key = cx.required_file(&raw.fingerprint_key, "fingerprint key file");
+    let recipients_file = if raw.broken.has("recipients_file") {
+        PathBuf::new()
+    } else {
+        cx.required_file(&raw.recipients_file, "recipients file")
+    };
+    let fingerprint_key = if raw.broken.has("fingerprint_key") {
+        PathBuf::new()
+    } else {
+        cx.required_file(&raw.fingerprint_key, "fingerprint key file")
+    };
 
     let default_list = raw.defaults.as_ref().and_then(|d| d.scopes.as_ref());
     let default_scopes = default_list.and_then(|list| cx.scopes(list, "defaults.scopes"));
+    // Broken defaults count as declared: their secrets are then skipped, not blamed.
+    let defaults_declared = default_list.is_some()
+        || raw.broken.has("defaults")
+        || raw
+            .defaults
+            .as_ref()
+            .is_some_and(|d| d.broken.has("scopes"));
     let safety = cx.safety(raw.safety.as_ref());
 
-    if raw.accounts.value.0.is_empty() {
+    if !raw.broken.has("accounts") && raw.accounts.value.0.is_empty() {
         cx.error(
             &raw.accounts.referenced,
             "`accounts` is empty; declare at least one account",
@@ -228,6 +244,7 @@ pub fn validate(
             );
         }
         let (id, id_at) = match &account.account_id {
+            None if account.broken.has("account_id") => (None, &label.referenced),
             Some(written) => (
                 AccountId::parse(&written.value)
                     .map_err(|reason| {
@@ -284,7 +301,7 @@ pub fn validate(
             }
         }
 
-        if account.stores.value.0.is_empty() {
+        if !account.broken.has("stores") && account.stores.value.0.is_empty() {
             cx.error(
                 &account.stores.referenced,
                 format!("account `{name}` has no stores; declare at least one"),
@@ -304,7 +321,7 @@ pub fn validate(
             let secrets = validate_secrets(
                 &mut cx,
                 &store.secrets.value.0,
-                default_list.is_some(),
+                defaults_declared,
                 default_scopes.as_ref(),
             );
             stores.push(DesiredStore {
@@ -365,13 +382,20 @@ fn validate_secrets(
             .ensure
             .as_ref()
             .is_some_and(|e| e.value == Ensure::Absent);
-        let desired = if absent {
+        let written = |key: &str, set: bool| set || secret.broken.has(key);
+        let desired = if secret.broken.has("ensure") {
+            // Present or absent is unknown, so what it requires is too.
+            None
+        } else if absent {
             let others: Vec<&str> = [
-                ("value", secret.value.is_some()),
-                ("scopes", secret.scopes.is_some()),
-                ("comment", secret.comment.is_some()),
-                ("protect", secret.protect.is_some()),
-                ("renamed_from", secret.renamed_from.is_some()),
+                ("value", written("value", secret.value.is_some())),
+                ("scopes", written("scopes", secret.scopes.is_some())),
+                ("comment", written("comment", secret.comment.is_some())),
+                ("protect", written("protect", secret.protect.is_some())),
+                (
+                    "renamed_from",
+                    written("renamed_from", secret.renamed_from.is_some()),
+                ),
             ]
             .into_iter()
             .filter_map(|(key, set)| set.then_some(key))
@@ -422,6 +446,7 @@ fn present_secret<'r>(
     entry: &mut Entry<'r>,
 ) -> Option<PresentSecret> {
     let value = match &secret.value {
+        None if secret.broken.has("value") => None,
         None => {
             cx.error(
                 &name_sp.referenced,
@@ -437,6 +462,7 @@ fn present_secret<'r>(
     let owner = format!("secret `{shown}`");
     let scopes = match &secret.scopes {
         Some(list) => cx.scopes(list, &owner),
+        None if secret.broken.has("scopes") => None,
         None if defaults_declared => default_scopes.cloned(),
         None => {
             cx.error(

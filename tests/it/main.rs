@@ -3,6 +3,7 @@
 
 mod ci_example;
 mod client;
+mod emulator;
 mod manifest;
 mod plan;
 mod values;

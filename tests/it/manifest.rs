@@ -228,7 +228,7 @@ fn unknown_keys_are_rejected_with_the_expected_ones() {
         "12:16",
         "unknown key `valu`; expected one of `value`, `scopes`",
     );
-    let top = HEAD.replace("defaults:", "default:");
+    let top = with_secrets(&["A: { value: keep }"]).replace("defaults:", "default:");
     assert_one(&top, "4:1", "unknown key `default`");
 }
 
@@ -258,11 +258,30 @@ fn duplicate_keys_are_rejected() {
 }
 
 #[test]
+fn syntax_errors_and_duplicate_keys_stop_the_run() {
+    // Past a duplicate key the document cannot be trusted: the typo after it waits.
+    assert_one(
+        &with_secrets(&[
+            "A: { value: keep }",
+            "A: { value: keep }",
+            "B: { valu: keep }",
+        ]),
+        "13:11",
+        "duplicate key `A`",
+    );
+    assert_one(
+        &with_secrets(&["A: { valu: keep }", "B: { value: keep"]),
+        "13:14",
+        "unclosed bracket",
+    );
+}
+
+#[test]
 fn wrong_types_are_rejected() {
     assert_one(
         &with_secrets(&["A: { value: [values/a.age] }"]),
-        "12:16",
-        "wrong type",
+        "12:23",
+        "wrong type for `value`",
     );
     assert_one(
         &with_secrets(&["A: { value: keep, protect: maybe }"]),
@@ -275,10 +294,114 @@ fn wrong_types_are_rejected() {
         "unknown value `gone`; expected one of `present`, `absent`",
     );
     assert_one(
-        &HEAD.replace("version: 1", "version: one"),
+        &with_secrets(&["A: { value: keep }"]).replace("version: 1", "version: one"),
         "1:10",
         "an integer",
     );
+}
+
+#[test]
+fn structural_problems_do_not_hide_each_other_or_the_rest() {
+    // Three misspelled keys in three secrets, a string where a list belongs, a bad account
+    // id in another account, a key misspelled at the top: one run reports every one of them.
+    let yaml = "version: 1
+recipients_file: .age-recipients
+fingerprint_key: keys/fingerprint.age
+default:
+  scopes: [workers]
+accounts:
+  prod:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      main:
+        secrets:
+          A: { valu: values/a.age }
+          B: { value: keep, scope: [workers] }
+          C: { value: keep, renamedFrom: OLD }
+          D: { value: keep, scopes: workers }
+  staging:
+    account_id: 0123456789ABCDEF
+    stores:
+      main: { secrets: { E: { value: values/nope.age } } }
+";
+    let keys = "`value`, `scopes`, `comment`, `protect`, `renamed_from`, `ensure`";
+    assert_eq!(
+        errors(yaml),
+        [
+            "m.yaml:4:1: error: unknown key `default`; expected one of `version`, `recipients_file`, `fingerprint_key`, `defaults`, `safety`, `accounts`; did you mean `defaults`?".to_string(),
+            format!("m.yaml:12:16: error: unknown key `valu`; expected one of {keys}; did you mean `value`?"),
+            format!("m.yaml:13:29: error: unknown key `scope`; expected one of {keys}; did you mean `scopes`?"),
+            format!("m.yaml:14:29: error: unknown key `renamedFrom`; expected one of {keys}; did you mean `renamed_from`?"),
+            "m.yaml:15:37: error: wrong type for `scopes`: expected a list of scopes (e.g. `[workers]`), found a string".to_string(),
+            "m.yaml:17:17: error: account `staging`: account id must be 32 lowercase hex characters, got 16 characters".to_string(),
+            "m.yaml:19:38: error: value file `values/nope.age` of secret `E` does not exist".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn a_misspelled_required_key_is_not_also_missing() {
+    let yaml = with_secrets(&["A: { value: keep }"]).replace("    stores:", "    store:");
+    assert_one(
+        &yaml,
+        "9:5",
+        "unknown key `store`; expected one of `account_id`, `stores`; did you mean `stores`?",
+    );
+    let yaml = with_secrets(&["A: { value: keep }"]).replace("    stores:", "    shops:");
+    let all = errors(&yaml);
+    assert_eq!(
+        all,
+        [
+            "m.yaml:7:3: error: missing key `stores` in account `prod`",
+            "m.yaml:9:5: error: unknown key `shops`; expected one of `account_id`, `stores`",
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_and_missing_keys_are_all_reported() {
+    let yaml = with_secrets(&[
+        "A: { value: { bundle: values/prod.env.age } }",
+        "B: { value: keep, protect: maybe, comment: [x] }",
+        "C: keep",
+        "D: { value: 12 }",
+        "E: { value: keep, scopes: [workers, [dex]] }",
+    ])
+    .replace("version: 1", "version: \"1\"")
+    .replace("recipients_file: .age-recipients\n", "");
+    assert_eq!(
+        errors(&yaml),
+        [
+            "m.yaml:1:1: error: missing key `recipients_file`",
+            "m.yaml:11:23: error: missing key `key` in the bundle value",
+            "m.yaml:12:38: error: wrong type for `protect`: expected `true` or `false`, found a string",
+            "m.yaml:12:54: error: wrong type for `comment`: expected a string, found a list",
+            "m.yaml:13:14: error: wrong type for secret `C`: expected a map such as `{ value: … }`, found a string",
+            "m.yaml:14:23: error: wrong type for `value`: expected a file path, `keep`, or a map `{ bundle, key }`, found an integer",
+            "m.yaml:15:47: error: wrong type for an item of `scopes`: expected a scope name, found a list",
+        ]
+    );
+}
+
+#[test]
+fn what_the_typed_parse_accepts_stays_accepted() {
+    // Quoted numbers and booleans, numbers as strings, and nulls for optional keys.
+    let yaml = with_secrets(&[
+        "A: { value: keep, protect: \"true\", comment: 123, scopes: ~ }",
+        "B: { value: { bundle: values/prod.env.age, key: 42 }, renamed_from: ~ }",
+    ])
+    .replace("version: 1", "version: \"1\"")
+    .replace(
+        "defaults:\n  scopes: [workers]",
+        "defaults:\n  scopes: [workers]\nsafety:",
+    );
+    let desired = parse(&yaml).unwrap();
+    let store = &desired.accounts[0].stores[0];
+    let DesiredSecret::Present(a) = &store.secrets[&name("A")] else {
+        panic!("A is present")
+    };
+    assert!(a.protect);
+    assert_eq!(a.comment.as_deref(), Some("123"));
 }
 
 #[test]
@@ -677,6 +800,9 @@ accounts:
           J: { renamed_from: X, value: { bundle: b.txt, key: \"\" } }
           K: { scopes: [workers] }
           L: { value: Keep }
+          M: { value: keep, scope: [workers] }
+          N: { value: keep, protect: maybe, comment: [x] }
+          O: keep
   staging:
     stores: {}
   dup2:
@@ -687,6 +813,11 @@ accounts:
     account_id: 00112233445566778899aabbccddeeff
     stores:
       s: { secrets: {} }
+  qa:
+    account_id: not-an-id
+    store:
+      s: { secrets: {} }
+colour: blue
 ";
 
 #[test]

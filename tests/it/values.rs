@@ -270,11 +270,13 @@ accounts:
           IMPORTED: { value: keep }   # from cfsecrets import
   # staging has two stores
   staging:
+    account_id: fedcba9876543210fedcba9876543210
     stores:
       a:
         secrets: {}
       b:
         prune: none
+        secrets: {}
 ";
 
 /// init (with a fresh identity), then our own manifest with comments.
