@@ -421,11 +421,11 @@ fn apply_converges_under_429s_and_5xx() {
     );
     converge_under(
         FaultConfig {
-            error_rate: 0.7,
+            error_rate: 0.6,
             ..FaultConfig::default()
         },
-        "429/5xx at 70%",
-        8,
+        "429/5xx at 60%",
+        10,
     );
 }
 
@@ -433,19 +433,19 @@ fn apply_converges_under_429s_and_5xx() {
 fn apply_converges_under_dropped_connections() {
     converge_under(
         FaultConfig {
-            drop_rate: 0.2,
+            drop_rate: 0.3,
             ..FaultConfig::default()
         },
-        "dropped connections at 20%",
+        "dropped connections at 30%",
         2,
     );
     converge_under(
         FaultConfig {
-            drop_rate: 0.5,
+            drop_rate: 0.6,
             ..FaultConfig::default()
         },
-        "dropped connections at 50%",
-        8,
+        "dropped connections at 60%",
+        10,
     );
 }
 
@@ -465,7 +465,7 @@ fn apply_converges_under_dropped_responses() {
             ..FaultConfig::default()
         },
         "dropped responses at 70%",
-        8,
+        10,
     );
 }
 

@@ -3,7 +3,9 @@
 
 mod ci_example;
 mod client;
+mod e2e;
 mod emulator;
 mod manifest;
 mod plan;
+mod support;
 mod values;
