@@ -109,7 +109,14 @@ pub async fn run(
         }
     };
 
-    let prepared = prepare(out, global, &args.api, args.allow_deletes, true).await?;
+    // A saved plan is applied with the `--allow-deletes` it was made (and reviewed) with.
+    let allow_deletes = args.allow_deletes.or_else(|| {
+        saved
+            .as_ref()
+            .and_then(|s| s.digest.as_ref())
+            .and_then(|d| d.allow_deletes)
+    });
+    let prepared = prepare(out, global, &args.api, allow_deletes, true).await?;
     let now = &prepared.plan;
     let plan = match &saved {
         Some(saved) => {
@@ -284,6 +291,7 @@ mod tests {
             live_accounts: [("production".to_string(), live.to_string())]
                 .into_iter()
                 .collect(),
+            allow_deletes: None,
         }
     }
 

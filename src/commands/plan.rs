@@ -153,7 +153,9 @@ pub async fn prepare(
         ..PlanOptions::default()
     };
     let mut plan = plan::diff(&desired, &live, fingerprints.as_ref(), &options);
-    plan.digest = Some(digest(&desired, &live)?);
+    let mut inputs = digest(&desired, &live)?;
+    inputs.allow_deletes = allow_deletes;
+    plan.digest = Some(inputs);
     Ok(Prepared {
         desired,
         plan,
@@ -199,6 +201,7 @@ pub fn digest(desired: &Desired, live: &LiveState) -> anyhow::Result<PlanDigest>
         values,
         live: plan::live_digest(live),
         live_accounts,
+        allow_deletes: None,
     })
 }
 

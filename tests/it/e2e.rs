@@ -238,11 +238,13 @@ fn safety_block_refuses_until_allowed() {
     assert_eq!(emu.names(STORE).len(), 12, "nothing deleted");
     p.run(&["apply", "--auto-approve", "--allow-deletes", "4"])
         .expect(3);
-    p.run(&["apply", "--auto-approve", "--allow-deletes", "5"])
+    // A plan saved with --allow-deletes is applied with it (the reviewed decision).
+    p.run(&["plan", "--allow-deletes", "5", "--out", "allowed.json"])
         .expect(0);
+    p.run(&["apply", "allowed.json"]).expect(0);
     assert_eq!(emu.names(STORE).len(), 7);
     p.run(&["plan", "--detailed-exitcode"]).expect(0);
-    p.assert_no_value_leaked(&["blocked.json"]);
+    p.assert_no_value_leaked(&["blocked.json", "allowed.json"]);
 }
 
 #[test]
