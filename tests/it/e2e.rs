@@ -3,7 +3,7 @@
 //! named by input; a fork-style plan without identity; convergence under injected faults; no
 //! value in any output or plan file; import round trip.
 
-use cfsecrets::emulator::{EmulatorConfig, FaultConfig};
+use cfsecrets::emulator::{EmulatorConfig, FaultConfig, FaultKind, ScheduledFault};
 
 use crate::support::{ACCOUNT, Emu, Project};
 
@@ -522,4 +522,99 @@ fn missing_credentials_are_named() {
     let r = p.run(&["plan"]);
     r.expect(1);
     assert!(r.stderr.contains("CLOUDFLARE_API_TOKEN"), "{}", r.stderr);
+}
+
+fn schedule(emu: &Emu, method: &str, template: &str, kind: FaultKind, count: u32) {
+    emu.handle().schedule(ScheduledFault {
+        method: method.into(),
+        path: format!("/accounts/{{account_id}}/secrets_store{template}"),
+        kind,
+        count,
+    });
+}
+
+#[test]
+fn a_failed_write_stops_the_apply_and_a_rerun_finishes_it() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.manifest(&store_block("owned", &many(&p, 4, 4)));
+    p.run(&["apply", "--auto-approve"]).expect(0);
+    p.seal("values/S0.age", "e2e-stop-rotated-0-1111");
+    p.seal("values/S1.age", "e2e-stop-rotated-1-2222");
+    p.manifest(&store_block("owned", &many(&p, 4, 3)));
+    // Every attempt of the first PATCH fails (the client tries 5 times).
+    schedule(
+        &emu,
+        "PATCH",
+        "/stores/{store_id}/secrets/{secret_id}",
+        FaultKind::InternalError,
+        5,
+    );
+    let r = p.run(&["apply", "--auto-approve", "--parallelism", "1"]);
+    r.expect(1);
+    assert!(r.stderr.contains("failed (1):"), "{}", r.stderr);
+    assert!(r.stderr.contains("http 500"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not attempted (2):") && r.stderr.contains("delete main/S3"),
+        "the other update and the delete stage are not started: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Run `cfsecrets apply` again"));
+    assert_eq!(
+        emu.names(STORE).len(),
+        4,
+        "nothing deleted after the failure"
+    );
+    let r = p.run(&["apply", "--auto-approve"]);
+    r.expect(0);
+    assert!(r.stdout.contains("3 action(s) done"), "{}", r.stdout);
+    p.run(&["plan", "--detailed-exitcode"]).expect(0);
+    p.assert_no_value_leaked(&[]);
+}
+
+#[test]
+fn unknown_outcomes_are_settled_by_relisting() {
+    let emu = Emu::start();
+    let p = three(&emu);
+    // The batch create lands but its answer is lost: a re-list confirms it, nothing resent.
+    schedule(
+        &emu,
+        "POST",
+        "/stores/{store_id}/secrets",
+        FaultKind::DropResponse,
+        1,
+    );
+    let r = p.run(&["apply", "--auto-approve"]);
+    r.expect(0);
+    assert!(
+        r.stderr
+            .contains("create main/A, B, C (confirmed by re-list)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(emu.count("POST", "/stores/{store_id}/secrets"), 1);
+
+    // The copy of a rename is dropped before it is handled: the re-list finds nothing, so it
+    // is sent once more.
+    p.manifest(&store_block(
+        "owned",
+        "          A2: { renamed_from: A, value: values/A.age, comment: first one }\n\
+         \x20         B: { value: values/B.age, scopes: [workers, ai_gateway] }\n\
+         \x20         C: { value: { bundle: values/bundle.env.age, key: C } }\n",
+    ));
+    schedule(
+        &emu,
+        "POST",
+        "/stores/{store_id}/secrets/{secret_id}/duplicate",
+        FaultKind::Drop,
+        1,
+    );
+    p.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(
+        emu.count("POST", "/stores/{store_id}/secrets/{secret_id}/duplicate"),
+        2
+    );
+    assert_eq!(emu.names(STORE), ["A2", "B", "C"]);
+    p.run(&["plan", "--detailed-exitcode"]).expect(0);
+    p.assert_no_value_leaked(&[]);
 }
