@@ -1,1 +1,872 @@
-//! Executes a `Plan` in order against the client.
+//! The applier: executes a [`Plan`] against the client, account by account and stage by stage,
+//! in the order the planner fixed, and reports what was done, what failed and what was not
+//! attempted. It never re-plans and never prints: progress goes to a callback ([`Event`]) that
+//! the `apply` command turns into a progress bar or one line per action.
+//!
+//! * Before the first write, [`Applier::run`] checks the whole plan: not blocked, no problems,
+//!   values compared, and every value it will send present and matching the fingerprint the
+//!   plan was made with (a mismatch means the value file moved under the plan).
+//! * Store creates first (the new ids are recorded for the later actions of that store); one
+//!   batch create per action; duplicates, PATCHes and deletes concurrently, bounded by
+//!   `parallelism`, under the client's shared pacer.
+//! * Writes that are not idempotent (store create, batch create, duplicate) are followed, when
+//!   they fail or their outcome is unknown, by a re-list that decides what exists: a secret
+//!   listed with exactly the comment (and so the ownership marker) that was sent counts as
+//!   created. What is still missing after an unknown outcome is sent once more.
+//! * After each store's deletes the store is listed again: every deleted id must be gone and
+//!   nothing else may have vanished; anything else is a loud failure.
+//! * On the first failure, requests already running finish, nothing new starts, and the
+//!   report says what was done, what failed and what was not attempted. Running `apply` again
+//!   converges because it re-plans from live state.
+//!
+//! Plaintext leaves its [`SecretValue`] only into a request body ([`NewSecret`] /
+//! [`SecretPatch`]); no event, report line or error carries it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use futures::StreamExt;
+
+use crate::cloudflare::{
+    Client, ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, SecretPatch,
+};
+use crate::domain::Fingerprint;
+use crate::plan::{
+    AccountPlan, Action, ActionKind, FORMAT_VERSION, Plan, SecretChange, ValueChange,
+};
+use crate::values::{FingerprintKey, SecretValue, UnsealedValues, ValueKey};
+
+/// Why a plan was refused before any write.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RefusedPlan {
+    #[error("plan format version {0} is not supported (expected {FORMAT_VERSION})")]
+    FormatVersion(u32),
+    #[error("the plan is blocked by a safety rule ({0})")]
+    Blocked(String),
+    #[error("the plan has {0} problem(s) and cannot be applied")]
+    Problems(usize),
+    #[error(
+        "the plan was made without an identity: values were not compared, so it cannot be applied"
+    )]
+    ValuesNotCompared,
+    #[error("the plan gives no fingerprint for {0}")]
+    NoFingerprint(String),
+    #[error("no unsealed value for {0}")]
+    MissingValue(String),
+    #[error(
+        "the value of {secret} does not match the plan (planned {planned}, now {actual}); plan again"
+    )]
+    FingerprintMismatch {
+        secret: String,
+        planned: String,
+        actual: String,
+    },
+}
+
+/// Checks a plan can be applied at all: format, not blocked, no problems, values compared.
+pub fn check_appliable(plan: &Plan) -> Result<(), RefusedPlan> {
+    if plan.format_version != FORMAT_VERSION {
+        return Err(RefusedPlan::FormatVersion(plan.format_version));
+    }
+    if plan.has_problems() {
+        return Err(RefusedPlan::Problems(plan.problems.len()));
+    }
+    if plan.is_blocked() {
+        let rules: Vec<String> = plan
+            .blocked
+            .iter()
+            .map(|b| format!("{}/{}: {}", b.account, b.store, b.message))
+            .collect();
+        return Err(RefusedPlan::Blocked(rules.join("; ")));
+    }
+    if !plan.values_compared {
+        return Err(RefusedPlan::ValuesNotCompared);
+    }
+    Ok(())
+}
+
+/// The fingerprint a change says its value has (`None` for changes that send no value).
+pub fn planned_fingerprint(change: &SecretChange) -> Option<Fingerprint> {
+    match change.value.as_ref()? {
+        ValueChange::New { new } | ValueChange::Unverified { new } => *new,
+        ValueChange::Changed { new, .. } => Some(*new),
+    }
+}
+
+/// Something that happened during an apply, for progress output. Never carries a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A write finished successfully (`note`: e.g. "confirmed by re-list").
+    Done {
+        account: String,
+        action: String,
+        note: Option<String>,
+    },
+    /// A write (or a verification) failed.
+    Failed {
+        account: String,
+        action: String,
+        error: String,
+    },
+}
+
+/// What an apply did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// `label: description` of each action done.
+    pub done: Vec<String>,
+    /// `label: description: error` of each failure.
+    pub failed: Vec<String>,
+    /// `label: description` of each action not attempted after a failure.
+    pub not_attempted: Vec<String>,
+    /// Write calls made (each logical call once; the client's retries are in its stats).
+    pub write_requests: u64,
+}
+
+impl ApplyReport {
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+}
+
+/// A one-line description of an action (names only).
+pub fn describe(action: &Action) -> String {
+    let store = &action.store.name;
+    let names = || {
+        action
+            .secrets
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match action.kind {
+        ActionKind::CreateStore => format!("create store {store}"),
+        ActionKind::CreateSecrets => format!("create {store}/{}", names()),
+        ActionKind::Duplicate => {
+            let from = action
+                .secrets
+                .first()
+                .and_then(|s| s.source.as_ref())
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            format!("copy {store}/{from} to {}", names())
+        }
+        ActionKind::Update => format!("update {store}/{}", names()),
+        ActionKind::Delete => format!("delete {store}/{}", names()),
+    }
+}
+
+/// Executes plans. Borrowed inputs: the client, the unsealed values and the fingerprint key.
+pub struct Applier<'a> {
+    pub client: &'a Client,
+    pub values: &'a UnsealedValues,
+    pub fingerprint_key: &'a FingerprintKey,
+    /// Concurrent duplicates, PATCHes and deletes (at least 1).
+    pub parallelism: usize,
+}
+
+enum Outcome {
+    Done(Option<String>),
+    Failed(String),
+    NotAttempted,
+}
+
+fn value_key(account: &AccountPlan, action: &Action, change: &SecretChange) -> Option<ValueKey> {
+    let (account, store, secret) = Plan::value_key(account, action, change)?;
+    Some(ValueKey {
+        account,
+        store,
+        secret,
+    })
+}
+
+fn wire_scopes(change: &SecretChange) -> Vec<String> {
+    change
+        .scopes
+        .as_ref()
+        .map(|s| s.new.iter().map(|x| x.as_wire().to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn short(e: &ClientError) -> String {
+    e.to_string()
+}
+
+impl<'a> Applier<'a> {
+    /// Every check of the plan and its values, before any write.
+    pub fn precheck(&self, plan: &Plan) -> Result<(), RefusedPlan> {
+        check_appliable(plan)?;
+        for (account, action) in plan.actions() {
+            for change in &action.secrets {
+                if !change.send_value {
+                    continue;
+                }
+                let shown = format!("{}/{}/{}", account.label, action.store.name, change.name);
+                let key = value_key(account, action, change)
+                    .ok_or_else(|| RefusedPlan::MissingValue(shown.clone()))?;
+                let planned = planned_fingerprint(change)
+                    .ok_or_else(|| RefusedPlan::NoFingerprint(shown.clone()))?;
+                let value = self
+                    .values
+                    .get(&key)
+                    .ok_or_else(|| RefusedPlan::MissingValue(shown.clone()))?;
+                let actual = self.fingerprint_key.fingerprint(value);
+                if actual != planned {
+                    return Err(RefusedPlan::FingerprintMismatch {
+                        secret: shown,
+                        planned: planned.short(),
+                        actual: actual.short(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn value(
+        &self,
+        account: &AccountPlan,
+        action: &Action,
+        change: &SecretChange,
+    ) -> Option<&'a SecretValue> {
+        let key = value_key(account, action, change)?;
+        let value = self.values.get(&key)?;
+        // Re-checked at send time too: the map must hold what the plan was made from.
+        (Some(self.fingerprint_key.fingerprint(value)) == planned_fingerprint(change))
+            .then_some(value)
+    }
+
+    /// Checks the plan ([`Applier::precheck`]) and, if it passes, executes it.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<ApplyReport, RefusedPlan> {
+        self.precheck(plan)?;
+        let writes = AtomicU64::new(0);
+        let mut report = ApplyReport::default();
+        let mut stopped = false;
+        for account in &plan.accounts {
+            let mut stores: BTreeMap<String, String> = account
+                .actions
+                .iter()
+                .filter_map(|a| a.store.id.clone().map(|id| (a.store.name.clone(), id)))
+                .collect();
+            let actions = &account.actions;
+            let mut i = 0;
+            while i < actions.len() {
+                let stage = actions[i].stage;
+                let end = i + actions[i..].iter().take_while(|a| a.stage == stage).count();
+                let group = &actions[i..end];
+                i = end;
+                if stopped {
+                    for a in group {
+                        report
+                            .not_attempted
+                            .push(format!("{}: {}", account.label, describe(a)));
+                    }
+                    continue;
+                }
+                let outcomes = self
+                    .run_stage(account, group, &mut stores, &writes, on_event)
+                    .await;
+                for (action, outcome) in outcomes {
+                    let line = format!("{}: {}", account.label, action);
+                    match outcome {
+                        Outcome::Done(_) => report.done.push(line),
+                        Outcome::Failed(error) => {
+                            stopped = true;
+                            report.failed.push(format!("{line}: {error}"));
+                        }
+                        Outcome::NotAttempted => report.not_attempted.push(line),
+                    }
+                }
+            }
+        }
+        report.write_requests = writes.load(Ordering::Relaxed);
+        Ok(report)
+    }
+
+    /// Runs one stage of one account; returns (description, outcome) per action, plus
+    /// verification failures.
+    async fn run_stage(
+        &self,
+        account: &AccountPlan,
+        group: &[Action],
+        stores: &mut BTreeMap<String, String>,
+        writes: &AtomicU64,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Vec<(String, Outcome)> {
+        let emit = |action: &str, outcome: &Outcome| match outcome {
+            Outcome::Done(note) => on_event(Event::Done {
+                account: account.label.clone(),
+                action: action.to_string(),
+                note: note.clone(),
+            }),
+            Outcome::Failed(error) => on_event(Event::Failed {
+                account: account.label.clone(),
+                action: action.to_string(),
+                error: error.clone(),
+            }),
+            Outcome::NotAttempted => {}
+        };
+        let mut results = Vec::new();
+        let Some(first) = group.first() else {
+            return results;
+        };
+        match first.kind {
+            ActionKind::CreateStore | ActionKind::CreateSecrets => {
+                // Sequential: at most one per store.
+                let mut failed = false;
+                for action in group {
+                    let outcome = if failed {
+                        Outcome::NotAttempted
+                    } else if action.kind == ActionKind::CreateStore {
+                        self.create_store(account, action, stores, writes).await
+                    } else {
+                        self.create_secrets(account, action, stores, writes).await
+                    };
+                    failed |= matches!(outcome, Outcome::Failed(_));
+                    emit(&describe(action), &outcome);
+                    results.push((describe(action), outcome));
+                }
+            }
+            ActionKind::Duplicate | ActionKind::Update | ActionKind::Delete => {
+                let deleting = first.kind == ActionKind::Delete;
+                // Before deletes: what each store holds, to verify afterwards.
+                let mut before: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+                if deleting {
+                    for action in group {
+                        let name = &action.store.name;
+                        if before.contains_key(name) {
+                            continue;
+                        }
+                        let Some(id) = stores.get(name) else { continue };
+                        match self.list(account, id).await {
+                            Ok(listed) => {
+                                before.insert(name.clone(), listed);
+                            }
+                            Err(e) => {
+                                let what = format!("list {name} before deleting");
+                                let outcome = Outcome::Failed(short(&e));
+                                emit(&what, &outcome);
+                                results.push((what, outcome));
+                                for a in group {
+                                    results.push((describe(a), Outcome::NotAttempted));
+                                }
+                                return results;
+                            }
+                        }
+                    }
+                }
+                let stop = AtomicBool::new(false);
+                let stores_ro: &BTreeMap<String, String> = stores;
+                let outcomes: Vec<(&Action, Outcome)> = futures::stream::iter(group)
+                    .map(|action| {
+                        let stop = &stop;
+                        async move {
+                            if stop.load(Ordering::SeqCst) {
+                                return (action, Outcome::NotAttempted);
+                            }
+                            let outcome = match stores_ro.get(&action.store.name) {
+                                None => Outcome::Failed(format!(
+                                    "store {} has no id (was it created?)",
+                                    action.store.name
+                                )),
+                                Some(store_id) => {
+                                    self.single(account, action, store_id, writes).await
+                                }
+                            };
+                            if matches!(outcome, Outcome::Failed(_)) {
+                                stop.store(true, Ordering::SeqCst);
+                            }
+                            emit(&describe(action), &outcome);
+                            (action, outcome)
+                        }
+                    })
+                    .buffer_unordered(self.parallelism.max(1))
+                    .collect()
+                    .await;
+                // Report in plan order.
+                let mut by_index: Vec<(usize, String, Outcome)> = outcomes
+                    .into_iter()
+                    .map(|(a, o)| {
+                        let idx = group
+                            .iter()
+                            .position(|g| std::ptr::eq(g, a))
+                            .unwrap_or(usize::MAX);
+                        (idx, describe(a), o)
+                    })
+                    .collect();
+                by_index.sort_by_key(|(i, _, _)| *i);
+                if deleting {
+                    for (store, listed_before) in &before {
+                        let requested: BTreeSet<&str> = group
+                            .iter()
+                            .filter(|a| &a.store.name == store)
+                            .flat_map(|a| a.secrets.iter().filter_map(|s| s.id.as_deref()))
+                            .collect();
+                        let done: BTreeSet<&str> = by_index
+                            .iter()
+                            .filter(|(i, _, o)| {
+                                matches!(o, Outcome::Done(_))
+                                    && group.get(*i).is_some_and(|a| &a.store.name == store)
+                            })
+                            .flat_map(|(i, _, _)| {
+                                group[*i].secrets.iter().filter_map(|s| s.id.as_deref())
+                            })
+                            .collect();
+                        let what = format!("verify deletes in {store}");
+                        let outcome = match self.list(account, &stores_ro[store]).await {
+                            Err(e) => Outcome::Failed(short(&e)),
+                            Ok(after) => verify_deletes(listed_before, &after, &requested, &done),
+                        };
+                        if let Outcome::Failed(_) = outcome {
+                            emit(&what, &outcome);
+                            by_index.push((usize::MAX, what, outcome));
+                        }
+                    }
+                }
+                results.extend(by_index.into_iter().map(|(_, d, o)| (d, o)));
+            }
+        }
+        results
+    }
+
+    /// Lists a store's secrets: id → (name, comment) flattened to id → name, skipping
+    /// `deleted` ones.
+    async fn list(
+        &self,
+        account: &AccountPlan,
+        store_id: &str,
+    ) -> Result<BTreeMap<String, String>, ClientError> {
+        Ok(self
+            .client
+            .list_secrets(&account.account_id, store_id, &ListSecrets::default())
+            .await?
+            .into_iter()
+            .filter(|s| s.status != "deleted")
+            .map(|s| (s.id, s.name))
+            .collect())
+    }
+
+    /// Names in a store with their comments (for confirming creates after a re-list).
+    async fn comments(
+        &self,
+        account: &AccountPlan,
+        store_id: &str,
+    ) -> Result<BTreeMap<String, String>, ClientError> {
+        Ok(self
+            .client
+            .list_secrets(&account.account_id, store_id, &ListSecrets::default())
+            .await?
+            .into_iter()
+            .filter(|s| s.status != "deleted")
+            .map(|s| (s.name, s.comment.unwrap_or_default()))
+            .collect())
+    }
+
+    async fn create_store(
+        &self,
+        account: &AccountPlan,
+        action: &Action,
+        stores: &mut BTreeMap<String, String>,
+        writes: &AtomicU64,
+    ) -> Outcome {
+        let name = &action.store.name;
+        let mut last_error = String::new();
+        for _ in 0..2 {
+            writes.fetch_add(1, Ordering::Relaxed);
+            match self.client.create_store(&account.account_id, name).await {
+                Ok(store) => {
+                    stores.insert(name.clone(), store.id);
+                    return Outcome::Done(None);
+                }
+                Err(e) => {
+                    last_error = short(&e);
+                    let unknown = e.is_outcome_unknown();
+                    match self.client.list_stores(&account.account_id).await {
+                        Ok(listed) => {
+                            if let Some(found) = listed.into_iter().find(|s| &s.name == name) {
+                                stores.insert(name.clone(), found.id);
+                                return Outcome::Done(Some("confirmed by re-list".into()));
+                            }
+                        }
+                        Err(list_error) => {
+                            return Outcome::Failed(format!(
+                                "{last_error}; re-list failed: {list_error}"
+                            ));
+                        }
+                    }
+                    if !unknown {
+                        break;
+                    }
+                }
+            }
+        }
+        Outcome::Failed(last_error)
+    }
+
+    async fn create_secrets(
+        &self,
+        account: &AccountPlan,
+        action: &Action,
+        stores: &BTreeMap<String, String>,
+        writes: &AtomicU64,
+    ) -> Outcome {
+        let Some(store_id) = stores.get(&action.store.name) else {
+            return Outcome::Failed(format!(
+                "store {} has no id (was it created?)",
+                action.store.name
+            ));
+        };
+        let mut pending: Vec<&SecretChange> = action.secrets.iter().collect();
+        let mut last_error = String::new();
+        for _ in 0..2 {
+            let mut scopes = Vec::with_capacity(pending.len());
+            for change in &pending {
+                scopes.push(wire_scopes(change));
+            }
+            let mut items = Vec::with_capacity(pending.len());
+            for (change, scopes) in pending.iter().zip(&scopes) {
+                let Some(value) = self.value(account, action, change) else {
+                    return Outcome::Failed(format!(
+                        "value of {} does not match the plan",
+                        change.name
+                    ));
+                };
+                items.push(NewSecret {
+                    name: &change.name,
+                    value: value.expose_secret(),
+                    scopes,
+                    comment: change.comment.as_deref(),
+                });
+            }
+            writes.fetch_add(1, Ordering::Relaxed);
+            let result = self
+                .client
+                .create_secrets(&account.account_id, store_id, &items)
+                .await;
+            drop(items);
+            let error = match result {
+                Ok(_) => return Outcome::Done(None),
+                Err(e) => e,
+            };
+            last_error = short(&error);
+            // Learn what exists before deciding.
+            let listed = match self.comments(account, store_id).await {
+                Ok(listed) => listed,
+                Err(list_error) => {
+                    return Outcome::Failed(format!("{last_error}; re-list failed: {list_error}"));
+                }
+            };
+            pending.retain(|c| listed.get(&c.name) != c.comment.as_ref());
+            if pending.is_empty() {
+                return Outcome::Done(Some("confirmed by re-list".into()));
+            }
+            if !error.is_outcome_unknown() {
+                break;
+            }
+        }
+        let missing: Vec<&str> = pending.iter().map(|c| c.name.as_str()).collect();
+        Outcome::Failed(format!(
+            "{last_error} (not created: {})",
+            missing.join(", ")
+        ))
+    }
+
+    /// One duplicate, PATCH or delete.
+    async fn single(
+        &self,
+        account: &AccountPlan,
+        action: &Action,
+        store_id: &str,
+        writes: &AtomicU64,
+    ) -> Outcome {
+        let Some(change) = action.secrets.first() else {
+            return Outcome::Failed("action names no secret".into());
+        };
+        let account_id = account.account_id.as_str();
+        match action.kind {
+            ActionKind::Duplicate => {
+                let Some(source) = &change.source else {
+                    return Outcome::Failed("copy names no source".into());
+                };
+                let scopes = wire_scopes(change);
+                let body = DuplicateSecret {
+                    name: &change.name,
+                    scopes: &scopes,
+                    comment: change.comment.as_deref(),
+                };
+                let mut last_error = String::new();
+                for _ in 0..2 {
+                    writes.fetch_add(1, Ordering::Relaxed);
+                    match self
+                        .client
+                        .duplicate_secret(account_id, store_id, &source.id, &body)
+                        .await
+                    {
+                        Ok(_) => return Outcome::Done(None),
+                        Err(e) => {
+                            last_error = short(&e);
+                            match self.comments(account, store_id).await {
+                                Ok(listed)
+                                    if listed.get(&change.name) == change.comment.as_ref() =>
+                                {
+                                    return Outcome::Done(Some("confirmed by re-list".into()));
+                                }
+                                Ok(_) => {}
+                                Err(list_error) => {
+                                    return Outcome::Failed(format!(
+                                        "{last_error}; re-list failed: {list_error}"
+                                    ));
+                                }
+                            }
+                            if !e.is_outcome_unknown() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Outcome::Failed(last_error)
+            }
+            ActionKind::Update => {
+                let Some(id) = &change.id else {
+                    return Outcome::Failed("update names no secret id".into());
+                };
+                let value = if change.send_value {
+                    match self.value(account, action, change) {
+                        Some(v) => Some(v.expose_secret()),
+                        None => {
+                            return Outcome::Failed(format!(
+                                "value of {} does not match the plan",
+                                change.name
+                            ));
+                        }
+                    }
+                } else {
+                    None
+                };
+                let scopes = change.scopes.as_ref().map(|_| wire_scopes(change));
+                let patch = SecretPatch {
+                    value,
+                    scopes: scopes.as_deref(),
+                    comment: change.comment.as_deref(),
+                };
+                writes.fetch_add(1, Ordering::Relaxed);
+                match self
+                    .client
+                    .patch_secret(account_id, store_id, id, &patch)
+                    .await
+                {
+                    Ok(_) => Outcome::Done(None),
+                    Err(e) => Outcome::Failed(short(&e)),
+                }
+            }
+            ActionKind::Delete => {
+                let Some(id) = &change.id else {
+                    return Outcome::Failed("delete names no secret id".into());
+                };
+                writes.fetch_add(1, Ordering::Relaxed);
+                match self.client.delete_secret(account_id, store_id, id).await {
+                    Ok(()) => Outcome::Done(None),
+                    Err(e) if e.is(ErrorKind::SecretNotFound) => {
+                        Outcome::Done(Some("already gone".into()))
+                    }
+                    Err(e) => Outcome::Failed(short(&e)),
+                }
+            }
+            ActionKind::CreateStore | ActionKind::CreateSecrets => {
+                Outcome::Failed("not a single-secret action".into())
+            }
+        }
+    }
+}
+
+/// After a store's deletes: every id reported deleted is gone, and nothing vanished that was
+/// not asked for. `before`/`after` map id → name.
+fn verify_deletes(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+    requested: &BTreeSet<&str>,
+    done: &BTreeSet<&str>,
+) -> Outcome {
+    let still: Vec<&str> = done
+        .iter()
+        .filter(|id| after.contains_key(**id))
+        .filter_map(|id| before.get(*id).map(String::as_str).or(Some(*id)))
+        .collect();
+    let vanished: Vec<&str> = before
+        .iter()
+        .filter(|(id, _)| !after.contains_key(*id) && !requested.contains(id.as_str()))
+        .map(|(_, name)| name.as_str())
+        .collect();
+    let mut errors = Vec::new();
+    if !still.is_empty() {
+        errors.push(format!(
+            "still listed after their delete succeeded: {}",
+            still.join(", ")
+        ));
+    }
+    if !vanished.is_empty() {
+        errors.push(format!(
+            "secrets vanished that this apply did not delete: {}",
+            vanished.join(", ")
+        ));
+    }
+    if errors.is_empty() {
+        Outcome::Done(None)
+    } else {
+        Outcome::Failed(errors.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SecretName;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn delete_verification_names_leftovers_and_strays() {
+        let before = map(&[("1", "A"), ("2", "B"), ("3", "C")]);
+        let requested: BTreeSet<&str> = ["1"].into_iter().collect();
+        let done = requested.clone();
+        assert!(matches!(
+            verify_deletes(&before, &map(&[("2", "B"), ("3", "C")]), &requested, &done),
+            Outcome::Done(_)
+        ));
+        match verify_deletes(&before, &map(&[("1", "A"), ("3", "C")]), &requested, &done) {
+            Outcome::Failed(e) => {
+                assert!(e.contains("still listed") && e.contains('A'), "{e}");
+                assert!(e.contains("did not delete: B"), "{e}");
+            }
+            _ => panic!("expected a failure"),
+        }
+    }
+
+    fn create_plan(fp: Fingerprint, values_compared: bool) -> Plan {
+        let change = SecretChange {
+            name: "A".into(),
+            id: None,
+            source: None,
+            delete_cause: None,
+            value: Some(ValueChange::New { new: Some(fp) }),
+            send_value: true,
+            scopes: None,
+            user_comment: None,
+            marker: None,
+            comment: None,
+            reason: String::new(),
+        };
+        Plan {
+            format_version: FORMAT_VERSION,
+            values_compared,
+            accounts: vec![AccountPlan {
+                label: "prod".into(),
+                account_id: "0123456789abcdef0123456789abcdef".into(),
+                quota: None,
+                actions: vec![Action {
+                    stage: crate::plan::Stage::CreateSecrets,
+                    kind: ActionKind::CreateSecrets,
+                    store: crate::plan::StoreRef {
+                        name: "main".into(),
+                        id: Some("s".into()),
+                    },
+                    secrets: vec![change],
+                    reason: String::new(),
+                }],
+                protected: Vec::new(),
+                unmanaged: Vec::new(),
+                notes: Vec::new(),
+                warnings: Vec::new(),
+            }],
+            notes: Vec::new(),
+            problems: Vec::new(),
+            blocked: Vec::new(),
+            summary: Default::default(),
+            digest: None,
+        }
+    }
+
+    #[test]
+    fn precheck_refuses_before_any_write() {
+        let key = FingerprintKey::from_text(&[b'a'; 64], std::path::Path::new("k")).unwrap();
+        let value = SecretValue::new("precheck-plaintext-1234".to_string());
+        let good = key.fingerprint(&value);
+        let other = key.fingerprint(&SecretValue::new("another".to_string()));
+        let mut values = UnsealedValues::new();
+        values.insert(
+            ValueKey {
+                account: "prod".into(),
+                store: "main".into(),
+                secret: SecretName::parse("A").unwrap(),
+            },
+            value,
+        );
+        let config = crate::cloudflare::ClientConfig::new(
+            "http://127.0.0.1:9/client/v4",
+            crate::cloudflare::Auth::Token(crate::cloudflare::Credential::new("t")),
+        )
+        .unwrap();
+        let client = Client::new(config).unwrap();
+        let applier = Applier {
+            client: &client,
+            values: &values,
+            fingerprint_key: &key,
+            parallelism: 4,
+        };
+        assert_eq!(applier.precheck(&create_plan(good, true)), Ok(()));
+        let err = applier.precheck(&create_plan(other, true)).unwrap_err();
+        assert!(matches!(err, RefusedPlan::FingerprintMismatch { .. }));
+        assert!(!err.to_string().contains("precheck-plaintext"));
+        assert_eq!(
+            applier.precheck(&create_plan(good, false)),
+            Err(RefusedPlan::ValuesNotCompared)
+        );
+        let empty = UnsealedValues::new();
+        let without = Applier {
+            values: &empty,
+            ..applier
+        };
+        assert!(matches!(
+            without.precheck(&create_plan(good, true)),
+            Err(RefusedPlan::MissingValue(s)) if s == "prod/main/A"
+        ));
+    }
+
+    #[test]
+    fn descriptions_name_store_and_secrets() {
+        let change = |name: &str| SecretChange {
+            name: name.into(),
+            id: Some("x".into()),
+            source: None,
+            delete_cause: None,
+            value: None,
+            send_value: false,
+            scopes: None,
+            user_comment: None,
+            marker: None,
+            comment: None,
+            reason: String::new(),
+        };
+        let action = Action {
+            stage: crate::plan::Stage::CreateSecrets,
+            kind: ActionKind::CreateSecrets,
+            store: crate::plan::StoreRef {
+                name: "main".into(),
+                id: None,
+            },
+            secrets: vec![change("A"), change("B")],
+            reason: String::new(),
+        };
+        assert_eq!(describe(&action), "create main/A, B");
+    }
+}

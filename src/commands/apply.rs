@@ -1,13 +1,312 @@
-//! `cfsecrets apply`.
+//! `cfsecrets apply [PLAN_FILE]`: plan (or load a saved plan and prove it is still current),
+//! confirm, execute with [`crate::apply::Applier`], and print a summary.
+//!
+//! Every check of user input runs before the first write: flags, the saved plan (format,
+//! blocked, problems, identity), the staleness of its inputs, the recomputed actions, and each
+//! value's fingerprint. Without a plan file and without a terminal, `--auto-approve` is
+//! required (exit 64 otherwise).
 
-use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::commands::Status;
+use std::io::BufRead as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::apply::{Applier, Event, RefusedPlan, check_appliable};
+use crate::cli::{ApplyArgs, GlobalArgs, PlanFormat};
+use crate::commands::plan::{prepare, render};
+use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::output::Output;
+use crate::plan::{Plan, PlanDigest};
+
+/// Which inputs of a saved plan moved: `manifest`, `value file <path>`, `live state of
+/// account <label>` (or `live state` when the plan has no per-account digest).
+pub fn stale_inputs(saved: &PlanDigest, now: &PlanDigest) -> Vec<String> {
+    let mut moved = Vec::new();
+    if saved.manifest != now.manifest {
+        moved.push("manifest".to_string());
+    }
+    let paths: std::collections::BTreeSet<&String> =
+        saved.values.keys().chain(now.values.keys()).collect();
+    for path in paths {
+        if saved.values.get(path) != now.values.get(path) {
+            moved.push(format!("value file {path}"));
+        }
+    }
+    if saved.live_accounts.is_empty() {
+        if saved.live != now.live {
+            moved.push("live state".to_string());
+        }
+    } else {
+        let labels: std::collections::BTreeSet<&String> = saved
+            .live_accounts
+            .keys()
+            .chain(now.live_accounts.keys())
+            .collect();
+        for label in labels {
+            if saved.live_accounts.get(label) != now.live_accounts.get(label) {
+                moved.push(format!("live state of account {label}"));
+            }
+        }
+    }
+    moved
+}
+
+fn read_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan file {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a plan saved by `cfsecrets plan --out` (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// Prints the refusal and maps it to an exit: blocked → 3, anything else → 1.
+fn refuse(out: &mut Output, why: RefusedPlan) -> anyhow::Result<Status> {
+    let blocked = matches!(why, RefusedPlan::Blocked(_));
+    let err = anyhow::Error::new(why).context("refusing to apply");
+    if blocked {
+        out.error(&err)?;
+        return Ok(Status::Blocked);
+    }
+    Err(err)
+}
 
 pub async fn run(
-    _out: &mut Output,
-    _global: &GlobalArgs,
-    _args: &ApplyArgs,
+    out: &mut Output,
+    global: &GlobalArgs,
+    args: &ApplyArgs,
 ) -> anyhow::Result<Status> {
-    anyhow::bail!("`apply` is not implemented yet")
+    if args.parallelism == 0 {
+        return Err(UsageError("--parallelism must be at least 1".to_string()).into());
+    }
+    if args.plan_file.is_none() && !args.auto_approve && !out.can_prompt() {
+        return Err(UsageError(
+            "not on a terminal: pass --auto-approve, or apply a plan saved by \
+             `cfsecrets plan --out FILE` with `cfsecrets apply FILE`"
+                .to_string(),
+        )
+        .into());
+    }
+    let saved = match &args.plan_file {
+        None => None,
+        Some(path) => {
+            let saved = read_plan(path)?;
+            if let Err(why) = check_appliable(&saved) {
+                return refuse(out, why);
+            }
+            if saved.digest.is_none() {
+                anyhow::bail!(
+                    "{} has no digest of its inputs; save plans with `cfsecrets plan --out FILE`",
+                    path.display()
+                );
+            }
+            Some(saved)
+        }
+    };
+
+    // A saved plan is applied with the `--allow-deletes` it was made (and reviewed) with.
+    let allow_deletes = args.allow_deletes.or_else(|| {
+        saved
+            .as_ref()
+            .and_then(|s| s.digest.as_ref())
+            .and_then(|d| d.allow_deletes)
+    });
+    let prepared = prepare(out, global, &args.api, allow_deletes, true).await?;
+    let now = &prepared.plan;
+    let plan = match &saved {
+        Some(saved) => {
+            let (Some(old), Some(new)) = (&saved.digest, &now.digest) else {
+                anyhow::bail!("the plan digest is missing");
+            };
+            let moved = stale_inputs(old, new);
+            if !moved.is_empty() {
+                anyhow::bail!(
+                    "the saved plan is stale: {} changed since it was made; run `cfsecrets plan` \
+                     again",
+                    moved.join(", ")
+                );
+            }
+            if let Err(why) = check_appliable(now) {
+                return refuse(out, why);
+            }
+            let same = saved.accounts.len() == now.accounts.len()
+                && saved
+                    .accounts
+                    .iter()
+                    .zip(&now.accounts)
+                    .all(|(a, b)| a.label == b.label && a.actions == b.actions);
+            if !same {
+                anyhow::bail!(
+                    "the saved plan's actions differ from a plan made now from the same inputs \
+                     (different flags or cfsecrets version?); run `cfsecrets plan` again"
+                );
+            }
+            out.status(&format!(
+                "the saved plan is current: {}",
+                crate::plan::render::summary_line(saved)
+            ))?;
+            saved
+        }
+        None => {
+            out.print(&render(out, now, PlanFormat::Text))
+                .context("cannot write to stdout")?;
+            if let Err(why) = check_appliable(now) {
+                return refuse(out, why);
+            }
+            now
+        }
+    };
+    let key = prepared
+        .key
+        .as_ref()
+        .context("apply needs the fingerprint key")?;
+    let applier = Applier {
+        client: &prepared.client,
+        values: &prepared.values,
+        fingerprint_key: key,
+        parallelism: args.parallelism,
+    };
+    if let Err(why) = applier.precheck(plan) {
+        return refuse(out, why);
+    }
+    if plan.is_empty() {
+        out.print("No changes; nothing to apply.")?;
+        return Ok(Status::Success);
+    }
+    if saved.is_none() && !args.auto_approve {
+        confirm(out, plan)?;
+    }
+
+    let total = plan.summary.write_requests as u64;
+    let bar = out.progress(total, "applying");
+    let started = Instant::now();
+    let report = {
+        let shared = Mutex::new(&mut *out);
+        let on_event = |event: Event| {
+            let line = match &event {
+                Event::Done {
+                    account,
+                    action,
+                    note,
+                } => match note {
+                    Some(note) => format!("done: {account}: {action} ({note})"),
+                    None => format!("done: {account}: {action}"),
+                },
+                Event::Failed {
+                    account,
+                    action,
+                    error,
+                } => format!("failed: {account}: {action}: {error}"),
+            };
+            let mut out = shared.lock().unwrap_or_else(|p| p.into_inner());
+            match &bar {
+                Some(bar) => {
+                    bar.inc(1);
+                    if matches!(event, Event::Failed { .. }) {
+                        bar.suspend(|| out.status(&line)).ok();
+                    }
+                }
+                None => {
+                    let _ = out.status(&line);
+                }
+            }
+        };
+        applier.run(plan, &on_event).await
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = match report {
+        Ok(report) => report,
+        Err(why) => return refuse(out, why),
+    };
+    let stats = prepared.client.stats();
+    let summary = format!(
+        "{} action(s) done, {} write request(s), {} retr{}, {:.1}s waiting on the pacer, {:.1}s in \
+         total",
+        report.done.len(),
+        report.write_requests,
+        stats.retries,
+        if stats.retries == 1 { "y" } else { "ies" },
+        stats.pacer_wait.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    if report.is_success() {
+        out.print(&format!("Apply complete: {summary}."))?;
+        return Ok(Status::Success);
+    }
+    let mut text = String::from("apply stopped after a failure.\n");
+    for (title, lines) in [
+        ("done", &report.done),
+        ("failed", &report.failed),
+        ("not attempted", &report.not_attempted),
+    ] {
+        text.push_str(&format!("{title} ({}):\n", lines.len()));
+        for line in lines.iter() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "{summary}.\nRun `cfsecrets apply` again to finish: it re-plans from the live state.\n"
+    ));
+    out.eprint(&text)?;
+    let msg = format!("apply failed: {} action(s) failed", report.failed.len());
+    out.error(&anyhow::anyhow!(msg.clone()))?;
+    Err(AlreadyReported(msg).into())
+}
+
+/// Asks on the terminal; anything but `yes` cancels.
+fn confirm(out: &mut Output, plan: &Plan) -> anyhow::Result<()> {
+    out.eprint(&format!(
+        "\nApply these changes ({} write request(s))? Only `yes` is accepted: ",
+        plan.summary.write_requests
+    ))?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the confirmation")?;
+    if answer.trim() != "yes" {
+        anyhow::bail!("apply cancelled; nothing was written");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(manifest: &str, value: &str, live: &str) -> PlanDigest {
+        PlanDigest {
+            manifest: manifest.into(),
+            values: [("values/a.age".to_string(), value.to_string())]
+                .into_iter()
+                .collect(),
+            live: live.into(),
+            live_accounts: [("production".to_string(), live.to_string())]
+                .into_iter()
+                .collect(),
+            allow_deletes: None,
+        }
+    }
+
+    #[test]
+    fn staleness_names_each_moved_input() {
+        let a = digest("m", "v", "l");
+        assert!(stale_inputs(&a, &a).is_empty());
+        assert_eq!(stale_inputs(&a, &digest("m2", "v", "l")), ["manifest"]);
+        assert_eq!(
+            stale_inputs(&a, &digest("m", "v2", "l")),
+            ["value file values/a.age"]
+        );
+        assert_eq!(
+            stale_inputs(&a, &digest("m", "v", "l2")),
+            ["live state of account production"]
+        );
+    }
 }

@@ -1,13 +1,214 @@
-//! `cfsecrets import`.
+//! `cfsecrets import`: writes a manifest for what is live in one account, with `value: keep`
+//! on every secret, so a team can adopt existing secrets and add values later.
+//!
+//! The manifest carries each secret's scopes, the user's comment (the ownership marker split
+//! off) and `protect: true` where the marker says so. It references the conventional
+//! `.age-recipients` and `keys/fingerprint.age` (what `cfsecrets init` writes); when they do
+//! not exist beside the output, the command says how to create them. Live secrets the manifest
+//! cannot express (a name outside `[A-Za-z0-9_-]`, no scopes, an unknown scope) are written as
+//! YAML comments with the reason, so the file still passes `cfsecrets check`.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::commands::Status;
+use crate::commands::plan::client_from;
+use crate::commands::{Status, UsageError};
+use crate::domain::{AccountId, Scope, SecretName};
+use crate::live::{self, LiveStore};
 use crate::output::Output;
+use crate::plan::marker;
+use crate::values::edit::yaml_str;
+
+const RECIPIENTS_FILE: &str = ".age-recipients";
+const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
+
+/// What [`render_manifest`] wrote.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub stores: usize,
+    pub secrets: usize,
+    /// Secrets written as comments only.
+    pub skipped: usize,
+}
+
+fn valid_label(label: &str) -> bool {
+    !label.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !label.starts_with('.')
+}
+
+/// The manifest text for `stores` of one account. Deterministic: no dates, stores and secrets
+/// in name order.
+pub fn render_manifest(
+    label: &str,
+    account_id: &AccountId,
+    stores: &[&LiveStore],
+) -> (String, ImportCounts) {
+    let mut counts = ImportCounts::default();
+    let mut t = String::new();
+    t.push_str(&format!(
+        "# Imported by `cfsecrets import` from account {account_id}.\n\
+         # Every secret has `value: keep`: cfsecrets manages its scopes and comment and never\n\
+         # reads or writes its value. To manage a value, run `cfsecrets secret set NAME \
+         --account {label}`.\n\
+         version: 1\n\
+         recipients_file: {RECIPIENTS_FILE}\n\
+         fingerprint_key: {FINGERPRINT_KEY}\n\
+         accounts:\n  {}:\n    account_id: {account_id}\n    stores:\n",
+        yaml_str(label)
+    ));
+    for store in stores {
+        counts.stores += 1;
+        t.push_str(&format!("      {}:\n", yaml_str(&store.name)));
+        t.push_str("        prune: owned\n");
+        let mut body = String::new();
+        for secret in &store.secrets {
+            let scopes: Result<Vec<Scope>, &String> = secret
+                .scopes
+                .iter()
+                .map(|s| Scope::from_wire(s).ok_or(s))
+                .collect();
+            let skip = if SecretName::parse(&secret.name).is_err() {
+                Some("its name is not one cfsecrets accepts".to_string())
+            } else if secret.scopes.is_empty() {
+                Some("it has no scopes".to_string())
+            } else if let Err(unknown) = &scopes {
+                Some(format!("unknown scope {unknown}"))
+            } else {
+                None
+            };
+            if let Some(reason) = skip {
+                counts.skipped += 1;
+                let shown: String = secret
+                    .name
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect();
+                body.push_str(&format!(
+                    "          # not imported: {shown} (id {}): {reason}\n",
+                    secret.id
+                ));
+                continue;
+            }
+            counts.secrets += 1;
+            let scopes: Vec<String> = scopes
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.as_wire().to_string())
+                .collect();
+            let (user, mark) = marker::split(&secret.comment);
+            body.push_str(&format!("          {}:\n", yaml_str(&secret.name)));
+            body.push_str("            value: keep\n");
+            body.push_str(&format!("            scopes: [{}]\n", scopes.join(", ")));
+            if !user.is_empty() {
+                body.push_str(&format!("            comment: {}\n", yaml_str(&user)));
+            }
+            if mark.is_some_and(|m| m.protect) {
+                body.push_str("            protect: true\n");
+            }
+        }
+        if counts.secrets == 0 && body.is_empty() {
+            t.push_str("        secrets: {}\n");
+        } else {
+            t.push_str("        secrets:\n");
+            t.push_str(&body);
+            if !body.lines().any(|l| !l.trim_start().starts_with('#')) {
+                // Only comments: an empty map still needs a value.
+                t.push_str("          {}\n");
+            }
+        }
+    }
+    (t, counts)
+}
 
 pub async fn run(
-    _out: &mut Output,
+    out: &mut Output,
     _global: &GlobalArgs,
-    _args: &ImportArgs,
+    args: &ImportArgs,
 ) -> anyhow::Result<Status> {
-    anyhow::bail!("`import` is not implemented yet")
+    let account_id =
+        AccountId::parse(args.account.trim()).map_err(|e| UsageError(format!("--account: {e}")))?;
+    if !valid_label(&args.label) {
+        return Err(UsageError(format!(
+            "--label {}: use letters, digits, `_`, `-` or `.`",
+            args.label
+        ))
+        .into());
+    }
+    if let Some(path) = &args.out
+        && path.exists()
+    {
+        anyhow::bail!("{} already exists; import never overwrites", path.display());
+    }
+    let client = client_from(&args.api)?;
+    out.status(&format!("reading account {account_id}"))?;
+    let live = live::fetch(&client, std::slice::from_ref(&account_id))
+        .await
+        .context("cannot read the live state")?;
+    let account = live.accounts.first().context("the account was not read")?;
+    let stores: Vec<&LiveStore> = match &args.store {
+        Some(name) => vec![account.store(name).with_context(|| {
+            let names: Vec<&str> = account.stores.iter().map(|s| s.name.as_str()).collect();
+            format!(
+                "store {name} not found in account {account_id} (it holds: {})",
+                if names.is_empty() {
+                    "no stores".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })?],
+        None => account.stores.iter().collect(),
+    };
+    if stores.is_empty() {
+        anyhow::bail!("account {account_id} holds no secrets store; nothing to import");
+    }
+    let (text, counts) = render_manifest(&args.label, &account_id, &stores);
+    match &args.out {
+        None => out.print(&text).context("cannot write to stdout")?,
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            file.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            out.status(&format!(
+                "wrote {}: {} secret(s) in {} store(s), each with `value: keep`",
+                path.display(),
+                counts.secrets,
+                counts.stores
+            ))?;
+        }
+    }
+    if counts.skipped > 0 {
+        out.warn(&format!(
+            "{} live secret(s) could not be expressed and are left as comments",
+            counts.skipped
+        ))?;
+    }
+    let base = args
+        .out
+        .as_deref()
+        .map(crate::manifest::base_dir_of)
+        .unwrap_or_else(|| Path::new(".").to_path_buf());
+    let missing: Vec<&str> = [RECIPIENTS_FILE, FINGERPRINT_KEY]
+        .into_iter()
+        .filter(|f| !base.join(f).exists())
+        .collect();
+    if !missing.is_empty() {
+        out.status(&format!(
+            "note: the manifest references {} which do(es) not exist yet; create them with \
+             `cfsecrets init --generate-identity FILE` in an empty directory (or reuse a \
+             project's), then `cfsecrets check`",
+            missing.join(" and ")
+        ))?;
+    }
+    Ok(Status::Success)
 }

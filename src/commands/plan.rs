@@ -1,13 +1,260 @@
-//! `cfsecrets plan`.
+//! `cfsecrets plan`: load the manifest, unseal the values (when an identity is present),
+//! read the live state, diff, render, optionally save the plan with a digest of its inputs.
+//!
+//! [`prepare`] is the shared front half of `plan` and `apply`; [`client_from`] builds the
+//! client for every command that talks to the API (`import` too).
+//!
+//! Exit codes: 0 (no changes, or changes without `--detailed-exitcode`), 2 (changes, with
+//! `--detailed-exitcode`), 3 (blocked by a safety rule), 1 (an error, or a plan with problems).
+//!
+//! Hidden test knob: `CFSECRETS_RETRY_BASE_MS` sets the client's first backoff delay and caps
+//! every wait (backoff and `Retry-After`) at 16 times it, so fault-injection tests run fast.
 
-use crate::cli::{GlobalArgs, PlanArgs};
-use crate::commands::Status;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
+use crate::cloudflare::{Client, ClientConfig};
+use crate::commands::{AlreadyReported, Status, check};
+use crate::domain::AccountId;
+use crate::live::{self, LiveState};
+use crate::manifest::{self, Desired, Severity};
 use crate::output::Output;
+use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
+use crate::values::{self, FingerprintKey, Identities, UnsealedValues};
 
-pub async fn run(
-    _out: &mut Output,
-    _global: &GlobalArgs,
-    _args: &PlanArgs,
-) -> anyhow::Result<Status> {
-    anyhow::bail!("`plan` is not implemented yet")
+/// Environment variable for the hidden retry-delay knob (tests).
+pub const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
+
+/// Builds the API client from `--api-url`/`CLOUDFLARE_API_BASE_URL`, the credential variables
+/// and `--rate-limit`.
+pub fn client_from(api: &ApiArgs) -> anyhow::Result<Client> {
+    let mut config = ClientConfig::from_env(&api.api_url, &|k| std::env::var(k).ok())
+        .context("cannot configure the cloudflare client")?;
+    config.rate_limit_per_5min = api.rate_limit.max(1);
+    if let Some(ms) = std::env::var(ENV_RETRY_BASE_MS)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        let base = Duration::from_millis(ms);
+        config.base_delay = base;
+        config.max_delay = base * 16;
+        config.max_retry_after = base * 16;
+    }
+    Client::new(config).context("cannot configure the cloudflare client")
+}
+
+/// What `plan` and `apply` share: the validated manifest, the plan (digest filled), the
+/// unseal results and the client.
+pub struct Prepared {
+    pub desired: Desired,
+    pub plan: Plan,
+    /// Empty without an identity.
+    pub values: UnsealedValues,
+    /// `None` without an identity.
+    pub key: Option<FingerprintKey>,
+    pub client: Client,
+}
+
+/// Loads, unseals, fetches and plans. Without an identity the plan is made in "values not
+/// compared" mode unless `need_identity` (apply), which makes it an error.
+pub async fn prepare(
+    out: &mut Output,
+    global: &GlobalArgs,
+    api: &ApiArgs,
+    allow_deletes: Option<u32>,
+    need_identity: bool,
+) -> anyhow::Result<Prepared> {
+    let env_account_id = std::env::var("CLOUDFLARE_ACCOUNT_ID")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let desired = match manifest::load(&global.manifest, env_account_id.as_deref()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => return Err(check::report(out, &diagnostics)?),
+    };
+    // Credentials are checked before anything is decrypted.
+    let client = client_from(api)?;
+
+    let ids = Identities::from_process_env(&global.identities)?;
+    let (values, key) = match &ids {
+        None if need_identity => anyhow::bail!(
+            "apply needs an identity to unseal values: pass -i FILE or set CFSECRETS_AGE_KEY or \
+             CFSECRETS_AGE_KEY_FILE"
+        ),
+        None => {
+            out.status(
+                "note: no identity (-i, CFSECRETS_AGE_KEY, CFSECRETS_AGE_KEY_FILE): values will \
+                 not be compared",
+            )?;
+            (UnsealedValues::new(), None)
+        }
+        Some(ids) => {
+            let key = FingerprintKey::load(&desired.fingerprint_key, ids).with_context(|| {
+                format!(
+                    "cannot unseal the fingerprint key {}",
+                    desired.fingerprint_key.display()
+                )
+            })?;
+            let (values, problems) = values::unseal_all(&desired, ids);
+            let mut errors = 0;
+            for problem in &problems {
+                match problem.severity() {
+                    Severity::Error => {
+                        errors += 1;
+                        out.eprint(&format!("error: {problem}\n"))?;
+                    }
+                    Severity::Warning => out.warn(&problem.to_string())?,
+                }
+            }
+            if errors > 0 {
+                let msg = format!("{errors} value(s) could not be unsealed");
+                out.eprint(&format!("{msg}\n"))?;
+                return Err(AlreadyReported(msg).into());
+            }
+            (values, Some(key))
+        }
+    };
+    let fingerprints: Option<ValueFingerprints> = key.as_ref().map(|key| {
+        values::fingerprints(&values, key)
+            .into_iter()
+            .map(|(k, fp)| ((k.account, k.store, k.secret), fp))
+            .collect()
+    });
+    let value_sizes = values
+        .iter()
+        .map(|(k, v)| {
+            (
+                (k.account.clone(), k.store.clone(), k.secret.clone()),
+                v.len(),
+            )
+        })
+        .collect();
+
+    let accounts: Vec<AccountId> = desired
+        .accounts
+        .iter()
+        .map(|a| a.account_id.clone())
+        .collect();
+    out.status(&format!(
+        "reading live state of {} account(s) from {}",
+        accounts.len(),
+        client.base_url()
+    ))?;
+    let live = live::fetch(&client, &accounts)
+        .await
+        .context("cannot read the live state")?;
+
+    let options = PlanOptions {
+        allow_deletes,
+        value_sizes,
+        ..PlanOptions::default()
+    };
+    let mut plan = plan::diff(&desired, &live, fingerprints.as_ref(), &options);
+    let mut inputs = digest(&desired, &live)?;
+    inputs.allow_deletes = allow_deletes;
+    plan.digest = Some(inputs);
+    Ok(Prepared {
+        desired,
+        plan,
+        values,
+        key,
+        client,
+    })
+}
+
+fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(values::index::sha256_hex(&bytes))
+}
+
+/// How a sealed file is named in the digest: relative to the manifest's directory.
+fn shown_path(desired: &Desired, path: &Path) -> String {
+    path.strip_prefix(&desired.base_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The digest of a plan's inputs: manifest, each sealed file (fingerprint key included), the
+/// live snapshot as a whole and per account label.
+pub fn digest(desired: &Desired, live: &LiveState) -> anyhow::Result<PlanDigest> {
+    let manifest = sha256_file(&desired.manifest_path)?;
+    let mut values = BTreeMap::new();
+    for path in values::layout::sealed_files_of(desired) {
+        values.insert(shown_path(desired, &path), sha256_file(&path)?);
+    }
+    let live_accounts = desired
+        .accounts
+        .iter()
+        .map(|a| {
+            let one = LiveState {
+                accounts: live.account(&a.account_id).cloned().into_iter().collect(),
+            };
+            (a.label.clone(), plan::live_digest(&one))
+        })
+        .collect();
+    Ok(PlanDigest {
+        manifest,
+        values,
+        live: plan::live_digest(live),
+        live_accounts,
+        allow_deletes: None,
+    })
+}
+
+/// Renders the plan in `format` (text gets the output's palette).
+pub fn render(out: &Output, plan: &Plan, format: PlanFormat) -> String {
+    match format {
+        PlanFormat::Text => plan::render::text(plan, &out.palette()),
+        PlanFormat::Markdown => plan::render::markdown(plan),
+        PlanFormat::Json => plan::render::json(plan),
+    }
+}
+
+pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Status> {
+    let prepared = prepare(out, global, &args.api, args.allow_deletes, false).await?;
+    let plan = &prepared.plan;
+    out.print(&render(out, plan, args.format))
+        .context("cannot write to stdout")?;
+    if let Some(path) = &args.out {
+        let json = plan::render::json(plan);
+        values::write_atomic(path, json.as_bytes(), Some(0o644), false)
+            .with_context(|| format!("cannot save the plan to {}", path.display()))?;
+        out.status(&format!(
+            "saved the plan to {}; apply it with `cfsecrets apply {}`",
+            path.display(),
+            path.display()
+        ))?;
+    }
+    if !plan.values_compared {
+        out.status("note: values were not compared; this plan cannot be applied")?;
+    }
+    status_of(out, plan, args.detailed_exitcode)
+}
+
+/// The exit status of a plan: problems → error (1); blocked → 3; changes → 2 with
+/// `--detailed-exitcode`; else 0.
+pub fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<Status> {
+    if plan.has_problems() {
+        let msg = format!(
+            "the plan has {} problem(s) and cannot be applied",
+            plan.problems.len()
+        );
+        out.error(&anyhow::anyhow!(msg.clone()))?;
+        return Err(AlreadyReported(msg).into());
+    }
+    if plan.is_blocked() {
+        out.warn(
+            "the plan is blocked by a safety rule; `apply` refuses it (raise the thresholds in \
+             `safety:` or pass --allow-deletes N)",
+        )?;
+        return Ok(Status::Blocked);
+    }
+    if detailed && plan.has_changes() {
+        return Ok(Status::Changes);
+    }
+    Ok(Status::Success)
 }

@@ -333,6 +333,13 @@ pub struct PlanDigest {
     pub values: BTreeMap<String, String>,
     /// The live snapshot: [`crate::plan::live_digest`].
     pub live: String,
+    /// The live snapshot per account, by manifest label (each a [`crate::plan::live_digest`]
+    /// of that account alone), so a stale plan can name the account that moved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub live_accounts: BTreeMap<String, String>,
+    /// The `--allow-deletes N` the plan was made with; `apply FILE` uses it when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_deletes: Option<u32>,
 }
 
 impl Plan {

@@ -996,8 +996,16 @@ fn the_committed_schema_matches_the_types() {
 }
 
 #[test]
-fn the_plan_schema_is_not_available_yet() {
+fn the_plan_schema_is_printed_and_matches_the_committed_file() {
     let out = cfsecrets().args(["schema", "plan"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("plan schema not available"));
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/plan.schema.json"
+    ))
+    .unwrap();
+    assert_eq!(printed, committed);
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(schema["title"], "Plan");
 }

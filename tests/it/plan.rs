@@ -1541,6 +1541,8 @@ fn an_empty_plan_says_so_and_a_digest_round_trips() {
             .into_iter()
             .collect(),
         live: plan::live_digest(&live),
+        live_accounts: Default::default(),
+        allow_deletes: None,
     });
     let json = render::json(&plan);
     assert!(json.contains("\"values/A.age\""));

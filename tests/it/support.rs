@@ -1,0 +1,355 @@
+//! Shared test support for chapters that run the real binary against the emulator.
+//!
+//! * [`Emu`] — an in-process emulator on 127.0.0.1:0 with its own runtime, plus a client and
+//!   helpers to change live state behind cfsecrets' back.
+//! * [`Project`] — a temp directory set up by `cfsecrets init --generate-identity`, with
+//!   helpers to write the manifest and seal values; [`Project::run`] runs the binary with a
+//!   clean environment (only the emulator's URL and token, the identity, `NO_COLOR`, tiny retry
+//!   delays) and records every output so a test can prove no value ever appeared.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use cfsecrets::cloudflare::{Auth, Client, ClientConfig, Credential, ListSecrets, NewSecret};
+use cfsecrets::emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
+use cfsecrets::values::{Recipients, seal, write_atomic};
+
+/// The token the emulator demands and the binary presents.
+pub const TOKEN: &str = "e2e-test-token-0f3b";
+/// The account every e2e manifest uses.
+pub const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+
+/// A running emulator with its own runtime.
+pub struct Emu {
+    handle: Option<EmulatorHandle>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Emu {
+    pub fn start() -> Self {
+        Self::start_with(EmulatorConfig::default())
+    }
+
+    /// Starts with `config` (the token is always [`TOKEN`]; ids and dice seeded).
+    pub fn start_with(mut config: EmulatorConfig) -> Self {
+        config.token = Some(TOKEN.to_string());
+        if config.seed.is_none() {
+            config.seed = Some(7);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let handle = rt
+            .block_on(Emulator::start(config, "127.0.0.1:0".parse().unwrap()))
+            .expect("start the emulator");
+        Self {
+            handle: Some(handle),
+            rt,
+        }
+    }
+
+    pub fn handle(&self) -> &EmulatorHandle {
+        self.handle.as_ref().expect("running")
+    }
+
+    pub fn base_url(&self) -> String {
+        self.handle().base_url()
+    }
+
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.handle().set_faults(faults);
+    }
+
+    /// Requests seen for `METHOD template` (template relative to the account root, e.g.
+    /// `/stores/{store_id}/secrets/{secret_id}/duplicate`).
+    pub fn count(&self, method: &str, template: &str) -> u64 {
+        self.handle().count(
+            method,
+            &format!("/accounts/{{account_id}}/secrets_store{template}"),
+        )
+    }
+
+    pub fn client(&self) -> Client {
+        let mut config =
+            ClientConfig::new(&self.base_url(), Auth::Token(Credential::new(TOKEN))).unwrap();
+        config.base_delay = std::time::Duration::from_millis(1);
+        Client::new(config).unwrap()
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// Live secrets of the store: (name, comment, scopes), sorted by name.
+    pub fn secrets(&self, store: &str) -> Vec<(String, String, Vec<String>)> {
+        let client = self.client();
+        self.block_on(async {
+            let stores = client.list_stores(ACCOUNT).await.unwrap();
+            let Some(s) = stores.into_iter().find(|s| s.name == store) else {
+                return Vec::new();
+            };
+            let mut v: Vec<_> = client
+                .list_secrets(ACCOUNT, &s.id, &ListSecrets::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|x| {
+                    let mut scopes = x.scopes;
+                    scopes.sort();
+                    (x.name, x.comment.unwrap_or_default(), scopes)
+                })
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    pub fn names(&self, store: &str) -> Vec<String> {
+        self.secrets(store).into_iter().map(|s| s.0).collect()
+    }
+
+    /// Creates a secret by hand (no marker), creating the store if needed.
+    pub fn create_by_hand(&self, store: &str, name: &str, value: &str, comment: &str) {
+        let client = self.client();
+        self.block_on(async {
+            let stores = client.list_stores(ACCOUNT).await.unwrap();
+            let id = match stores.into_iter().find(|s| s.name == store) {
+                Some(s) => s.id,
+                None => client.create_store(ACCOUNT, store).await.unwrap().id,
+            };
+            let scopes = vec!["workers".to_string()];
+            client
+                .create_secrets(
+                    ACCOUNT,
+                    &id,
+                    &[NewSecret {
+                        name,
+                        value,
+                        scopes: &scopes,
+                        comment: Some(comment),
+                    }],
+                )
+                .await
+                .unwrap();
+        })
+    }
+
+    /// Changes a live secret's comment behind cfsecrets' back.
+    pub fn patch_comment(&self, store: &str, name: &str, comment: &str) {
+        let client = self.client();
+        self.block_on(async {
+            let s = client
+                .list_stores(ACCOUNT)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.name == store)
+                .unwrap();
+            let secret = client
+                .list_secrets(ACCOUNT, &s.id, &ListSecrets::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|x| x.name == name)
+                .unwrap();
+            let patch = cfsecrets::cloudflare::SecretPatch {
+                comment: Some(comment),
+                ..Default::default()
+            };
+            client
+                .patch_secret(ACCOUNT, &s.id, &secret.id, &patch)
+                .await
+                .unwrap();
+        })
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.rt.block_on(handle.shutdown());
+        }
+    }
+}
+
+/// One run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A project directory made by `cfsecrets init --generate-identity me.key`.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub identity: PathBuf,
+    base_url: String,
+    /// Every output of every run, for the no-leak check.
+    pub outputs: Mutex<Vec<String>>,
+    /// Every plaintext sealed by [`Project::seal`].
+    pub values: Mutex<Vec<String>>,
+    /// Extra environment for runs.
+    pub env: Mutex<Vec<(String, String)>>,
+}
+
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cfsecrets"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+impl Project {
+    pub fn new(emu: &Emu) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let out = bin()
+            .args([
+                "init",
+                "--generate-identity",
+                "me.key",
+                "--account-id",
+                ACCOUNT,
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let identity = dir.path().join("me.key");
+        Self {
+            dir,
+            identity,
+            base_url: emu.base_url(),
+            outputs: Mutex::new(Vec::new()),
+            values: Mutex::new(Vec::new()),
+            env: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Writes `cfsecrets.yaml`: the common header, then `stores` (YAML indented for the
+    /// `stores:` map of account `production`).
+    pub fn manifest(&self, stores: &str) {
+        let text = format!(
+            "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\n\
+             defaults:\n  scopes: [workers]\naccounts:\n  production:\n    account_id: {ACCOUNT}\n    \
+             stores:\n{stores}"
+        );
+        self.write("cfsecrets.yaml", &text);
+    }
+
+    /// Seals `plaintext` to the project's recipients at `rel` and remembers it as a secret.
+    pub fn seal(&self, rel: &str, plaintext: &str) {
+        let recipients = Recipients::from_file(&self.path(".age-recipients")).unwrap();
+        let sealed = seal(plaintext.as_bytes(), &recipients).unwrap();
+        write_atomic(&self.path(rel), &sealed, None, false).unwrap();
+        for line in plaintext.lines() {
+            // Bundles: remember each value, not the `KEY=` part.
+            let value = line.split_once('=').map(|(_, v)| v).unwrap_or(line);
+            if !value.is_empty() {
+                self.values.lock().unwrap().push(value.to_string());
+            }
+        }
+    }
+
+    /// Runs the binary in the project with the identity.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, true)
+    }
+
+    /// Runs without any identity (a fork pull request).
+    pub fn run_without_identity(&self, args: &[&str]) -> Run {
+        self.run_env(args, false)
+    }
+
+    fn run_env(&self, args: &[&str], identity: bool) -> Run {
+        let mut cmd = bin();
+        cmd.args(args)
+            .current_dir(self.root())
+            .env("HOME", self.root())
+            .env("CLOUDFLARE_API_TOKEN", TOKEN)
+            .env("CLOUDFLARE_API_BASE_URL", &self.base_url)
+            .env("CFSECRETS_RETRY_BASE_MS", "1");
+        if identity {
+            cmd.env("CFSECRETS_AGE_KEY_FILE", &self.identity);
+        }
+        for (k, v) in self.env.lock().unwrap().iter() {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run cfsecrets");
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        self.outputs.lock().unwrap().push(run.all());
+        run
+    }
+
+    /// Asserts that no sealed value appears in any output so far, nor in `extra` files.
+    #[track_caller]
+    pub fn assert_no_value_leaked(&self, extra_files: &[&str]) {
+        let mut texts = self.outputs.lock().unwrap().clone();
+        for f in extra_files {
+            texts.push(std::fs::read_to_string(self.path(f)).unwrap());
+        }
+        let values = self.values.lock().unwrap();
+        assert!(!values.is_empty());
+        for text in &texts {
+            for value in values.iter() {
+                assert!(
+                    !text.contains(value.as_str()),
+                    "a secret value leaked into output"
+                );
+            }
+        }
+    }
+}
