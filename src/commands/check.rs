@@ -5,22 +5,16 @@ use anyhow::Context as _;
 
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::{AlreadyReported, Status, UsageError};
-use crate::manifest::{self, Counts, Desired, DesiredSecret, Diagnostics, Severity, ValueSource};
+use crate::manifest::{Counts, Desired, DesiredSecret, Diagnostics, Severity, ValueSource};
 use crate::output::Output;
-use crate::values::{self, FingerprintKey, Identities};
+use crate::values::{self, FingerprintKey};
 
 pub async fn run(
     out: &mut Output,
     global: &GlobalArgs,
     args: &CheckArgs,
 ) -> anyhow::Result<Status> {
-    let env_account_id = std::env::var("CLOUDFLARE_ACCOUNT_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let desired = match manifest::load(&global.manifest, env_account_id.as_deref()) {
-        Ok(desired) => desired,
-        Err(diagnostics) => return Err(report(out, &diagnostics)?),
-    };
+    let desired = crate::commands::load_manifest(out, global)?;
     let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
     if args.decrypt {
         line.push_str(&check_values(out, &desired, global)?);
@@ -37,7 +31,7 @@ fn check_values(
     desired: &Desired,
     global: &GlobalArgs,
 ) -> anyhow::Result<String> {
-    let ids = Identities::from_process_env(&global.identities)?.ok_or_else(|| {
+    let ids = crate::commands::identities(global)?.ok_or_else(|| {
         UsageError(
             "`check --decrypt` needs an identity: pass -i FILE or set CFSECRETS_AGE_KEY or \
              CFSECRETS_AGE_KEY_FILE"

@@ -128,7 +128,7 @@ pub fn render_manifest(
 
 pub async fn run(
     out: &mut Output,
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     args: &ImportArgs,
 ) -> anyhow::Result<Status> {
     let account_id =
@@ -145,7 +145,7 @@ pub async fn run(
     {
         anyhow::bail!("{} already exists; import never overwrites", path.display());
     }
-    let client = client_from(&args.api)?;
+    let client = client_from(&args.api, &global.env)?;
     out.status(&format!("reading account {account_id}"))?;
     let live = live::fetch(&client, std::slice::from_ref(&account_id))
         .await

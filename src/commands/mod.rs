@@ -6,18 +6,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, SecretCommand};
+use crate::cli::{Cli, Command, GlobalArgs, SecretCommand};
+use crate::manifest::{self, Desired};
 use crate::output::Output;
+use crate::values::Identities;
 
 pub mod apply;
 pub mod check;
 pub mod emulator;
+mod env;
 pub mod import;
 pub mod init;
 pub mod plan;
 pub mod reseal;
 pub mod schema;
 pub mod secret;
+
+pub use env::Env;
 
 /// How a command that did not fail ended; mapped to the documented exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,11 +66,7 @@ pub struct AlreadyReported(pub String);
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let code = if err.use_stderr() { EXIT_USAGE } else { 0 };
-            let _ = err.print();
-            return ExitCode::from(code);
-        }
+        Err(err) => return ExitCode::from(usage_exit(&err)),
     };
     let mut out = Output::stdio(cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -80,6 +81,44 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(run(cli, &mut out));
     ExitCode::from(exit_code(result, &mut out))
+}
+
+/// Runs one command line in-process with the given environment and returns its exit code,
+/// exactly as the binary would (used by the quickstart example). Must be called inside a
+/// tokio runtime.
+pub async fn run_args<I, T>(args: I, out: &mut Output, env: Env) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => return usage_exit(&err),
+    };
+    cli.global.env = env;
+    let result = run(cli, out).await;
+    exit_code(result, out)
+}
+
+/// Prints a clap error (or `--help`/`--version`) and returns its exit code.
+fn usage_exit(err: &clap::Error) -> u8 {
+    let _ = err.print();
+    if err.use_stderr() { EXIT_USAGE } else { 0 }
+}
+
+/// Loads and validates the manifest named by `-f`, taking a missing account id from
+/// `CLOUDFLARE_ACCOUNT_ID`. Diagnostics are printed in full; the error then exits 1.
+pub fn load_manifest(out: &mut Output, global: &GlobalArgs) -> anyhow::Result<Desired> {
+    let env_account_id = global.env.get("CLOUDFLARE_ACCOUNT_ID");
+    manifest::load(&global.manifest, env_account_id.as_deref())
+        .or_else(|diagnostics| Err(check::report(out, &diagnostics)?))
+}
+
+/// The identities from `-i` and the environment; `None` when none was supplied.
+pub fn identities(global: &GlobalArgs) -> anyhow::Result<Option<Identities>> {
+    Ok(Identities::from_sources(&global.identities, &|name| {
+        global.env.get(name)
+    })?)
 }
 
 async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<Status> {

@@ -18,25 +18,26 @@ use anyhow::Context as _;
 
 use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
 use crate::cloudflare::{Client, ClientConfig};
-use crate::commands::{AlreadyReported, Status, check};
+use crate::commands::Env;
+use crate::commands::{AlreadyReported, Status};
 use crate::domain::AccountId;
 use crate::live::{self, LiveState};
-use crate::manifest::{self, Desired, Severity};
+use crate::manifest::{Desired, Severity};
 use crate::output::Output;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
-use crate::values::{self, FingerprintKey, Identities, UnsealedValues};
+use crate::values::{self, FingerprintKey, UnsealedValues};
 
 /// Environment variable for the hidden retry-delay knob (tests).
 pub const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
 
 /// Builds the API client from `--api-url`/`CLOUDFLARE_API_BASE_URL`, the credential variables
 /// and `--rate-limit`.
-pub fn client_from(api: &ApiArgs) -> anyhow::Result<Client> {
-    let mut config = ClientConfig::from_env(&api.api_url, &|k| std::env::var(k).ok())
+pub fn client_from(api: &ApiArgs, env: &Env) -> anyhow::Result<Client> {
+    let mut config = ClientConfig::from_env(&api.api_url, &|k| env.get(k))
         .context("cannot configure the cloudflare client")?;
     config.rate_limit_per_5min = api.rate_limit.max(1);
-    if let Some(ms) = std::env::var(ENV_RETRY_BASE_MS)
-        .ok()
+    if let Some(ms) = env
+        .get(ENV_RETRY_BASE_MS)
         .and_then(|v| v.trim().parse::<u64>().ok())
     {
         let base = Duration::from_millis(ms);
@@ -68,17 +69,11 @@ pub async fn prepare(
     allow_deletes: Option<u32>,
     need_identity: bool,
 ) -> anyhow::Result<Prepared> {
-    let env_account_id = std::env::var("CLOUDFLARE_ACCOUNT_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let desired = match manifest::load(&global.manifest, env_account_id.as_deref()) {
-        Ok(desired) => desired,
-        Err(diagnostics) => return Err(check::report(out, &diagnostics)?),
-    };
+    let desired = crate::commands::load_manifest(out, global)?;
     // Credentials are checked before anything is decrypted.
-    let client = client_from(api)?;
+    let client = client_from(api, &global.env)?;
 
-    let ids = Identities::from_process_env(&global.identities)?;
+    let ids = crate::commands::identities(global)?;
     let (values, key) = match &ids {
         None if need_identity => anyhow::bail!(
             "apply needs an identity to unseal values: pass -i FILE or set CFSECRETS_AGE_KEY or \

@@ -4,31 +4,24 @@
 
 use crate::cli::{GlobalArgs, ResealArgs};
 use crate::commands::Status;
-use crate::manifest;
 use crate::output::Output;
+use crate::values::Recipients;
 use crate::values::layout::sealed_files_of;
 use crate::values::reseal::reseal_files;
-use crate::values::{Identities, Recipients};
 
 pub async fn run(
     out: &mut Output,
     global: &GlobalArgs,
     args: &ResealArgs,
 ) -> anyhow::Result<Status> {
-    let ids = Identities::from_process_env(&global.identities)?
+    let ids = crate::commands::identities(global)?
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY / CFSECRETS_AGE_KEY_FILE"
             )
         })?;
     // Validate the whole manifest first: nothing is rewritten for a manifest that is wrong.
-    let env_account_id = std::env::var("CLOUDFLARE_ACCOUNT_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let desired = match manifest::load(&global.manifest, env_account_id.as_deref()) {
-        Ok(desired) => desired,
-        Err(diagnostics) => return Err(crate::commands::check::report(out, &diagnostics)?),
-    };
+    let desired = crate::commands::load_manifest(out, global)?;
     let recipients = Recipients::from_file(&desired.recipients_file)?;
     let files = sealed_files_of(&desired);
     let report = reseal_files(&desired.base_dir, &files, &recipients, &ids, args.force)?;

@@ -53,12 +53,6 @@ impl Identities {
         })
     }
 
-    /// [`Identities::from_sources`] over the process environment: what commands call with
-    /// `GlobalArgs::identities`.
-    pub fn from_process_env(files: &[PathBuf]) -> Result<Option<Identities>, ValuesError> {
-        Self::from_sources(files, &|name| std::env::var(name).ok())
-    }
-
     /// Reads an identity file (age-keygen format).
     pub fn from_file(path: &Path) -> Result<Identities, ValuesError> {
         let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
