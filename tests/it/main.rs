@@ -7,5 +7,6 @@ mod e2e;
 mod emulator;
 mod manifest;
 mod plan;
+mod quickstart;
 mod support;
 mod values;

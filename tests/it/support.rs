@@ -85,16 +85,21 @@ impl Emu {
         self.rt.block_on(f)
     }
 
-    /// Live secrets of the store: (name, comment, scopes), sorted by name.
+    /// Live secrets of the store in [`ACCOUNT`]: (name, comment, scopes), sorted by name.
     pub fn secrets(&self, store: &str) -> Vec<(String, String, Vec<String>)> {
+        self.secrets_in(ACCOUNT, store)
+    }
+
+    /// Live secrets of a store in any account: (name, comment, scopes), sorted by name.
+    pub fn secrets_in(&self, account: &str, store: &str) -> Vec<(String, String, Vec<String>)> {
         let client = self.client();
         self.block_on(async {
-            let stores = client.list_stores(ACCOUNT).await.unwrap();
+            let stores = client.list_stores(account).await.unwrap();
             let Some(s) = stores.into_iter().find(|s| s.name == store) else {
                 return Vec::new();
             };
             let mut v: Vec<_> = client
-                .list_secrets(ACCOUNT, &s.id, &ListSecrets::default())
+                .list_secrets(account, &s.id, &ListSecrets::default())
                 .await
                 .unwrap()
                 .into_iter()
