@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use futures::StreamExt;
 
 use crate::cloudflare::{
-    Client, ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, SecretPatch,
+    Client, ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, Secret, SecretPatch,
 };
 use crate::domain::Fingerprint;
 use crate::plan::{
@@ -442,11 +442,8 @@ impl<'a> Applier<'a> {
         store_id: &str,
     ) -> Result<BTreeMap<String, String>, ClientError> {
         Ok(self
-            .client
-            .list_secrets(&account.account_id, store_id, &ListSecrets::default())
+            .relist(account, store_id)
             .await?
-            .into_iter()
-            .filter(|s| s.status != "deleted")
             .map(|s| (s.id, s.name))
             .collect())
     }
@@ -458,13 +455,24 @@ impl<'a> Applier<'a> {
         store_id: &str,
     ) -> Result<BTreeMap<String, String>, ClientError> {
         Ok(self
+            .relist(account, store_id)
+            .await?
+            .map(|s| (s.name, s.comment.unwrap_or_default()))
+            .collect())
+    }
+
+    /// The store's live secrets, `deleted` ones dropped.
+    async fn relist(
+        &self,
+        account: &AccountPlan,
+        store_id: &str,
+    ) -> Result<impl Iterator<Item = Secret> + use<>, ClientError> {
+        Ok(self
             .client
             .list_secrets(&account.account_id, store_id, &ListSecrets::default())
             .await?
             .into_iter()
-            .filter(|s| s.status != "deleted")
-            .map(|s| (s.name, s.comment.unwrap_or_default()))
-            .collect())
+            .filter(|s| s.status != "deleted"))
     }
 
     async fn create_store(

@@ -143,6 +143,31 @@ impl IntoIterator for Diagnostics {
     }
 }
 
+/// `` `a`, `b`, `c` ``: names listed in a message.
+pub(crate) fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Keeps user-written text short and printable in messages (a 10,000-character key helps
+/// nobody, and a control character must not reach a terminal).
+pub(crate) fn shown(s: &str) -> String {
+    const MAX: usize = 60;
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() <= MAX {
+        clean
+    } else {
+        let head: String = clean.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,8 @@ pub mod raw;
 pub mod structure;
 pub mod validate;
 
+use diagnostic::quoted;
+
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
@@ -102,13 +104,6 @@ fn parser_diagnostic(path: &Path, err: &serde_saphyr::Error) -> Diagnostic {
 
 fn parser_message(err: &serde_saphyr::Error) -> String {
     use serde_saphyr::Error as E;
-    let quoted = |names: &[&str]| {
-        names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match err {
         E::WithSnippet { error, .. } => parser_message(error),
         E::AliasError { error, .. } => parser_message(error),

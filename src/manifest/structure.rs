@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
-use crate::manifest::diagnostic::{Diagnostic, Diagnostics};
+use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::Prune;
 use crate::manifest::raw::{
     Broken, Ensure, OrderedMap, RawAccount, RawBundle, RawDefaults, RawManifest, RawSafety,
@@ -232,29 +232,6 @@ pub fn walk(path: &std::path::Path, text: &str, root: &Node) -> (RawManifest, Di
     };
     let raw = walker.manifest(root);
     (raw, walker.diags)
-}
-
-fn quoted(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Keeps user-written text short and printable in messages.
-fn shown(s: &str) -> String {
-    const MAX: usize = 60;
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if clean.chars().count() <= MAX {
-        clean
-    } else {
-        let head: String = clean.chars().take(MAX).collect();
-        format!("{head}…")
-    }
 }
 
 /// The known key closest to an unknown one, when it is a plausible typo

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use crate::domain::{AccountId, Scope, Scopes, SecretName};
-use crate::manifest::diagnostic::{Diagnostic, Diagnostics};
+use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
 };
@@ -71,7 +71,7 @@ impl Ctx<'_> {
                 &list.referenced,
                 format!(
                     "{owner} has an empty scope list; name at least one of {}",
-                    known_scopes()
+                    quoted(&Scope::ALL.map(Scope::as_wire))
                 ),
             );
             return None;
@@ -92,11 +92,14 @@ impl Ctx<'_> {
                     ok = false;
                     let hint = match Scope::suggest(&item.value) {
                         Some(near) => format!("did you mean `{near}`?"),
-                        None => format!("expected one of {}", known_scopes()),
+                        None => format!(
+                            "expected one of {}",
+                            quoted(&Scope::ALL.map(Scope::as_wire))
+                        ),
                     };
                     self.error(
                         &item.referenced,
-                        format!("unknown scope `{}`; {hint}", shorten(&item.value)),
+                        format!("unknown scope `{}`; {hint}", shown(&item.value)),
                     );
                 }
             }
@@ -134,25 +137,6 @@ impl Ctx<'_> {
             );
             None
         }
-    }
-}
-
-fn known_scopes() -> String {
-    Scope::ALL
-        .iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Keeps user-written text short in messages (a 10,000-character key helps nobody).
-fn shorten(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}…")
     }
 }
 
@@ -240,7 +224,7 @@ pub fn validate(
         if let Err(reason) = path_segment(name) {
             cx.error(
                 &label.referenced,
-                format!("account label `{}` {reason}", shorten(name)),
+                format!("account label `{}` {reason}", shown(name)),
             );
         }
         let (id, id_at) = match &account.account_id {
@@ -314,7 +298,7 @@ pub fn validate(
                     &store_name.referenced,
                     format!(
                         "store name `{}` of account `{name}` {reason}",
-                        shorten(&store_name.value)
+                        shown(&store_name.value)
                     ),
                 );
             }
@@ -363,12 +347,12 @@ fn validate_secrets(
     let mut out = BTreeMap::new();
     let mut entries = Vec::new();
     for (name_sp, secret) in raw {
-        let shown = shorten(&name_sp.value);
+        let display = shown(&name_sp.value);
         let name = SecretName::parse(&name_sp.value)
             .map_err(|reason| {
                 cx.error(
                     &name_sp.referenced,
-                    format!("invalid secret name `{shown}`: {reason}"),
+                    format!("invalid secret name `{display}`: {reason}"),
                 )
             })
             .ok();
@@ -405,7 +389,7 @@ fn validate_secrets(
                 cx.error(
                     at,
                     format!(
-                        "secret `{shown}` has `ensure: absent`, which allows no other key (found {})",
+                        "secret `{display}` has `ensure: absent`, which allows no other key (found {})",
                         others
                             .iter()
                             .map(|k| format!("`{k}`"))
@@ -418,7 +402,7 @@ fn validate_secrets(
         } else {
             present_secret(
                 cx,
-                &shown,
+                &display,
                 name_sp,
                 secret,
                 defaults_declared,
@@ -438,7 +422,7 @@ fn validate_secrets(
 
 fn present_secret<'r>(
     cx: &mut Ctx<'_>,
-    shown: &str,
+    display: &str,
     name_sp: &Spanned<String>,
     secret: &'r RawSecret,
     defaults_declared: bool,
@@ -451,15 +435,15 @@ fn present_secret<'r>(
             cx.error(
                 &name_sp.referenced,
                 format!(
-                    "secret `{shown}` has no `value`; give a sealed file path, `keep`, or `{{ bundle, key }}`"
+                    "secret `{display}` has no `value`; give a sealed file path, `keep`, or `{{ bundle, key }}`"
                 ),
             );
             None
         }
-        Some(value) => value_source(cx, shown, value),
+        Some(value) => value_source(cx, display, value),
     };
 
-    let owner = format!("secret `{shown}`");
+    let owner = format!("secret `{display}`");
     let scopes = match &secret.scopes {
         Some(list) => cx.scopes(list, &owner),
         None if secret.broken.has("scopes") => None,
@@ -467,7 +451,7 @@ fn present_secret<'r>(
         None => {
             cx.error(
                 &name_sp.referenced,
-                format!("secret `{shown}` names no scopes and `defaults.scopes` is not set"),
+                format!("secret `{display}` names no scopes and `defaults.scopes` is not set"),
             );
             None
         }
@@ -484,8 +468,8 @@ fn present_secret<'r>(
                 cx.error(
                     &old.referenced,
                     format!(
-                        "secret `{shown}` is renamed from an invalid name `{}`: {reason}",
-                        shorten(&old.value)
+                        "secret `{display}` is renamed from an invalid name `{}`: {reason}",
+                        shown(&old.value)
                     ),
                 );
                 None
@@ -508,12 +492,12 @@ fn present_secret<'r>(
     })
 }
 
-fn value_source(cx: &mut Ctx<'_>, shown: &str, value: &Spanned<RawValue>) -> Option<ValueSource> {
+fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> Option<ValueSource> {
     let at = &value.referenced;
     match &value.value {
         RawValue::Path(p) if p == "keep" => Some(ValueSource::Keep),
         RawValue::Path(p) if p.trim().is_empty() => {
-            cx.error(at, format!("secret `{shown}` has an empty value path"));
+            cx.error(at, format!("secret `{display}` has an empty value path"));
             None
         }
         RawValue::Path(p) => {
@@ -528,7 +512,7 @@ fn value_source(cx: &mut Ctx<'_>, shown: &str, value: &Spanned<RawValue>) -> Opt
                 };
                 cx.error(
                     at,
-                    format!("value file `{p}` of secret `{shown}` does not exist{hint}"),
+                    format!("value file `{p}` of secret `{display}` does not exist{hint}"),
                 );
                 None
             }
@@ -537,13 +521,13 @@ fn value_source(cx: &mut Ctx<'_>, shown: &str, value: &Spanned<RawValue>) -> Opt
             let mut ok = true;
             if bundle.bundle.trim().is_empty() {
                 ok = false;
-                cx.error(at, format!("secret `{shown}` has an empty bundle path"));
+                cx.error(at, format!("secret `{display}` has an empty bundle path"));
             } else if !BUNDLE_SUFFIXES.iter().any(|s| bundle.bundle.ends_with(s)) {
                 ok = false;
                 cx.error(
                     at,
                     format!(
-                        "bundle `{}` of secret `{shown}` must end in .env.age, .yaml.age or .yml.age",
+                        "bundle `{}` of secret `{display}` must end in .env.age, .yaml.age or .yml.age",
                         bundle.bundle
                     ),
                 );
@@ -554,14 +538,14 @@ fn value_source(cx: &mut Ctx<'_>, shown: &str, value: &Spanned<RawValue>) -> Opt
                 cx.error(
                     at,
                     format!(
-                        "bundle file `{}` of secret `{shown}` does not exist",
+                        "bundle file `{}` of secret `{display}` does not exist",
                         bundle.bundle
                     ),
                 );
             }
             if bundle.key.trim().is_empty() {
                 ok = false;
-                cx.error(at, format!("secret `{shown}` has an empty bundle key"));
+                cx.error(at, format!("secret `{display}` has an empty bundle key"));
             }
             ok.then(|| ValueSource::Bundle {
                 path: resolved,
