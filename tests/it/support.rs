@@ -114,6 +114,24 @@ impl Emu {
         })
     }
 
+    /// Live secret ids by name in [`ACCOUNT`]'s store.
+    pub fn ids(&self, store: &str) -> std::collections::BTreeMap<String, String> {
+        let client = self.client();
+        self.block_on(async {
+            let stores = client.list_stores(ACCOUNT).await.unwrap();
+            let Some(s) = stores.into_iter().find(|s| s.name == store) else {
+                return Default::default();
+            };
+            client
+                .list_secrets(ACCOUNT, &s.id, &ListSecrets::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|x| (x.name, x.id))
+                .collect()
+        })
+    }
+
     pub fn names(&self, store: &str) -> Vec<String> {
         self.secrets(store).into_iter().map(|s| s.0).collect()
     }
