@@ -48,6 +48,12 @@ impl Palette {
     };
 }
 
+/// `1 store`, `2 stores`: a number with its noun in the right form. Pure; used by every room
+/// that words a count.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Whether the process runs under CI (the `CI` variable set to anything but `false`/`0`).
 pub fn running_in_ci() -> bool {
     std::env::var("CI")

@@ -83,7 +83,7 @@ pub enum ClientError {
     #[error(transparent)]
     Api(#[from] ApiError),
 
-    #[error("{endpoint} for account {account_id}: {kind} after {attempts} attempt(s)")]
+    #[error("{endpoint} for account {account_id}: {kind} after {attempts} {}", if *attempts == 1 { "attempt" } else { "attempts" })]
     Transport {
         endpoint: Endpoint,
         account_id: String,

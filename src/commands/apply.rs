@@ -17,6 +17,7 @@ use crate::cli::{ApplyArgs, GlobalArgs, PlanFormat};
 use crate::commands::plan::{prepare, render};
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::output::Output;
+use crate::output::count;
 use crate::plan::{Plan, PlanDigest};
 
 /// Which inputs of a saved plan moved: `manifest`, `value file <path>`, `live state of
@@ -227,12 +228,14 @@ pub async fn run(
     };
     let stats = prepared.client.stats();
     let summary = format!(
-        "{} action(s) done, {} write request(s), {} retr{}, {:.1}s waiting on the pacer, {:.1}s in \
-         total",
-        report.done.len(),
-        report.write_requests,
-        stats.retries,
-        if stats.retries == 1 { "y" } else { "ies" },
+        "{} done, {}, {}, {:.1}s waiting on the pacer, {:.1}s in total",
+        count(report.done.len(), "action", "actions"),
+        count(
+            report.write_requests as usize,
+            "write request",
+            "write requests"
+        ),
+        count(stats.retries as usize, "retry", "retries"),
         stats.pacer_wait.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
@@ -255,7 +258,10 @@ pub async fn run(
         "{summary}.\nRun `cfsecrets apply` again to finish: it re-plans from the live state.\n"
     ));
     out.eprint(&text)?;
-    let msg = format!("apply failed: {} action(s) failed", report.failed.len());
+    let msg = format!(
+        "apply failed: {} failed",
+        count(report.failed.len(), "action", "actions")
+    );
     out.error(&anyhow::anyhow!(msg.clone()))?;
     Err(AlreadyReported(msg).into())
 }
@@ -263,8 +269,12 @@ pub async fn run(
 /// Asks on the terminal; anything but `yes` cancels.
 fn confirm(out: &mut Output, plan: &Plan) -> anyhow::Result<()> {
     out.eprint(&format!(
-        "\nApply these changes ({} write request(s))? Only `yes` is accepted: ",
-        plan.summary.write_requests
+        "\nApply these changes ({})? Only `yes` is accepted: ",
+        count(
+            plan.summary.write_requests as usize,
+            "write request",
+            "write requests"
+        )
     ))?;
     let mut answer = String::new();
     std::io::stdin()

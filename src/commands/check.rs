@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::manifest::{Counts, Desired, DesiredSecret, Diagnostics, Severity, ValueSource};
-use crate::output::Output;
+use crate::output::{Output, count};
 use crate::values::{self, FingerprintKey};
 
 pub async fn run(
@@ -68,26 +68,14 @@ fn check_values(
             .context("cannot write to stderr")?;
     }
     if errors > 0 {
-        let mut count = format!("{errors} {}", plural(errors, "error", "errors"));
-        if warnings > 0 {
-            count.push_str(&format!(
-                ", {warnings} {}",
-                plural(warnings, "warning", "warnings")
-            ));
-        }
-        out.eprint(&format!("check failed: {count}\n"))
-            .context("cannot write to stderr")?;
-        return Err(AlreadyReported(format!("check failed: {count}")).into());
+        return Err(failed(out, String::new(), errors, warnings)?);
     }
     let mut suffix = format!(
-        "; {checked} {} decrypted and checked",
-        plural(checked, "value", "values")
+        "; {} decrypted and checked",
+        count(checked, "value", "values")
     );
     if warnings > 0 {
-        suffix.push_str(&format!(
-            " ({warnings} {})",
-            plural(warnings, "warning", "warnings")
-        ));
+        suffix.push_str(&format!(" ({})", count(warnings, "warning", "warnings")));
     }
     Ok(suffix)
 }
@@ -104,32 +92,33 @@ pub fn report(out: &mut Output, diagnostics: &Diagnostics) -> anyhow::Result<any
         .iter()
         .filter(|d| d.severity == Severity::Warning)
         .count();
-    let mut count = format!("{errors} {}", plural(errors, "error", "errors"));
-    if warnings > 0 {
-        count.push_str(&format!(
-            ", {warnings} {}",
-            plural(warnings, "warning", "warnings")
-        ));
-    }
-    text.push_str(&format!("check failed: {count}\n"));
-    out.eprint(&text).context("cannot write to stderr")?;
-    Ok(AlreadyReported(format!("check failed: {count}")).into())
+    failed(out, text, errors, warnings)
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
+/// Prints `text` and the `check failed: N errors, M warnings` line; returns the error to
+/// exit 1 with.
+fn failed(
+    out: &mut Output,
+    mut text: String,
+    errors: usize,
+    warnings: usize,
+) -> anyhow::Result<anyhow::Error> {
+    let mut tally = count(errors, "error", "errors");
+    if warnings > 0 {
+        tally.push_str(&format!(", {}", count(warnings, "warning", "warnings")));
+    }
+    text.push_str(&format!("check failed: {tally}\n"));
+    out.eprint(&text).context("cannot write to stderr")?;
+    Ok(AlreadyReported(format!("check failed: {tally}")).into())
 }
 
 /// `ok: cfsecrets.yaml — 2 accounts, 3 stores, 12 secrets (1 absent, 1 kept)`.
 pub fn summary_line(manifest: &str, c: Counts) -> String {
     let mut line = format!(
-        "ok: {manifest} — {} {}, {} {}, {} {}",
-        c.accounts,
-        plural(c.accounts, "account", "accounts"),
-        c.stores,
-        plural(c.stores, "store", "stores"),
-        c.secrets,
-        plural(c.secrets, "secret", "secrets"),
+        "ok: {manifest} — {}, {}, {}",
+        count(c.accounts, "account", "accounts"),
+        count(c.stores, "store", "stores"),
+        count(c.secrets, "secret", "secrets"),
     );
     let mut notes = Vec::new();
     if c.absent > 0 {

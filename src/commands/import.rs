@@ -19,6 +19,7 @@ use crate::commands::{Status, UsageError};
 use crate::domain::{AccountId, Scope, SecretName};
 use crate::live::{self, LiveStore};
 use crate::output::Output;
+use crate::output::count;
 use crate::plan::marker;
 use crate::values::edit::yaml_str;
 
@@ -180,17 +181,18 @@ pub async fn run(
             file.write_all(text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
             out.status(&format!(
-                "wrote {}: {} secret(s) in {} store(s), each with `value: keep`",
+                "wrote {}: {} in {}, each with `value: keep`",
                 path.display(),
-                counts.secrets,
-                counts.stores
+                count(counts.secrets, "secret", "secrets"),
+                count(counts.stores, "store", "stores")
             ))?;
         }
     }
     if counts.skipped > 0 {
         out.warn(&format!(
-            "{} live secret(s) could not be expressed and are left as comments",
-            counts.skipped
+            "{} could not be expressed and {} left as comments",
+            count(counts.skipped, "live secret", "live secrets"),
+            if counts.skipped == 1 { "is" } else { "are" }
         ))?;
     }
     let base = args

@@ -24,6 +24,7 @@ use crate::domain::AccountId;
 use crate::live::{self, LiveState};
 use crate::manifest::{Desired, Severity};
 use crate::output::Output;
+use crate::output::count;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
 use crate::values::{self, FingerprintKey, UnsealedValues};
 
@@ -105,7 +106,7 @@ pub async fn prepare(
                 }
             }
             if errors > 0 {
-                let msg = format!("{errors} value(s) could not be unsealed");
+                let msg = format!("{} could not be unsealed", count(errors, "value", "values"));
                 out.eprint(&format!("{msg}\n"))?;
                 return Err(AlreadyReported(msg).into());
             }
@@ -134,8 +135,8 @@ pub async fn prepare(
         .map(|a| a.account_id.clone())
         .collect();
     out.status(&format!(
-        "reading live state of {} account(s) from {}",
-        accounts.len(),
+        "reading live state of {} from {}",
+        count(accounts.len(), "account", "accounts"),
         client.base_url()
     ))?;
     let live = live::fetch(&client, &accounts)
@@ -235,8 +236,8 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyh
 pub fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<Status> {
     if plan.has_problems() {
         let msg = format!(
-            "the plan has {} problem(s) and cannot be applied",
-            plan.problems.len()
+            "the plan has {} and cannot be applied",
+            count(plan.problems.len(), "problem", "problems")
         );
         out.error(&anyhow::anyhow!(msg.clone()))?;
         return Err(AlreadyReported(msg).into());

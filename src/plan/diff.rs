@@ -11,6 +11,7 @@ use crate::live::{LiveAccount, LiveSecret, LiveState, LiveStore};
 use crate::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
+use crate::output::count;
 
 use super::marker::{self, Marker};
 use super::model::*;
@@ -207,9 +208,9 @@ impl AccountPlanner<'_> {
             for store in &live.stores {
                 if !declared.contains(store.name.as_str()) {
                     section.notes.push(format!(
-                        "store {} is not declared; it and its {} secret(s) are left alone",
+                        "store {} is not declared; it and its {} are left alone",
                         store.name,
-                        store.secrets.len()
+                        count(store.secrets.len(), "secret", "secrets")
                     ));
                 }
             }
@@ -247,8 +248,12 @@ impl AccountPlanner<'_> {
                     deletes_first = true;
                     peak = reordered;
                     section.notes.push(format!(
-                        "{other_deletes} delete(s) run before the creates so the account \
-                         stays within its quota"
+                        "{} before the creates so the account stays within its quota",
+                        if other_deletes == 1 {
+                            "1 delete runs".to_string()
+                        } else {
+                            format!("{other_deletes} deletes run")
+                        }
                     ));
                 } else {
                     self.problem(

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use similar::{ChangeTag, TextDiff};
 
 use crate::output::Palette;
+use crate::output::count;
 
 use super::model::*;
 
@@ -292,7 +293,10 @@ pub fn summary_line(plan: &Plan) -> String {
     }
     let mut parts = Vec::new();
     if s.stores_to_create > 0 {
-        parts.push(format!("{} store(s) to create", s.stores_to_create));
+        parts.push(format!(
+            "{} to create",
+            count(s.stores_to_create as usize, "store", "stores")
+        ));
     }
     parts.push(format!(
         "{} to create, {} to update, {} to rename, {} to delete",
@@ -309,9 +313,9 @@ pub fn summary_line(plan: &Plan) -> String {
         parts.push(kept.join(", "));
     }
     format!(
-        "Plan: {}; {} write request(s).",
+        "Plan: {}; {}.",
         parts.join("; "),
-        s.write_requests
+        count(s.write_requests as usize, "write request", "write requests")
     )
 }
 
@@ -449,10 +453,10 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         let changes: usize = account.actions.iter().map(|a| a.secrets.len().max(1)).sum();
         let fence = fence_for(&lines);
         let open = format!(
-            "<details><summary><b>{}</b> ({}): {} change(s)</summary>\n\n{fence}diff\n",
+            "<details><summary><b>{}</b> ({}): {}</summary>\n\n{fence}diff\n",
             html_escape(&account.label),
             html_escape(&account.account_id),
-            changes
+            count(changes, "change", "changes")
         );
         let close = format!("{fence}\n\n</details>\n\n");
         if truncated {
@@ -479,8 +483,9 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
     if truncated {
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> **Truncated**: {dropped_lines} more line(s) did not fit in a comment. \
-             Run `cfsecrets plan` (or `--format json`) for the full plan."
+            "> [!WARNING]\n> **Truncated**: {} did not fit in a comment. \
+             Run `cfsecrets plan` (or `--format json`) for the full plan.",
+            count(dropped_lines, "more line", "more lines")
         );
     }
     out

@@ -583,7 +583,7 @@ fn a_failed_write_stops_the_apply_and_a_rerun_finishes_it() {
     );
     let r = p.run(&["apply", "--auto-approve"]);
     r.expect(0);
-    assert!(r.stdout.contains("3 action(s) done"), "{}", r.stdout);
+    assert!(r.stdout.contains("3 actions done"), "{}", r.stdout);
     p.run(&["plan", "--detailed-exitcode"]).expect(0);
     p.assert_no_value_leaked(&[]);
 }
