@@ -2,6 +2,7 @@
 //! contents. Tests that need a server start the emulator in-process on 127.0.0.1:0.
 
 mod client;
+mod contract;
 mod emulator;
 mod manifest;
 mod plan;
