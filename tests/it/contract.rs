@@ -23,13 +23,12 @@ use std::time::Duration;
 
 use cfsecrets::cloudflare::{
     ApiError, Auth, Client, ClientConfig, ClientError, Credential, Direction, DuplicateSecret,
-    Endpoint, Envelope, ErrorKind, ListSecrets, NewSecret, Quota, Secret, SecretOrder,
-    SecretPatch, Store, TransportKind,
+    Endpoint, Envelope, ErrorKind, ListSecrets, NewSecret, Quota, Secret, SecretOrder, SecretPatch,
+    Store, TransportKind,
 };
 use cfsecrets::domain::AccountId;
 use cfsecrets::emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, FaultKind, RequestRecord,
-    ScheduledFault,
+    Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, FaultKind, RequestRecord, ScheduledFault,
 };
 use cfsecrets::live::{self, SecretStatus};
 use serde::de::IgnoredAny;
@@ -88,7 +87,14 @@ fn strings(list: &[&str]) -> Vec<String> {
 }
 
 fn is_id32(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn rfc3339(s: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| panic!("{s:?} is not RFC 3339"))
 }
 
 fn is_rfc3339(s: &str) -> bool {
@@ -166,7 +172,10 @@ async fn store_endpoints_and_quota_agree() {
     assert!(c.list_stores(ACCT).await.unwrap().is_empty());
 
     for template in [QUOTA, STORES, STORE] {
-        assert!(emu.counters().keys().any(|k| k.ends_with(template)), "{template}");
+        assert!(
+            emu.counters().keys().any(|k| k.ends_with(template)),
+            "{template}"
+        );
     }
     assert_eq!(emu.count("POST", STORES), 1);
     assert_eq!(emu.count("DELETE", STORE), 1);
@@ -208,7 +217,11 @@ async fn secret_endpoints_agree() {
     assert_eq!(api_key.name, "API_KEY");
     assert_eq!(api_key.status, "pending");
     assert_eq!(api_key.store_id, store);
-    assert_eq!(api_key.scopes, ["ai_gateway", "workers"], "sorted by the API");
+    assert_eq!(
+        api_key.scopes,
+        ["ai_gateway", "workers"],
+        "sorted by the API"
+    );
     assert_eq!(api_key.comment.as_deref(), Some("for the billing worker"));
     assert_eq!(db_url.comment, None);
     assert!(is_id32(&api_key.id) && is_id32(&db_url.id) && api_key.id != db_url.id);
@@ -282,7 +295,10 @@ async fn secret_endpoints_agree() {
     assert_eq!(patched.name, "DB_URL");
     assert_eq!(patched.scopes, ["access", "dex"]);
     assert_eq!(patched.comment.as_deref(), Some("rotated today"));
-    assert!(patched.modified > db_url.modified, "PATCH bumps modified");
+    assert!(
+        rfc3339(&patched.modified) > rfc3339(&db_url.modified),
+        "PATCH bumps modified"
+    );
 
     // Duplicate: a new id under a new name; the source is untouched.
     let copy = c
@@ -376,7 +392,11 @@ async fn store_errors_are_typed() {
     let err = c.delete_store(ACCT, &store, false).await.unwrap_err();
     assert!(err.is(ErrorKind::StoreNotEmpty), "{err}");
     assert_eq!(api(&err).status, 409);
-    assert_eq!(c.list_stores(ACCT).await.unwrap().len(), 1, "nothing deleted");
+    assert_eq!(
+        c.list_stores(ACCT).await.unwrap().len(),
+        1,
+        "nothing deleted"
+    );
     c.delete_store(ACCT, &store, true).await.unwrap();
     assert!(c.list_stores(ACCT).await.unwrap().is_empty());
     assert_eq!(c.quota(ACCT).await.unwrap().secrets.usage, 0);
@@ -518,7 +538,11 @@ async fn secret_errors_are_typed() {
         assert!(err.is(ErrorKind::SecretNotFound), "{err}");
         assert!(!err.is(ErrorKind::StoreNotFound), "{err}");
     }
-    assert_eq!(names_in(&c, ACCT, &store).await, ["ONE"], "bulk delete kept ONE");
+    assert_eq!(
+        names_in(&c, ACCT, &store).await,
+        ["ONE"],
+        "bulk delete kept ONE"
+    );
 
     // The quota (3): fill it, then both create and duplicate are refused.
     create_named(&c, ACCT, &store, &strings(&["TWO", "THREE"])).await;
@@ -566,11 +590,7 @@ async fn authentication_and_routing_errors() {
         key: Credential::new("wrong-key"),
         email: "ops@example.com".into(),
     };
-    let err = Client::new(bad_key)
-        .unwrap()
-        .quota(ACCT)
-        .await
-        .unwrap_err();
+    let err = Client::new(bad_key).unwrap().quota(ACCT).await.unwrap_err();
     assert_eq!(api(&err).code, Some(10000), "{err}");
 
     // A malformed account id: 7003 "No route for the URI", on every kind of endpoint.
@@ -710,7 +730,11 @@ async fn latency_is_tolerated_and_a_timed_out_create_is_not_resent() {
     // Let the emulator finish whatever it was doing, then look: at most the one POST.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(emu.count("POST", SECRETS) <= 1, "{:?}", emu.log());
-    assert_eq!(impatient.stats().requests_sent, 3, "2 list attempts + 1 create");
+    assert_eq!(
+        impatient.stats().requests_sent,
+        3,
+        "2 list attempts + 1 create"
+    );
 }
 
 #[tokio::test]
@@ -792,7 +816,9 @@ async fn error_fractions_are_retried_without_duplicating_writes() {
     .await
     .unwrap();
     c.delete_secret(ACCT, &store, &ids[1]).await.unwrap();
-    c.bulk_delete_secrets(ACCT, &store, &ids[2..4]).await.unwrap();
+    c.bulk_delete_secrets(ACCT, &store, &ids[2..4])
+        .await
+        .unwrap();
     c.quota(ACCT).await.unwrap();
 
     let log = emu.log();
@@ -871,7 +897,10 @@ async fn dropped_connections_retry_reads_and_stop_creates() {
     let workers = strings(&["workers"]);
     for (path, template) in [
         ("/accounts/*/secrets_store/stores/*/secrets", SECRETS),
-        ("/accounts/*/secrets_store/stores/*/secrets/*/duplicate", DUPLICATE),
+        (
+            "/accounts/*/secrets_store/stores/*/secrets/*/duplicate",
+            DUPLICATE,
+        ),
         ("/accounts/*/secrets_store/stores", STORES),
     ] {
         emu.schedule(drop("POST", path, 1));
@@ -916,7 +945,11 @@ async fn dropped_connections_retry_reads_and_stop_creates() {
             ),
             "{template}: {err}"
         );
-        assert_eq!(emu.count("POST", template), before + 1, "{template}: no resend");
+        assert_eq!(
+            emu.count("POST", template),
+            before + 1,
+            "{template}: no resend"
+        );
     }
     // A dropped connection means nothing happened: re-listing shows no NEW.
     assert_eq!(names_in(&c, ACCT, &store).await, ["KEEP"]);
@@ -986,8 +1019,16 @@ async fn drop_after_success_leaves_the_write_done_and_the_outcome_unknown() {
         .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
-    assert_eq!(emu.count("POST", SECRETS), 2, "the setup create and this one");
-    assert!(names_in(&c, ACCT, &store).await.contains(&"LANDED".to_string()));
+    assert_eq!(
+        emu.count("POST", SECRETS),
+        2,
+        "the setup create and this one"
+    );
+    assert!(
+        names_in(&c, ACCT, &store)
+            .await
+            .contains(&"LANDED".to_string())
+    );
 
     // Duplicate: the same.
     emu.schedule(lose("POST", DUPLICATE));
@@ -1006,7 +1047,11 @@ async fn drop_after_success_leaves_the_write_done_and_the_outcome_unknown() {
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     assert_eq!(emu.count("POST", DUPLICATE), 1);
-    assert!(names_in(&c, ACCT, &store).await.contains(&"SRC_COPY".to_string()));
+    assert!(
+        names_in(&c, ACCT, &store)
+            .await
+            .contains(&"SRC_COPY".to_string())
+    );
 
     // Store create: the same.
     emu.schedule(lose("POST", STORES));
@@ -1029,7 +1074,10 @@ async fn drop_after_success_leaves_the_write_done_and_the_outcome_unknown() {
         )
         .await
         .unwrap();
-    assert_eq!(patched.comment.as_deref(), Some("patched twice, same result"));
+    assert_eq!(
+        patched.comment.as_deref(),
+        Some("patched twice, same result")
+    );
     assert_eq!(emu.count("PATCH", SECRET), 2);
 
     // Deletes: applied, answer lost; the retry meets "not found", which counts as done.
@@ -1096,7 +1144,10 @@ async fn the_pacer_keeps_the_client_under_the_emulators_rate_limit() {
     assert!(log.iter().all(|r| r.status == Some(200)), "{log:?}");
     let stats = c.stats();
     assert_eq!((stats.rate_limited, stats.retries), (0, 0));
-    assert!(stats.pacer_wait > Duration::ZERO, "the pacer held requests back");
+    assert!(
+        stats.pacer_wait > Duration::ZERO,
+        "the pacer held requests back"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1469,4 +1520,93 @@ async fn emulator_answers_match_the_added_fixtures() {
     let (status, no_route) = call(M::GET, "not-an-account", "/quota", None).await;
     assert_eq!(status, 400);
     assert_shape(&fixture("error_no_route"), &no_route, "no route");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choices the reference leaves open, seen from the client.
+
+#[tokio::test]
+async fn a_partial_batch_is_an_error_and_a_relist_shows_what_landed() {
+    let emu = start(EmulatorConfig {
+        batch_mode: cfsecrets::emulator::BatchMode::Partial,
+        ..emu_config()
+    })
+    .await;
+    let c = client(&emu);
+    let store = make_store(&c, ACCT).await.id;
+    create_named(&c, ACCT, &store, &strings(&["TAKEN"])).await;
+    let workers = strings(&["workers"]);
+    let bad = strings(&["nope"]);
+    let item = |name, scopes| NewSecret {
+        name,
+        value: "v",
+        scopes,
+        comment: None,
+    };
+    let err = c
+        .create_secrets(
+            ACCT,
+            &store,
+            &[
+                item("GOOD", &workers),
+                item("TAKEN", &workers),
+                item("BAD_SCOPE", &bad),
+            ],
+        )
+        .await
+        .unwrap_err();
+    // Both item errors are reported and both are recognised.
+    assert!(err.is(ErrorKind::SecretNameAlreadyExists), "{err}");
+    assert!(err.is(ErrorKind::SecretScopeInvalid), "{err}");
+    assert_eq!(api(&err).more.len(), 1);
+    assert_eq!(names_in(&c, ACCT, &store).await, ["GOOD", "TAKEN"]);
+    assert_eq!(c.stats().retries, 0);
+}
+
+#[tokio::test]
+async fn search_terms_survive_query_encoding() {
+    let emu = start(emu_config()).await;
+    let c = client(&emu);
+    let store = make_store(&c, ACCT).await.id;
+    let workers = strings(&["workers"]);
+    let item = |name, comment| NewSecret {
+        name,
+        value: "v",
+        scopes: &workers,
+        comment: Some(comment),
+    };
+    c.create_secrets(
+        ACCT,
+        &store,
+        &[
+            item("PLUS", "a+b & c=d"),
+            item("SPACE", "a b"),
+            item("UNICODE", "clé für ünïcode"),
+        ],
+    )
+    .await
+    .unwrap();
+    for (search, want) in [
+        ("a+b & c=d", vec!["PLUS"]),
+        ("a b", vec!["SPACE"]),
+        ("für", vec!["UNICODE"]),
+        ("c", vec!["PLUS", "SPACE", "UNICODE"]),
+    ] {
+        let mut got: Vec<String> = c
+            .list_secrets(
+                ACCT,
+                &store,
+                &ListSecrets {
+                    search: Some(search.into()),
+                    ..ListSecrets::default()
+                },
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "search {search:?}");
+    }
 }
