@@ -1610,3 +1610,45 @@ async fn search_terms_survive_query_encoding() {
         assert_eq!(got, want, "search {search:?}");
     }
 }
+
+#[tokio::test]
+async fn a_final_server_error_is_not_mistaken_for_a_documented_kind() {
+    let emu = start(emu_config()).await;
+    let mut cfg = client_config(&emu);
+    cfg.max_retries = 1;
+    let c = Client::new(cfg).unwrap();
+    for kind in [
+        FaultKind::InternalError,
+        FaultKind::BadGateway,
+        FaultKind::Unavailable,
+    ] {
+        emu.schedule(ScheduledFault {
+            method: "GET".into(),
+            path: QUOTA.into(),
+            kind,
+            count: 2,
+        });
+        let err = c.quota(ACCT).await.unwrap_err();
+        let e = api(&err);
+        assert!(matches!(e.status, 500 | 502 | 503), "{err}");
+        for documented in [
+            ErrorKind::NoRoute,
+            ErrorKind::EmptyPathId,
+            ErrorKind::InvalidJsonBody,
+            ErrorKind::StoreNotFound,
+            ErrorKind::SecretNotFound,
+            ErrorKind::SecretNameEmpty,
+            ErrorKind::SecretScopeInvalid,
+            ErrorKind::SecretScopesEmpty,
+            ErrorKind::SecretValueTooLong,
+            ErrorKind::SecretNameAlreadyExists,
+            ErrorKind::MaximumStoresExceeded,
+            ErrorKind::MaximumSecretsExceeded,
+            ErrorKind::StoreNotEmpty,
+            ErrorKind::RateLimited,
+        ] {
+            assert!(!err.is(documented), "{err} read as {documented:?}");
+        }
+    }
+    assert_eq!(c.stats().retries, 3);
+}
