@@ -442,6 +442,38 @@ async fn secret_errors_are_typed() {
         .unwrap_err();
     assert!(err.is(ErrorKind::SecretNameAlreadyExists), "{err}");
 
+    // Empty name and empty scopes.
+    let none: Vec<String> = Vec::new();
+    let err = c
+        .create_secrets(ACCT, &store, &[new("", "v", &workers)])
+        .await
+        .unwrap_err();
+    assert!(err.is(ErrorKind::SecretNameEmpty), "{err}");
+    let err = c
+        .duplicate_secret(ACCT, &store, &one, &dup(""))
+        .await
+        .unwrap_err();
+    assert!(err.is(ErrorKind::SecretNameEmpty), "{err}");
+    let err = c
+        .create_secrets(ACCT, &store, &[new("TWO", "v", &none)])
+        .await
+        .unwrap_err();
+    assert!(err.is(ErrorKind::SecretScopesEmpty), "{err}");
+    let err = c
+        .duplicate_secret(
+            ACCT,
+            &store,
+            &one,
+            &DuplicateSecret {
+                name: "TWO",
+                scopes: &none,
+                comment: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is(ErrorKind::SecretScopesEmpty), "{err}");
+
     // Scope spelling, on create, patch and duplicate.
     let err = c
         .create_secrets(ACCT, &store, &[new("TWO", "v", &bad_scope)])
