@@ -62,8 +62,11 @@ impl ApiError {
             "Please wait and consider throttling your request speed",
         )
     }
+    /// Not code 1000: the reference gives 1000 one meaning (an empty path id), and a client
+    /// matching on code would read a 500 as that. 10013 "An unknown error has occurred" is
+    /// the generic code Cloudflare's API answers with elsewhere (seen in wrangler output).
     pub(crate) fn internal() -> Self {
-        Self::new(500, 1000, "internal_server_error")
+        Self::new(500, 10013, "An unknown error has occurred")
     }
     fn invalid_json() -> Self {
         Self::new(400, 1001, "invalid_json_body")

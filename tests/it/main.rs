@@ -4,6 +4,7 @@
 mod ci_example;
 mod client;
 mod e2e;
+mod contract;
 mod emulator;
 mod manifest;
 mod plan;
