@@ -3,8 +3,8 @@
 
 mod ci_example;
 mod client;
-mod e2e;
 mod contract;
+mod e2e;
 mod emulator;
 mod manifest;
 mod plan;
