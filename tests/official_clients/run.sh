@@ -25,7 +25,8 @@ cleanup() {
 trap cleanup EXIT
 
 python3 -m venv "$tmp/venv"
-"$tmp/venv/bin/pip" install --quiet --disable-pip-version-check cloudflare
+# Pinned so CI is repeatable; bump it on purpose to test a newer SDK.
+"$tmp/venv/bin/pip" install --quiet --disable-pip-version-check "cloudflare==${CFSECRETS_PY_SDK_VERSION:-5.9.0}"
 
 # A throwaway token for this run only.
 token="official-clients-$RANDOM$RANDOM"
