@@ -85,7 +85,7 @@ pub enum SecretStatus {
 
 /// Why the live state could not be read. Names the account; never a value or token.
 #[derive(Debug, thiserror::Error)]
-#[error("reading account {account_id}: {source}")]
+#[error("reading account {account_id}")]
 pub struct FetchError {
     pub account_id: AccountId,
     #[source]

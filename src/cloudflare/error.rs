@@ -28,6 +28,12 @@ impl ApiError {
         if kind == ErrorKind::RateLimited {
             return self.status == 429;
         }
+        if kind == ErrorKind::Authentication {
+            return match self.code {
+                Some(code) => AUTH_CODES.contains(&code),
+                None => self.status == 401,
+            };
+        }
         std::iter::once((self.code, self.message_token.as_str()))
             .chain(self.more.iter().map(|(c, m)| (*c, m.as_str())))
             .any(|(code, message)| kind.matches(code, message))
@@ -47,11 +53,21 @@ impl fmt::Display for ApiError {
         if !self.message_token.is_empty() {
             write!(f, ": {}", self.message_token)?;
         }
+        if self.is(ErrorKind::Authentication) {
+            write!(
+                f,
+                " (check CLOUDFLARE_API_TOKEN, or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL, and \
+                 that the token has Secrets Store Read, and Write for apply)"
+            )?;
+        }
         Ok(())
     }
 }
 
 impl std::error::Error for ApiError {}
+
+/// Cloudflare's codes for refused credentials.
+const AUTH_CODES: [u32; 3] = [9106, 9109, 10000];
 
 /// What kind of transport failure happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,8 +187,12 @@ pub enum ErrorKind {
     MaximumStoresExceeded,
     MaximumSecretsExceeded,
     StoreNotEmpty,
-    /// HTTP 429 (the only kind matched on status: it has no code or token).
+    /// HTTP 429 (matched on status: it has no code or token).
     RateLimited,
+    /// The credentials were refused: Cloudflare's authentication codes (10000
+    /// "Authentication error", 9106, 9109 "Invalid access token"), or HTTP 401 without a
+    /// code. Not a Secrets Store token, so matched on code or status.
+    Authentication,
 }
 
 impl ErrorKind {
@@ -187,6 +207,7 @@ impl ErrorKind {
             SecretNameAlreadyExists => &[1003, 10021],
             MaximumStoresExceeded => &[1003],
             MaximumSecretsExceeded | StoreNotEmpty | RateLimited => &[],
+            Authentication => &AUTH_CODES,
         }
     }
 
@@ -194,7 +215,7 @@ impl ErrorKind {
     pub fn token(self) -> Option<&'static str> {
         use ErrorKind::*;
         Some(match self {
-            NoRoute | EmptyPathId | RateLimited => return None,
+            NoRoute | EmptyPathId | RateLimited | Authentication => return None,
             InvalidJsonBody => "invalid_json_body",
             StoreNotFound => "store_not_found",
             SecretNotFound => "secret_not_found",
@@ -229,6 +250,21 @@ mod tests {
             message_token: msg.into(),
             more: vec![],
         }
+    }
+
+    #[test]
+    fn refused_credentials_are_recognised_and_explained() {
+        for e in [
+            err(403, Some(10000), "Authentication error"),
+            err(400, Some(9109), "Invalid access token"),
+            err(401, None, ""),
+        ] {
+            assert!(e.is(ErrorKind::Authentication), "{e}");
+            assert!(e.to_string().contains("check CLOUDFLARE_API_TOKEN"), "{e}");
+        }
+        let other = err(404, Some(1001), "store_not_found");
+        assert!(!other.is(ErrorKind::Authentication));
+        assert!(!other.to_string().contains("CLOUDFLARE_API_TOKEN"));
     }
 
     #[test]

@@ -1088,7 +1088,14 @@ async fn live_fetch_names_the_account_that_failed() {
     .await;
     let a = AccountId::parse(ACCOUNT).unwrap();
     let err = live::fetch(&client(&f.base), &[a]).await.unwrap_err();
-    let shown = err.to_string();
-    assert!(shown.contains(ACCOUNT) && shown.contains("403"), "{shown}");
-    assert!(!shown.contains(TOKEN));
+    // The account is named once, and the cause follows in the error chain (not repeated).
+    assert_eq!(err.to_string(), format!("reading account {ACCOUNT}"));
+    let cause = std::error::Error::source(&err)
+        .expect("a cause")
+        .to_string();
+    assert!(
+        cause.contains("403") && cause.contains("check CLOUDFLARE_API_TOKEN"),
+        "{cause}"
+    );
+    assert!(!format!("{err} {cause} {err:?}").contains(TOKEN));
 }
