@@ -48,6 +48,10 @@ fn quickstart_plans_applies_and_converges() {
 
     let (code, text) = run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, Some(2), "{text}");
+    // The whole run as a user sees it: exit status, stdout, stderr.
+    insta::with_settings!({filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")]}, {
+        insta::assert_snapshot!("quickstart_first_plan", format!("exit: {code:?}\n{text}"));
+    });
     assert!(text.contains("+ store default_secrets_store"), "{text}");
     for name in ["DATABASE_URL", "STRIPE_KEY", "WEBHOOK_SECRET"] {
         assert!(
