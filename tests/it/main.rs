@@ -4,6 +4,7 @@
 mod ci_example;
 mod client;
 mod contract;
+mod docs;
 mod e2e;
 mod emulator;
 mod manifest;
