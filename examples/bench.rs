@@ -493,7 +493,7 @@ async fn paced_apply(
     let applier = Applier {
         client: &client,
         values: &values,
-        fingerprint_key: &key,
+        fingerprint_key: Some(&key),
         parallelism: PACER_PARALLELISM,
     };
     let report = applier

@@ -43,7 +43,7 @@ pub enum RefusedPlan {
     FormatVersion(u32),
     #[error("the plan is blocked by a safety rule ({0})")]
     Blocked(String),
-    #[error("the plan has {0} problem(s) and cannot be applied")]
+    #[error("the plan has {} and cannot be applied", crate::output::count(*.0, "problem", "problems"))]
     Problems(usize),
     #[error(
         "the plan was made without an identity: values were not compared, so it cannot be applied"
@@ -161,7 +161,8 @@ pub fn describe(action: &Action) -> String {
 pub struct Applier<'a> {
     pub client: &'a Client,
     pub values: &'a UnsealedValues,
-    pub fingerprint_key: &'a FingerprintKey,
+    /// `None` only when no action sends a value (e.g. every secret is `value: keep`).
+    pub fingerprint_key: Option<&'a FingerprintKey>,
     /// Concurrent duplicates, PATCHes and deletes (at least 1).
     pub parallelism: usize,
 }
@@ -211,7 +212,10 @@ impl<'a> Applier<'a> {
                     .values
                     .get(&key)
                     .ok_or_else(|| RefusedPlan::MissingValue(shown.clone()))?;
-                let actual = self.fingerprint_key.fingerprint(value);
+                let fingerprint_key = self
+                    .fingerprint_key
+                    .ok_or_else(|| RefusedPlan::MissingValue(shown.clone()))?;
+                let actual = fingerprint_key.fingerprint(value);
                 if actual != planned {
                     return Err(RefusedPlan::FingerprintMismatch {
                         secret: shown,
@@ -233,7 +237,7 @@ impl<'a> Applier<'a> {
         let key = value_key(account, action, change)?;
         let value = self.values.get(&key)?;
         // Re-checked at send time too: the map must hold what the plan was made from.
-        (Some(self.fingerprint_key.fingerprint(value)) == planned_fingerprint(change))
+        (Some(self.fingerprint_key?.fingerprint(value)) == planned_fingerprint(change))
             .then_some(value)
     }
 
@@ -828,7 +832,7 @@ mod tests {
         let applier = Applier {
             client: &client,
             values: &values,
-            fingerprint_key: &key,
+            fingerprint_key: Some(&key),
             parallelism: 4,
         };
         assert_eq!(applier.precheck(&create_plan(good, true)), Ok(()));

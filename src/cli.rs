@@ -27,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The manifest to read.
+    /// The manifest (`init` creates it; every other command reads it).
     #[arg(
         short = 'f',
         long = "manifest",
@@ -119,7 +119,8 @@ pub struct PlanArgs {
     /// Save the plan, with a digest of its inputs, for `apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when the plan has changes (0 when empty, 3 when blocked).
+    /// Exit 2 when the plan has changes, 0 when it has none (a blocked plan exits 3 with or
+    /// without this flag).
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
@@ -137,7 +138,7 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a plan file when not on a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Concurrent PATCH and duplicate requests.
+    /// How many duplicate, PATCH and delete requests run at once.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub parallelism: usize,
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
@@ -175,7 +176,7 @@ pub struct InitArgs {
     /// An age recipient (public key, `age1…`) to seal to; repeatable.
     #[arg(long = "recipient", short = 'r', value_name = "AGE1…")]
     pub recipients: Vec<String>,
-    /// The account id for the skeleton's first account (or CLOUDFLARE_ACCOUNT_ID).
+    /// The account id for the skeleton's first account.
     #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID")]
     pub account_id: Option<String>,
 }

@@ -162,14 +162,10 @@ pub async fn run(
             now
         }
     };
-    let key = prepared
-        .key
-        .as_ref()
-        .context("apply needs the fingerprint key")?;
     let applier = Applier {
         client: &prepared.client,
         values: &prepared.values,
-        fingerprint_key: key,
+        fingerprint_key: prepared.key.as_ref(),
         parallelism: args.parallelism,
     };
     if let Err(why) = applier.precheck(plan) {

@@ -1,6 +1,11 @@
 //! The environment a command sees. Commands never call `std::env::var` directly: they ask
 //! [`Env`], so that an embedding (the quickstart example, tests) can run a command in-process
 //! with variables of its own without touching the process environment.
+//!
+//! One exception, by design: flags that clap fills from a variable when the flag is absent
+//! (`--api-url` from `CLOUDFLARE_API_BASE_URL`, `import --account` and `init --account-id`
+//! from `CLOUDFLARE_ACCOUNT_ID`) are read by clap from the process environment at parse
+//! time, and show as `[env: …]` in `--help`. An embedding passes those as flags.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -206,10 +206,11 @@ pub async fn run(
         .collect();
     if !missing.is_empty() {
         out.status(&format!(
-            "note: the manifest references {} which do(es) not exist yet; create them with \
+            "note: the manifest references {} which {} not exist yet; create them with \
              `cfsecrets init --generate-identity FILE` in an empty directory (or reuse a \
              project's), then `cfsecrets check`",
-            missing.join(" and ")
+            missing.join(" and "),
+            if missing.len() == 1 { "does" } else { "do" }
         ))?;
     }
     Ok(Status::Success)

@@ -18,13 +18,11 @@ use anyhow::Context as _;
 
 use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
 use crate::cloudflare::{Client, ClientConfig};
-use crate::commands::Env;
-use crate::commands::{AlreadyReported, Status};
+use crate::commands::{AlreadyReported, Env, Status, UsageError};
 use crate::domain::AccountId;
 use crate::live::{self, LiveState};
-use crate::manifest::{Desired, Severity};
-use crate::output::Output;
-use crate::output::count;
+use crate::manifest::{Desired, DesiredSecret, Severity, ValueSource};
+use crate::output::{Output, count};
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
 use crate::values::{self, FingerprintKey, UnsealedValues};
 
@@ -75,18 +73,25 @@ pub async fn prepare(
     let client = client_from(api, &global.env)?;
 
     let ids = crate::commands::identities(global)?;
+    // A manifest whose secrets are all `value: keep` or absent holds no value to compare: its
+    // plan is complete without an identity.
+    let holds_values = desired
+        .accounts
+        .iter()
+        .flat_map(|a| &a.stores)
+        .flat_map(|s| s.secrets.values())
+        .any(|s| matches!(s, DesiredSecret::Present(p) if p.value != ValueSource::Keep));
     let (values, key) = match &ids {
-        None if need_identity => anyhow::bail!(
-            "apply needs an identity to unseal values: pass -i FILE or set CFSECRETS_AGE_KEY or \
-             CFSECRETS_AGE_KEY_FILE"
-        ),
-        None => {
-            out.status(
-                "note: no identity (-i, CFSECRETS_AGE_KEY, CFSECRETS_AGE_KEY_FILE): values will \
-                 not be compared",
-            )?;
-            (UnsealedValues::new(), None)
+        None if holds_values && need_identity => {
+            return Err(UsageError(
+                "apply needs an identity to unseal values: pass -i FILE or set \
+                 CFSECRETS_AGE_KEY or CFSECRETS_AGE_KEY_FILE"
+                    .to_string(),
+            )
+            .into());
         }
+        // Without an identity the plan says, once, that values were not compared.
+        None => (UnsealedValues::new(), None),
         Some(ids) => {
             let key = FingerprintKey::load(&desired.fingerprint_key, ids).with_context(|| {
                 format!(
@@ -113,12 +118,16 @@ pub async fn prepare(
             (values, Some(key))
         }
     };
-    let fingerprints: Option<ValueFingerprints> = key.as_ref().map(|key| {
-        values::fingerprints(&values, key)
-            .into_iter()
-            .map(|(k, fp)| ((k.account, k.store, k.secret), fp))
-            .collect()
-    });
+    let fingerprints: Option<ValueFingerprints> = match &key {
+        Some(key) => Some(
+            values::fingerprints(&values, key)
+                .into_iter()
+                .map(|(k, fp)| ((k.account, k.store, k.secret), fp))
+                .collect(),
+        ),
+        None if !holds_values => Some(ValueFingerprints::new()),
+        None => None,
+    };
     let value_sizes = values
         .iter()
         .map(|(k, v)| {
@@ -219,14 +228,19 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyh
         let json = plan::render::json(plan);
         values::write_atomic(path, json.as_bytes(), Some(0o644), false)
             .with_context(|| format!("cannot save the plan to {}", path.display()))?;
-        out.status(&format!(
-            "saved the plan to {}; apply it with `cfsecrets apply {}`",
-            path.display(),
-            path.display()
-        ))?;
-    }
-    if !plan.values_compared {
-        out.status("note: values were not compared; this plan cannot be applied")?;
+        if plan.values_compared {
+            out.status(&format!(
+                "saved the plan to {}; apply it with `cfsecrets apply {}`",
+                path.display(),
+                path.display()
+            ))?;
+        } else {
+            out.status(&format!(
+                "saved the plan to {} for review only: made without an identity, it cannot be \
+                 applied",
+                path.display()
+            ))?;
+        }
     }
     status_of(out, plan, args.detailed_exitcode)
 }

@@ -334,7 +334,7 @@ fn fork_plan_without_identity() {
     );
 
     let r = p.run_without_identity(&["apply", "--auto-approve"]);
-    r.expect(1);
+    r.expect(64);
     assert!(r.stderr.contains("needs an identity"), "{}", r.stderr);
     let r = p.run(&["apply", "fork.json"]);
     r.expect(1);
@@ -633,4 +633,35 @@ fn unknown_outcomes_are_settled_by_relisting() {
     assert_eq!(emu.names(STORE), ["A2", "B", "C"]);
     p.run(&["plan", "--detailed-exitcode"]).expect(0);
     p.assert_no_value_leaked(&[]);
+}
+
+/// A manifest that only keeps values (e.g. straight after `import`) holds nothing to unseal:
+/// it plans and applies metadata changes without any identity.
+#[test]
+fn keep_only_manifests_need_no_identity() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    emu.create_by_hand(STORE, "KEPT", "e2e-kept-value-never-read-77", "old words");
+    p.manifest(&store_block(
+        "none",
+        "          KEPT: { value: keep, comment: new words, scopes: [workers, ai_gateway] }\n",
+    ));
+    let plan = p.run_without_identity(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert!(
+        !plan.all().contains("values were not compared"),
+        "{}",
+        plan.all()
+    );
+    p.run_without_identity(&["apply", "--auto-approve"])
+        .expect(0);
+    let live = emu.secrets(STORE);
+    assert_eq!(live.len(), 1);
+    assert!(live[0].1.starts_with("new words"), "{:?}", live[0]);
+    assert_eq!(live[0].2, ["ai_gateway", "workers"]);
+    p.run_without_identity(&["plan", "--detailed-exitcode"])
+        .expect(0);
+    for output in p.outputs.lock().unwrap().iter() {
+        assert!(!output.contains("e2e-kept-value-never-read-77"), "{output}");
+    }
 }

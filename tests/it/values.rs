@@ -509,7 +509,11 @@ fn reseal_round_trip() {
 fn reseal_without_identity_fails_clearly() {
     let (dir, _) = project();
     let out = run(dir.path(), &["reseal"], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "a missing identity is a usage error"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs an identity"));
 }
 
