@@ -611,7 +611,7 @@ fn split_introduced(
     let changed = Changed::new(original, edited);
     let mut unused: Vec<Option<&Diagnostic>> = before.iter().map(Some).collect();
     let mut take = |pred: &dyn Fn(&Diagnostic) -> bool| -> bool {
-        match unused.iter_mut().find(|b| b.is_some_and(|b| pred(b))) {
+        match unused.iter_mut().find(|b| b.is_some_and(pred)) {
             Some(slot) => {
                 *slot = None;
                 true
