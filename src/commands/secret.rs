@@ -54,7 +54,7 @@ pub async fn set(
         Err(diagnostic) => {
             out.eprint(&format!("{diagnostic}\n"))?;
             anyhow::bail!(
-                "cannot edit {}: it does not parse as YAML; fix it first; nothing was written",
+                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
                 manifest_path.display()
             );
         }

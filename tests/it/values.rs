@@ -558,7 +558,7 @@ fn secret_set_refuses_a_manifest_that_is_not_yaml() {
         stderr.contains("cfsecrets.yaml:5:1: error: duplicate key `defaults`"),
         "{stderr}"
     );
-    assert!(stderr.contains("does not parse as YAML"), "{stderr}");
+    assert!(stderr.contains("does not parse as a YAML map"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
         text
