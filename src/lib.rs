@@ -16,7 +16,8 @@
 //! * [`domain`] — small validated types shared downstream: account ids, secret names,
 //!   scopes, fingerprints.
 //! * [`manifest`] — YAML → raw types (serde, JSON Schema) → validated [`manifest::Desired`],
-//!   with every diagnostic at once, each with `file:line:column`.
+//!   with every diagnostic at once, each with `file:line:column`; and the comment-preserving
+//!   text edit of `secret set`, checked by the same validator.
 //! * [`values`] — age identities and recipients, sealing and unsealing, bundles,
 //!   fingerprints. Plaintext never leaves its secret type here except into a request body.
 //! * [`cloudflare`] — the REST client: envelope, pagination, retries, pacing, typed errors,

@@ -18,10 +18,10 @@ use crate::commands::plan::client_from;
 use crate::commands::{Status, UsageError};
 use crate::domain::{AccountId, Scope, SecretName};
 use crate::live::{self, LiveStore};
+use crate::manifest::edit::yaml_str;
 use crate::output::Output;
 use crate::output::count;
 use crate::plan::marker;
-use crate::values::edit::yaml_str;
 
 const RECIPIENTS_FILE: &str = ".age-recipients";
 const FINGERPRINT_KEY: &str = "keys/fingerprint.age";

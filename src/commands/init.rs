@@ -181,12 +181,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn skeleton_manifest_is_readable_by_the_layout_reader() {
+    fn skeleton_manifest_is_readable_by_the_manifest_reader() {
         let text = manifest_text(Path::new("/nonexistent"), None);
-        let layout =
-            crate::values::layout::Layout::parse(&text, Path::new("d/cfsecrets.yaml")).unwrap();
-        assert_eq!(layout.fingerprint_key, Path::new("d/keys/fingerprint.age"));
-        assert!(layout.accounts["default"]["default_secrets_store"].is_empty());
+        let raw =
+            crate::manifest::edit::read_as_written(Path::new("d/cfsecrets.yaml"), &text).unwrap();
+        assert_eq!(
+            Path::new("d").join(&raw.fingerprint_key.value),
+            Path::new("d/keys/fingerprint.age")
+        );
+        let store = raw
+            .account("default")
+            .and_then(|a| a.store("default_secrets_store"))
+            .unwrap();
+        assert!(store.secrets.value.is_empty());
+        assert!(raw.broken.0.is_empty());
         assert!(!text.contains("yaml-language-server"));
     }
 }

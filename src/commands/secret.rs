@@ -1,10 +1,11 @@
 //! `cfsecrets secret set`: seal one value (from stdin or a hidden prompt, never argv) to the
 //! manifest's recipients and add or update its manifest entry, keeping the rest of the
-//! manifest byte-for-byte. Every check (name, scopes, account, store, the manifest edit)
-//! runs before the value is read and before anything is written.
+//! manifest byte-for-byte. Every check (name, scopes, account, store, the manifest edit and
+//! the validation of the edited manifest) runs before the value is read and before anything
+//! is written.
 
 use std::io::{IsTerminal, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use zeroize::Zeroizing;
@@ -12,9 +13,12 @@ use zeroize::Zeroizing;
 use crate::cli::{GlobalArgs, SecretSetArgs};
 use crate::commands::{Status, UsageError};
 use crate::domain::{Scope, SecretName};
-use crate::output::Output;
-use crate::values::edit::{EditOutcome, EntryUpdate, set_entry};
-use crate::values::layout::{Layout, LayoutValue};
+use crate::manifest::edit::{
+    AlsoExisting, EditOutcome, EntryUpdate, check_edit, read_as_written, set_entry,
+};
+use crate::manifest::raw::{Ensure, RawValue};
+use crate::manifest::{RealFs, base_dir_of};
+use crate::output::{Output, count};
 use crate::values::reseal::seal_and_record;
 use crate::values::seal::write_atomic;
 use crate::values::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Recipients};
@@ -41,60 +45,86 @@ pub async fn set(
     }
 
     let manifest_path = &global.manifest;
-    let layout = Layout::read(manifest_path)?;
-    let stores = layout.accounts.get(&args.account).ok_or_else(|| {
+    let manifest_text = std::fs::read_to_string(manifest_path)
+        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    // The manifest as the real parser reads it; only text that is not YAML at all is refused
+    // here (other problems are weighed after the edit, below).
+    let raw = match read_as_written(manifest_path, &manifest_text) {
+        Ok(raw) => raw,
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!(
+                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
+                manifest_path.display()
+            );
+        }
+    };
+    // Paths in messages stay as the manifest's directory writes them (`values/…` for a
+    // manifest in the current directory); validation resolves against `base_dir_of`.
+    let dir = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+
+    let labels = raw.accounts.value.keys().collect::<Vec<_>>().join(", ");
+    let account = raw.account(&args.account).ok_or_else(|| {
         UsageError(format!(
-            "no account {:?} in {} (accounts: {})",
+            "no account {:?} in {} (accounts: {labels})",
             args.account,
             manifest_path.display(),
-            layout
-                .accounts
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
         ))
     })?;
+    let stores = &account.stores.value;
     let store = match &args.store {
-        Some(s) if stores.contains_key(s) => s.clone(),
+        Some(s) if account.store(s).is_some() => s.clone(),
         Some(s) => {
             return Err(
                 UsageError(format!("account {:?} has no store {s:?}", args.account)).into(),
             );
         }
-        None if stores.len() == 1 => stores.keys().next().cloned().unwrap_or_default(),
+        None if stores.len() == 1 => stores.keys().next().unwrap_or_default().to_string(),
         None => {
             return Err(UsageError(format!(
                 "account {:?} has {} stores; choose one with --store ({})",
                 args.account,
                 stores.len(),
-                stores.keys().cloned().collect::<Vec<_>>().join(", ")
+                stores.keys().collect::<Vec<_>>().join(", ")
             ))
             .into());
         }
     };
-    let existing = stores.get(&store).and_then(|s| s.get(name.as_str()));
-    let rel_path = match existing.map(|e| (e.absent, &e.value)) {
-        Some((true, _)) => anyhow::bail!(
+    let existing = account.store(&store).and_then(|s| s.secret(name.as_str()));
+    let absent = existing
+        .and_then(|e| e.ensure.as_ref())
+        .is_some_and(|e| e.value == Ensure::Absent);
+    let rel_path = match existing.and_then(|e| e.value.as_ref()).map(|v| &v.value) {
+        _ if absent => anyhow::bail!(
             "{}/{store}/{name} is declared `ensure: absent`; remove that line first",
             args.account
         ),
-        Some((_, Some(LayoutValue::Bundle { bundle, .. }))) => anyhow::bail!(
-            "{}/{store}/{name} takes its value from bundle {bundle}; edit the bundle instead",
-            args.account
+        Some(RawValue::Bundle(bundle)) => anyhow::bail!(
+            "{}/{store}/{name} takes its value from bundle {}; edit the bundle instead",
+            args.account,
+            bundle.bundle
         ),
-        Some((_, Some(LayoutValue::File(path)))) => path.clone(),
+        Some(RawValue::Path(path)) if path != "keep" && !path.trim().is_empty() => path.clone(),
         _ => default_path(&args.account, &store, name.as_str())?,
     };
-    if existing.is_none() && scopes.is_empty() && layout.default_scopes.is_empty() {
+    let has_default_scopes = raw.defaults.as_ref().is_some_and(|d| d.scopes.is_some());
+    if existing.is_none() && scopes.is_empty() && !has_default_scopes {
         return Err(UsageError(format!(
             "{name} is new and the manifest has no defaults.scopes; pass --scopes (e.g. --scopes workers)"
         ))
         .into());
     }
-    let recipients = Recipients::from_file(&layout.recipients_file)?;
-    let manifest_text = std::fs::read_to_string(manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    if raw.broken.has("recipients_file") {
+        anyhow::bail!(
+            "{} has no readable `recipients_file`; run `cfsecrets check`",
+            manifest_path.display()
+        );
+    }
+    let recipients = Recipients::from_file(&dir.join(&raw.recipients_file.value))?;
+
     let update = EntryUpdate {
         account: &args.account,
         store: &store,
@@ -105,6 +135,32 @@ pub async fn set(
     };
     let (edited, outcome) = set_entry(&manifest_text, &update)
         .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
+
+    // The edited manifest must pass the real validator, the value file counted as written;
+    // what the manifest got wrong before the edit is only a warning.
+    let base_dir = base_dir_of(manifest_path);
+    let env_account_id = global.env.get("CLOUDFLARE_ACCOUNT_ID");
+    let fs = AlsoExisting {
+        fs: &RealFs,
+        file: base_dir.join(&rel_path),
+    };
+    let checked = check_edit(
+        manifest_path,
+        &base_dir,
+        &manifest_text,
+        &edited,
+        env_account_id.as_deref(),
+        &fs,
+    );
+    if !checked.introduced.is_empty() {
+        let problems = count(checked.introduced.len(), "problem", "problems");
+        out.eprint(&format!("{}\n", checked.introduced))?;
+        anyhow::bail!(
+            "refused: the edit would add {problems} to {}; nothing was written",
+            manifest_path.display()
+        );
+    }
+    let pre_existing = checked.pre_existing.len();
 
     let value = read_value(out, name.as_str())?;
     if value.is_empty() {
@@ -123,14 +179,8 @@ pub async fn set(
         ))?;
     }
 
-    let value_file = layout.base_dir.join(&rel_path);
-    seal_and_record(
-        &layout.base_dir,
-        &value_file,
-        value.as_bytes(),
-        &recipients,
-        false,
-    )?;
+    let value_file: PathBuf = dir.join(&rel_path);
+    seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
     drop(value);
     let mode = manifest_mode(manifest_path);
     write_atomic(manifest_path, edited.as_bytes(), mode, false)?;
@@ -148,6 +198,12 @@ pub async fn set(
         args.account,
         manifest_path.display()
     ))?;
+    if pre_existing > 0 {
+        out.warn(&format!(
+            "the manifest already had {}; run `cfsecrets check`",
+            count(pre_existing, "problem", "problems")
+        ))?;
+    }
     Ok(Status::Success)
 }
 

@@ -6,9 +6,12 @@
 //!
 //! [`parse`] is pure given its inputs (text, `CLOUDFLARE_ACCOUNT_ID`, and a [`FileCheck`]
 //! that says whether referenced files exist); [`load`] adds reading the file and the real
-//! file system. Nothing here touches the network or decrypts anything.
+//! file system. Nothing here touches the network or decrypts anything. [`edit`] changes
+//! the manifest text without disturbing its comments and formatting (`secret set`), and
+//! checks with [`parse`] that an edit introduces no problem.
 
 pub mod diagnostic;
+pub mod edit;
 pub mod model;
 pub mod raw;
 pub mod structure;

@@ -167,6 +167,47 @@ pub struct RawSecret {
     pub broken: Broken,
 }
 
+/// Lookups by the name as written (keys are unique: the parser rejects duplicates).
+impl RawManifest {
+    /// The account with this label.
+    pub fn account(&self, label: &str) -> Option<&RawAccount> {
+        find(&self.accounts.value, label)
+    }
+}
+
+impl RawAccount {
+    /// The store with this name.
+    pub fn store(&self, name: &str) -> Option<&RawStore> {
+        find(&self.stores.value, name)
+    }
+}
+
+impl RawStore {
+    /// The secret entry with this name.
+    pub fn secret(&self, name: &str) -> Option<&RawSecret> {
+        find(&self.secrets.value, name)
+    }
+}
+
+impl<V> OrderedMap<V> {
+    /// The keys, in source order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.value.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn find<'m, V>(map: &'m OrderedMap<V>, key: &str) -> Option<&'m V> {
+    map.0.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+}
+
 /// Keys of one map that were written but could not be read (wrong type, or a required key
 /// missing inside them). Empty after a clean parse.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Sealed values: age identities and recipients, sealing and unsealing, bundles, the value
-//! checks behind `check --decrypt`, fingerprints, the reseal index and the `secret set`
-//! manifest edit.
+//! checks behind `check --decrypt`, fingerprints and the reseal index. Reading and editing
+//! the manifest is the manifest room's business (`crate::manifest`, `crate::manifest::edit`).
 //!
 //! Plaintext lives only in [`SecretValue`] (and in `Zeroizing` buffers while a file is being
 //! decrypted or parsed). Nothing in this room prints; errors ([`ValuesError`],
@@ -13,12 +13,10 @@
 //! * [`unseal`] — [`unseal_all`] and [`check_values`] over a validated `Desired`.
 //! * [`fingerprint`] — the sealed fingerprint key and keyed value fingerprints.
 //! * [`index`] — which recipient set each sealed file was last sealed to (for `reseal`).
-//! * [`layout`] — the few manifest fields `secret set` and `reseal` need, read leniently.
+//! * [`layout`] — which sealed files a validated manifest uses.
 //! * [`reseal`] — re-encrypt only the files whose recipients changed.
-//! * [`edit`] — the textual, comment-preserving manifest edit of `secret set`.
 
 pub mod bundle;
-pub mod edit;
 pub mod error;
 pub mod fingerprint;
 pub mod index;

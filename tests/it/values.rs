@@ -418,6 +418,222 @@ fn secret_set_rejects_bad_input_before_writing() {
     assert!(!d.join("values").exists());
 }
 
+/// A manifest `check` accepts once `init` has run (recipients and fingerprint key exist).
+const CLEAN: &str = "\
+version: 1
+recipients_file: .age-recipients
+fingerprint_key: keys/fingerprint.age
+defaults:
+  scopes: [workers]
+accounts:
+  production:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      default_secrets_store:
+        secrets:
+          NEW_NAME: { renamed_from: OLD_NAME, value: keep }   # renamed last week
+";
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn secret_set_refuses_an_edit_that_check_would_reject_and_writes_nothing() {
+    let (dir, _) = project();
+    let d = dir.path();
+    std::fs::write(d.join("cfsecrets.yaml"), CLEAN).unwrap();
+    ok(&run(d, &["check"], ""));
+
+    // Declaring OLD_NAME collides with NEW_NAME's rename.
+    let out = run(
+        d,
+        &["secret", "set", "OLD_NAME", "--account", "production"],
+        "value-that-must-not-land",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(
+            "cfsecrets.yaml:12:37: error: secret `NEW_NAME` is renamed from `OLD_NAME`, which is also declared in this store\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "error: refused: the edit would add 1 problem to cfsecrets.yaml; nothing was written"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    // A scope listed twice, on an entry that the edit rewrites from flow to block style.
+    let out = run(
+        d,
+        &[
+            "secret",
+            "set",
+            "NEW_NAME",
+            "--account",
+            "production",
+            "--scopes",
+            "workers,workers",
+        ],
+        "value-that-must-not-land",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(
+            "cfsecrets.yaml:16:31: error: scope `workers` is listed twice in secret `NEW_NAME`\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("value-that-must-not-land"));
+
+    assert_eq!(
+        std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
+        CLEAN
+    );
+    assert!(!d.join("values").exists(), "no sealed file was written");
+}
+
+#[test]
+fn secret_set_warns_about_problems_the_manifest_already_had() {
+    let (dir, id) = project();
+    let d = dir.path();
+    let text = CLEAN.to_string() + "          OTHER: { value: keep, scopes: [ai-gateway] }\n";
+    std::fs::write(d.join("cfsecrets.yaml"), &text).unwrap();
+    let before = run(d, &["check"], "");
+    assert_eq!(before.status.code(), Some(1));
+
+    let out = run(
+        d,
+        &["secret", "set", "FRESH", "--account", "production"],
+        "fresh-value",
+    );
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("added production/default_secrets_store/FRESH"),
+        "{stdout}"
+    );
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("warning: the manifest already had 1 problem; run `cfsecrets check`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        age_decrypt(
+            &id,
+            &d.join("values/production/default_secrets_store/FRESH.age")
+        ),
+        "fresh-value"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
+        text + "          FRESH:\n            value: values/production/default_secrets_store/FRESH.age\n"
+    );
+    // `check` still reports the old problem, and only it.
+    let after = run(d, &["check"], "");
+    assert_eq!(after.status.code(), Some(1));
+    let report = stderr_of(&after);
+    assert!(report.contains("unknown scope `ai-gateway`"), "{report}");
+    assert!(report.contains("check failed: 1 error"), "{report}");
+}
+
+#[test]
+fn secret_set_refuses_a_manifest_that_is_not_yaml() {
+    let (dir, _) = project();
+    let d = dir.path();
+    let text = CLEAN.replace("defaults:\n", "defaults:\ndefaults:\n");
+    std::fs::write(d.join("cfsecrets.yaml"), &text).unwrap();
+    let out = run(
+        d,
+        &["secret", "set", "FRESH", "--account", "production"],
+        "value-that-must-not-land",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("cfsecrets.yaml:5:1: error: duplicate key `defaults`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("does not parse as a YAML map"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
+        text
+    );
+    assert!(!d.join("values").exists());
+}
+
+#[test]
+fn secret_set_keeps_a_crlf_four_space_manifest_byte_for_byte() {
+    let (dir, id) = project();
+    let d = dir.path();
+    let text = "\
+# four spaces, CRLF
+version: 1
+recipients_file: .age-recipients
+fingerprint_key: keys/fingerprint.age
+defaults:
+    scopes: [workers]   # default scope
+accounts:
+    production:
+        account_id: 0123456789abcdef0123456789abcdef
+        stores:
+            main:
+                secrets:
+                    KEPT: { value: keep }   # imported from Cloudflare
+                    LAST:
+                        value: keep
+"
+    .replace('\n', "\r\n");
+    std::fs::write(d.join("cfsecrets.yaml"), &text).unwrap();
+
+    ok(&run(
+        d,
+        &["secret", "set", "KEPT", "--account", "production"],
+        "kept-value",
+    ));
+    let once = text.replace(
+        "                    KEPT: { value: keep }   # imported from Cloudflare\r\n",
+        "                    # imported from Cloudflare\r\n                    KEPT:\r\n                        value: values/production/main/KEPT.age\r\n",
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
+        once
+    );
+
+    ok(&run(
+        d,
+        &[
+            "secret",
+            "set",
+            "ADDED",
+            "--account",
+            "production",
+            "--scopes",
+            "dex",
+        ],
+        "added-value\r\n",
+    ));
+    let twice = once.clone()
+        + "                    ADDED:\r\n                        value: values/production/main/ADDED.age\r\n                        scopes: [dex]\r\n";
+    assert_eq!(
+        std::fs::read_to_string(d.join("cfsecrets.yaml")).unwrap(),
+        twice
+    );
+    assert_eq!(
+        age_decrypt(&id, &d.join("values/production/main/KEPT.age")),
+        "kept-value"
+    );
+    assert_eq!(
+        age_decrypt(&id, &d.join("values/production/main/ADDED.age")),
+        "added-value"
+    );
+    ok(&run(d, &["check"], ""));
+}
+
 #[test]
 fn reseal_round_trip() {
     let (dir, id) = project();

@@ -1,17 +1,28 @@
-//! The `secret set` manifest edit: add or update one secret entry by editing the YAML text,
-//! so that comments and formatting everywhere else stay byte-for-byte as they were.
+//! Editing the manifest text: the comment-preserving entry edit of `secret set`, and the
+//! check that an edit introduces no problem, made with the real parser and validator.
 //!
-//! The edit walks block-style mappings by indentation (`accounts:` → label → `stores:` →
-//! store → `secrets:` → name), then inserts a new entry after the last entry of the store or
-//! rewrites the `value`, `scopes` and `comment` keys of the existing one; its other keys
-//! (`protect`, `renamed_from`, …) and their comments are kept. An entry in flow style
-//! (`NAME: { value: keep }`) is rewritten in block style first; `secrets: {}` becomes a
-//! block. Mappings above the entry written in flow style are refused (edit those by hand).
-//! The result is parsed again and must contain the new entry before anyone writes it.
+//! [`set_entry`] walks block-style mappings by indentation (`accounts:` → label → `stores:`
+//! → store → `secrets:` → name), then inserts a new entry after the last entry of the store
+//! or rewrites the `value`, `scopes` and `comment` keys of the existing one; its other keys
+//! (`protect`, `renamed_from`, …) and their comments are kept, and every other line stays
+//! byte-for-byte (line endings and indentation width included). An entry in flow style
+//! (`NAME: { value: keep }   # note`) is rewritten in block style, its comments moved onto
+//! their own lines just above it; `secrets: {}` becomes a block. Mappings above the entry
+//! written in flow style are refused (edit those by hand). The result must parse again and
+//! hold the new entry.
+//!
+//! [`read_as_written`] gives the manifest as the structural pass reads it (every sound part,
+//! even when other parts have problems), for finding accounts, stores and entries before the
+//! edit. [`check_edit`] validates the original and the edited text with [`super::parse`] and
+//! splits the edited text's problems into those the original already had and those the edit
+//! introduces; a caller writes nothing while the second list is not empty. Pure: files are
+//! only asked about through [`FileCheck`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::layout::{Layout, LayoutValue};
+use super::raw::{RawManifest, RawValue};
+use super::structure;
+use super::{Desired, Diagnostic, Diagnostics, FileCheck};
 
 /// What to write into the entry.
 #[derive(Clone, Debug)]
@@ -383,11 +394,20 @@ pub fn set_entry(text: &str, u: &EntryUpdate) -> Result<(String, EditOutcome), E
             }
             Locate::FlowEntry { entry } => {
                 let end = doc.block_end(entry);
-                let snippet = doc.lines[entry..end]
-                    .iter()
-                    .map(|l| l.trim())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                // Comments inside or after the flow map move above the rewritten block.
+                let mut comments = Vec::new();
+                let mut parts = Vec::new();
+                for line in &doc.lines[entry..end] {
+                    let body = strip_comment(line);
+                    let comment = line[body.len()..].trim();
+                    if !comment.is_empty() {
+                        comments.push(comment.to_string());
+                    }
+                    if !body.trim().is_empty() {
+                        parts.push(body.trim());
+                    }
+                }
+                let snippet = parts.join(" ");
                 let parsed: std::collections::BTreeMap<String, serde_json::Value> =
                     serde_saphyr::from_str(&snippet).map_err(|_| EditError::FlowStyle {
                         line: entry + 1,
@@ -404,7 +424,11 @@ pub fn set_entry(text: &str, u: &EntryUpdate) -> Result<(String, EditOutcome), E
                     doc.lines[entry][..doc.lines[entry].find(':').unwrap_or(0)].to_string();
                 let mut fields: Vec<_> = fields.into_iter().collect();
                 fields.sort_by_key(|(k, _)| key_rank(k));
-                let mut new = vec![format!("{key_text}:")];
+                let mut new: Vec<String> = comments
+                    .iter()
+                    .map(|c| format!("{}{c}", " ".repeat(ind)))
+                    .collect();
+                new.push(format!("{key_text}:"));
                 for (k, v) in fields {
                     new.push(format!(
                         "{}{}: {}",
@@ -439,20 +463,186 @@ pub fn set_entry(text: &str, u: &EntryUpdate) -> Result<(String, EditOutcome), E
 }
 
 fn verify(text: &str, u: &EntryUpdate) -> Result<(), EditError> {
-    let layout = Layout::parse(text, Path::new("cfsecrets.yaml")).map_err(|e| match e {
-        super::ValuesError::Manifest { line, .. } => EditError::Reparse { line },
-        _ => EditError::Reparse { line: 0 },
-    })?;
-    let entry = layout
-        .accounts
-        .get(u.account)
-        .and_then(|s| s.get(u.store))
-        .and_then(|s| s.get(u.name))
+    let raw =
+        read_as_written(Path::new("cfsecrets.yaml"), text).map_err(|d| EditError::Reparse {
+            line: usize::try_from(d.line).unwrap_or(0),
+        })?;
+    let entry = raw
+        .account(u.account)
+        .and_then(|a| a.store(u.store))
+        .and_then(|s| s.secret(u.name))
         .ok_or(EditError::Lost)?;
-    if entry.value != Some(LayoutValue::File(u.value_path.to_string())) {
-        return Err(EditError::Lost);
+    match entry.value.as_ref().map(|v| &v.value) {
+        Some(RawValue::Path(p)) if p == u.value_path => Ok(()),
+        _ => Err(EditError::Lost),
     }
-    Ok(())
+}
+
+/// The manifest as written, read by the real parser's structural pass: every sound part is
+/// there even when other parts have problems (left for [`check_edit`] and `cfsecrets check`
+/// to report; a broken key is missing and named in its map's `broken` set). Fails only when
+/// the text is not a YAML map at all (a syntax error, a duplicate key, an empty file): past
+/// that, nothing in it can be trusted.
+pub fn read_as_written(path: &Path, text: &str) -> Result<RawManifest, Diagnostic> {
+    match structure::parse_tree(text) {
+        Ok(tree) if matches!(tree.value, structure::Kind::Map(_)) => {
+            Ok(structure::walk(path, text, &tree).0)
+        }
+        Ok(_) => Err(match serde_saphyr::from_str::<RawManifest>(text) {
+            Err(err) => super::parser_diagnostic(path, &err),
+            Ok(_) => Diagnostic::error(path, 0, 0, "the manifest is not a map"),
+        }),
+        Err(err) => Err(super::parser_diagnostic(path, &err)),
+    }
+}
+
+/// A [`FileCheck`] that also counts one more file as existing: the value file an edit is
+/// about to write (resolved the same way validation resolves paths: `base_dir.join(path)`).
+pub struct AlsoExisting<'a> {
+    pub fs: &'a dyn FileCheck,
+    pub file: PathBuf,
+}
+
+impl FileCheck for AlsoExisting<'_> {
+    fn is_file(&self, path: &Path) -> bool {
+        path == self.file || self.fs.is_file(path)
+    }
+}
+
+/// What validating an edit found. Positions are those of the edited text.
+#[derive(Debug)]
+pub struct EditCheck {
+    /// The edited manifest, validated, when it has no problem at all.
+    pub desired: Option<Desired>,
+    /// Problems of the edited manifest that the original already had.
+    pub pre_existing: Diagnostics,
+    /// Problems the edit introduces; the edit must not be written unless this is empty.
+    pub introduced: Diagnostics,
+}
+
+/// Validates `original` and `edited` with [`super::parse`] (same `path`, `base_dir`,
+/// account id and file check) and tells the edited text's problems apart: one the original
+/// had at the same place (or, for problems inside the edited lines, anywhere with the same
+/// message) is pre-existing; every other one is introduced by the edit.
+pub fn check_edit(
+    path: &Path,
+    base_dir: &Path,
+    original: &str,
+    edited: &str,
+    env_account_id: Option<&str>,
+    fs: &dyn FileCheck,
+) -> EditCheck {
+    let after = match super::parse(path, edited, base_dir, env_account_id, fs) {
+        Ok(desired) => {
+            return EditCheck {
+                desired: Some(desired),
+                pre_existing: Diagnostics::new(),
+                introduced: Diagnostics::new(),
+            };
+        }
+        Err(after) => after,
+    };
+    let before = super::parse(path, original, base_dir, env_account_id, fs)
+        .err()
+        .unwrap_or_default();
+    let (pre_existing, introduced) = split_introduced(original, &before, edited, after);
+    EditCheck {
+        desired: None,
+        pre_existing,
+        introduced,
+    }
+}
+
+/// The lines that differ between two texts, as one region: the common prefix and suffix
+/// (in lines) are unchanged.
+struct Changed {
+    prefix: u64,
+    suffix: u64,
+    original_len: u64,
+    edited_len: u64,
+}
+
+impl Changed {
+    fn new(original: &str, edited: &str) -> Changed {
+        let o: Vec<&str> = original.split('\n').collect();
+        let e: Vec<&str> = edited.split('\n').collect();
+        let prefix = o.iter().zip(&e).take_while(|(a, b)| a == b).count();
+        let max_suffix = o.len().min(e.len()) - prefix;
+        let suffix = o
+            .iter()
+            .rev()
+            .zip(e.iter().rev())
+            .take(max_suffix)
+            .take_while(|(a, b)| a == b)
+            .count();
+        Changed {
+            prefix: prefix as u64,
+            suffix: suffix as u64,
+            original_len: o.len() as u64,
+            edited_len: e.len() as u64,
+        }
+    }
+
+    /// The original line of edited line `line` (1-based; 0 is the whole file), or `None`
+    /// when it lies in the changed region.
+    fn original_line(&self, line: u64) -> Option<u64> {
+        if line <= self.prefix {
+            Some(line)
+        } else if line > self.edited_len - self.suffix {
+            Some(line + self.original_len - self.edited_len)
+        } else {
+            None
+        }
+    }
+
+    fn in_original_region(&self, line: u64) -> bool {
+        line > self.prefix && line <= self.original_len - self.suffix
+    }
+}
+
+/// Splits `after` into (pre-existing, introduced) by matching against `before`, each
+/// diagnostic of `before` used at most once.
+fn split_introduced(
+    original: &str,
+    before: &Diagnostics,
+    edited: &str,
+    after: Diagnostics,
+) -> (Diagnostics, Diagnostics) {
+    let changed = Changed::new(original, edited);
+    let mut unused: Vec<Option<&Diagnostic>> = before.iter().map(Some).collect();
+    let mut take = |pred: &dyn Fn(&Diagnostic) -> bool| -> bool {
+        match unused.iter_mut().find(|b| b.is_some_and(pred)) {
+            Some(slot) => {
+                *slot = None;
+                true
+            }
+            None => false,
+        }
+    };
+    let same = |a: &Diagnostic, b: &Diagnostic| a.severity == b.severity && a.message == b.message;
+    let mut matched = vec![false; after.len()];
+    // First the problems at the same place in unchanged lines.
+    for (i, d) in after.iter().enumerate() {
+        if let Some(line) = changed.original_line(d.line) {
+            matched[i] = take(&|b| same(b, d) && b.line == line && b.column == d.column);
+        }
+    }
+    // Then problems inside the edited lines, which may have moved within them.
+    for (i, d) in after.iter().enumerate() {
+        if !matched[i] && changed.original_line(d.line).is_none() {
+            matched[i] = take(&|b| same(b, d) && changed.in_original_region(b.line));
+        }
+    }
+    let mut pre_existing = Diagnostics::new();
+    let mut introduced = Diagnostics::new();
+    for (d, m) in after.into_iter().zip(matched) {
+        if m {
+            pre_existing.push(d);
+        } else {
+            introduced.push(d);
+        }
+    }
+    (pre_existing, introduced)
 }
 
 #[cfg(test)]
@@ -544,9 +734,197 @@ accounts:
         let (out, _) = set_entry(BASE, &u).unwrap();
         let expected = BASE.replace(
             "                    KEEPER: { renamed_from: OLD_KEEPER, value: keep }   # imported\n",
-            "                    KEEPER:\n                        value: values/keeper.age\n                        renamed_from: OLD_KEEPER\n",
+            "                    # imported\n                    KEEPER:\n                        value: values/keeper.age\n                        renamed_from: OLD_KEEPER\n",
         );
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_multi_line_flow_entry_keeps_every_comment_in_order() {
+        let text = BASE.replace(
+            "                    GONE: { ensure: absent }\n",
+            "                    GONE: { ensure: absent }\n                    MULTI: { value: keep,   # first\n                        scopes: [dex] }   # second\n",
+        );
+        let (out, _) =
+            set_entry(&text, &upd("production", "main", "MULTI", "values/m.age")).unwrap();
+        let expected = BASE.replace(
+            "                    GONE: { ensure: absent }\n",
+            "                    GONE: { ensure: absent }\n                    # first\n                    # second\n                    MULTI:\n                        value: values/m.age\n                        scopes: [dex]\n",
+        );
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_flow_entry_comment_survives_in_a_crlf_two_space_file() {
+        let text = "version: 1\r\naccounts:\r\n  a:\r\n    stores:\r\n      s:\r\n        secrets:\r\n          X: { value: keep }   # comment: keep me\r\n          Y: { value: keep }\r\n";
+        let (out, outcome) = set_entry(text, &upd("a", "s", "X", "values/x.age")).unwrap();
+        assert_eq!(outcome, EditOutcome::Updated);
+        assert_eq!(
+            out,
+            "version: 1\r\naccounts:\r\n  a:\r\n    stores:\r\n      s:\r\n        secrets:\r\n          # comment: keep me\r\n          X:\r\n            value: values/x.age\r\n          Y: { value: keep }\r\n"
+        );
+    }
+
+    #[test]
+    fn reads_the_manifest_as_written_even_with_problems() {
+        let text = "\
+version: 1
+recipients_file: .age-recipients
+fingerprint_key: keys/fingerprint.age
+defaults: { scopes: [workers] }
+unknown_extra: ignored
+accounts:
+  production:
+    stores:
+      default_secrets_store:
+        secrets:
+          SENDGRID_KEY: { renamed_from: SENDGRID_API_KEY, value: keep }
+          OLD_TOKEN: { ensure: absent }
+  staging:
+    stores:
+      s: { secrets: {} }
+";
+        let raw = read_as_written(Path::new("repo/cfsecrets.yaml"), text).unwrap();
+        assert_eq!(
+            Path::new("repo").join(&raw.recipients_file.value),
+            Path::new("repo/.age-recipients")
+        );
+        let defaults = raw
+            .defaults
+            .as_ref()
+            .and_then(|d| d.scopes.as_ref())
+            .unwrap();
+        assert_eq!(defaults.value[0].value, "workers");
+        let store = raw
+            .account("production")
+            .and_then(|a| a.store("default_secrets_store"))
+            .unwrap();
+        assert!(matches!(
+            store.secret("SENDGRID_KEY").and_then(|s| s.value.as_ref()).map(|v| &v.value),
+            Some(RawValue::Path(p)) if p == "keep"
+        ));
+        assert_eq!(
+            store
+                .secret("OLD_TOKEN")
+                .and_then(|s| s.ensure.as_ref())
+                .map(|e| e.value),
+            Some(super::super::raw::Ensure::Absent)
+        );
+        assert!(
+            raw.account("staging")
+                .and_then(|a| a.store("s"))
+                .unwrap()
+                .secrets
+                .value
+                .is_empty()
+        );
+        assert!(raw.account("nope").is_none());
+
+        let err = read_as_written(Path::new("m.yaml"), "a: [1\nb: 2\n").unwrap_err();
+        assert!(err.line > 0, "{err}");
+        let err = read_as_written(Path::new("m.yaml"), "a: 1\na: 2\n").unwrap_err();
+        assert!(err.message.contains("duplicate key"), "{err}");
+        assert!(read_as_written(Path::new("m.yaml"), "").is_err());
+    }
+
+    /// Files that exist for the edit checks: the recipients, the fingerprint key, `a.age`.
+    struct Files;
+    impl FileCheck for Files {
+        fn is_file(&self, path: &Path) -> bool {
+            ["r", "k", "a.age"].iter().any(|f| path == Path::new(f))
+        }
+    }
+
+    const SMALL: &str = "\
+version: 1
+recipients_file: r
+fingerprint_key: k
+defaults: { scopes: [workers] }
+accounts:
+  prod:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      s:
+        secrets:
+          A: { value: a.age }
+          NEW: { renamed_from: OLD, value: keep }
+";
+
+    fn edit_and_check(text: &str, u: &EntryUpdate) -> (String, EditCheck) {
+        let (edited, _) = set_entry(text, u).unwrap();
+        let fs = AlsoExisting {
+            fs: &Files,
+            file: PathBuf::from(u.value_path),
+        };
+        let path = Path::new("m.yaml");
+        let checked = check_edit(path, Path::new(""), text, &edited, None, &fs);
+        (edited, checked)
+    }
+
+    #[test]
+    fn a_clean_edit_validates_and_counts_the_new_file_as_written() {
+        let (_, c) = edit_and_check(SMALL, &upd("prod", "s", "B", "b.age"));
+        assert!(
+            c.introduced.is_empty() && c.pre_existing.is_empty(),
+            "{c:?}"
+        );
+        let desired = c.desired.unwrap();
+        assert_eq!(desired.accounts[0].stores[0].secrets.len(), 3);
+    }
+
+    #[test]
+    fn an_edit_that_breaks_a_rule_is_introduced_with_its_position() {
+        // Adding OLD collides with NEW's `renamed_from: OLD`.
+        let (_, c) = edit_and_check(SMALL, &upd("prod", "s", "OLD", "old.age"));
+        assert!(c.pre_existing.is_empty());
+        assert_eq!(
+            c.introduced.to_string(),
+            "m.yaml:12:32: error: secret `NEW` is renamed from `OLD`, which is also declared in this store"
+        );
+        // A scope listed twice.
+        let twice = ["workers".to_string(), "workers".to_string()];
+        let mut u = upd("prod", "s", "A", "a.age");
+        u.scopes = Some(&twice);
+        let (_, c) = edit_and_check(SMALL, &u);
+        assert_eq!(c.introduced.len(), 1, "{c:?}");
+        assert!(c.introduced.0[0].message.contains("listed twice"), "{c:?}");
+        assert_eq!(c.introduced.0[0].line, 13);
+    }
+
+    #[test]
+    fn problems_the_manifest_already_had_are_told_apart_after_lines_shift() {
+        // Three unrelated problems: one above the edit, two below it (their lines move by one).
+        let text = SMALL
+            .replace("fingerprint_key: k\n", "fingerprint_key: missing.age\n")
+            .replace(
+                "          A: { value: a.age }\n",
+                "          A: { value: a.age }\n          BAD: { value: gone.age }\n",
+            )
+            + "  other:\n    account_id: 0123456789abcdef0123456789abcdef\n    stores: { t: { secrets: {} } }\n";
+        let (edited, c) = edit_and_check(&text, &upd("prod", "s", "A", "a2.age"));
+        assert!(c.introduced.is_empty(), "{c:?}");
+        assert_eq!(c.pre_existing.len(), 3, "{c:?}");
+        assert!(c.desired.is_none());
+        // Positions are those of the edited text (A grew from one line to two).
+        let lines: Vec<_> = c.pre_existing.iter().map(|d| d.line).collect();
+        assert_eq!(lines, vec![3, 13, 16], "{edited}\n{c:?}");
+        // The same edit also introducing a problem: only the new one is introduced.
+        let (_, c) = edit_and_check(&text, &upd("prod", "s", "OLD", "old.age"));
+        assert_eq!(c.pre_existing.len(), 3, "{c:?}");
+        assert_eq!(c.introduced.len(), 1, "{c:?}");
+        assert!(c.introduced.0[0].message.contains("also declared"));
+    }
+
+    #[test]
+    fn the_same_message_twice_counts_as_one_more() {
+        let before = Diagnostics(vec![Diagnostic::error(Path::new("m"), 2, 1, "same")]);
+        let after = Diagnostics(vec![
+            Diagnostic::error(Path::new("m"), 2, 1, "same"),
+            Diagnostic::error(Path::new("m"), 3, 1, "same"),
+        ]);
+        let (pre, new) = split_introduced("a\nb\nc\n", &before, "a\nb\nx\nc\n", after);
+        assert_eq!(pre.0[0].line, 2);
+        assert_eq!(new.0[0].line, 3);
     }
 
     #[test]
