@@ -6,6 +6,7 @@ mod client;
 mod contract;
 mod e2e;
 mod emulator;
+mod leaks;
 mod manifest;
 mod plan;
 mod quickstart;
