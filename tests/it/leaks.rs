@@ -744,6 +744,33 @@ fn malformed_identities_are_never_echoed() {
 }
 
 #[test]
+fn an_identity_given_where_a_path_is_expected_is_not_echoed() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.seal("values/A.age", "CANARY-VALUE-A");
+    p.manifest(&store_block("          A: { value: values/A.age }\n"));
+    let real = identity_line(&p);
+    let body = real.trim_start_matches("AGE-SECRET-KEY-1").to_string();
+    // The key text put into the *_FILE variable: a common CI mix-up.
+    let run = run_in(
+        p.root(),
+        &["check", "--decrypt"],
+        &[("CFSECRETS_AGE_KEY_FILE", real.as_str())],
+    );
+    run.expect(1);
+    assert!(
+        run.stderr.contains("CFSECRETS_AGE_KEY_FILE"),
+        "{}",
+        run.stderr
+    );
+    assert_clean("CFSECRETS_AGE_KEY_FILE=<key>", &run.all(), &[&body]);
+    // The key text given to -i.
+    let run = run_in(p.root(), &["check", "--decrypt", "-i", &real], &[]);
+    run.expect(1);
+    assert_clean("-i <key>", &run.all(), &[&body]);
+}
+
+#[test]
 fn init_writes_the_identity_only_to_its_0600_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_in(
