@@ -26,6 +26,13 @@ pub enum ValuesError {
         line: usize,
         reason: String,
     },
+    /// Key text given where a file path belongs (e.g. the key's contents put into
+    /// `CFSECRETS_AGE_KEY_FILE`). The text is not repeated: it is a private key.
+    #[error(
+        "{origin} holds an age identity, not a file path; put the key text in \
+         CFSECRETS_AGE_KEY, or give the path of a file that holds it"
+    )]
+    KeyInsteadOfPath { origin: String },
     #[error("{origin}: contains no age identity (AGE-SECRET-KEY-1…)")]
     NoIdentity { origin: String },
     #[error("{}:{line}: {reason}", path.display())]

@@ -37,14 +37,15 @@ impl Identities {
     ) -> Result<Option<Identities>, ValuesError> {
         let mut keys = Vec::new();
         for file in files {
-            keys.extend(Self::from_file(file)?.0);
+            keys.extend(Self::from_path(file, "-i/--identity")?.0);
         }
         if let Some(text) = env(ENV_AGE_KEY).filter(|t| !t.trim().is_empty()) {
             let text = Zeroizing::new(text);
             keys.extend(Self::parse(&text, ENV_AGE_KEY)?.0);
         }
         if let Some(path) = env(ENV_AGE_KEY_FILE).filter(|t| !t.trim().is_empty()) {
-            keys.extend(Self::from_file(Path::new(&path))?.0);
+            let path = Zeroizing::new(path);
+            keys.extend(Self::from_path(Path::new(path.as_str()), ENV_AGE_KEY_FILE)?.0);
         }
         Ok(if keys.is_empty() {
             None
@@ -55,6 +56,17 @@ impl Identities {
 
     /// Reads an identity file (age-keygen format).
     pub fn from_file(path: &Path) -> Result<Identities, ValuesError> {
+        Self::from_path(path, "the identity path")
+    }
+
+    /// [`Self::from_file`]; `origin` names where the path came from, for the one error that
+    /// cannot show the path: a path that is really key text.
+    fn from_path(path: &Path, origin: &str) -> Result<Identities, ValuesError> {
+        if looks_like_private_key(&path.to_string_lossy()) {
+            return Err(ValuesError::KeyInsteadOfPath {
+                origin: origin.to_string(),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
             path: path.to_path_buf(),
             source,
@@ -134,6 +146,16 @@ impl Identities {
     pub(crate) fn as_age(&self) -> impl Iterator<Item = &dyn age::Identity> {
         self.0.iter().map(|k| k as &dyn age::Identity)
     }
+}
+
+/// Whether `text` looks like private key material (an age identity or plugin identity, in
+/// any case, or a PEM block) rather than a path or a public key. Such text is never quoted
+/// in an error.
+pub(crate) fn looks_like_private_key(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    upper.contains("AGE-SECRET-KEY-")
+        || upper.contains("AGE-PLUGIN-")
+        || upper.contains("-----BEGIN")
 }
 
 impl fmt::Debug for Identities {
