@@ -771,6 +771,36 @@ fn an_identity_given_where_a_path_is_expected_is_not_echoed() {
 }
 
 #[test]
+fn a_private_key_given_as_init_recipient_is_not_echoed() {
+    let id = Identities::generate();
+    let text = id.to_file_text("now");
+    let real = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap()
+        .to_string();
+    let body = real.trim_start_matches("AGE-SECRET-KEY-1").to_string();
+    let ssh =
+        format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{body}\n-----END OPENSSH PRIVATE KEY-----");
+    for bad in [real.as_str(), &real.to_lowercase(), &ssh] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_in(dir.path(), &["init", "-r", bad], &[]);
+        run.expect(64);
+        assert_clean(
+            "init -r <private key>",
+            &run.all(),
+            &[&body, &body.to_lowercase()],
+        );
+        assert!(!dir.path().join("cfsecrets.yaml").exists());
+    }
+    // A mistyped public key is still shown, to help fix the typo.
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_in(dir.path(), &["init", "-r", "age1typo"], &[]);
+    run.expect(64);
+    assert!(run.stderr.contains("age1typo"), "{}", run.stderr);
+}
+
+#[test]
 fn init_writes_the_identity_only_to_its_0600_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_in(
