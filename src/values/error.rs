@@ -45,6 +45,10 @@ pub enum ValuesError {
     NoRecipients { path: PathBuf },
     #[error("invalid recipient {recipient:?}: {reason}")]
     RecipientArg { recipient: String, reason: String },
+    /// A recipient argument that is not shown: private key material, or text that does not
+    /// even start like a public key (it could be any secret pasted by mistake).
+    #[error("recipient {position} (not shown): {reason}")]
+    RecipientArgHidden { position: usize, reason: String },
     #[error("cannot decrypt {}: {reason}", path.display())]
     Decrypt { path: PathBuf, reason: String },
     #[error("cannot encrypt: {reason}")]

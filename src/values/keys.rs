@@ -210,16 +210,34 @@ impl Recipients {
         Ok(Recipients { keys })
     }
 
-    /// Parses recipients given on the command line.
+    /// Parses recipients given on the command line. A bad one is quoted only when it starts
+    /// like a public key (`age1…`, `ssh-…`); anything else may be a secret pasted by mistake
+    /// and is named by its position instead.
     pub fn from_strings(list: &[String]) -> Result<Recipients, ValuesError> {
         let mut keys = Vec::new();
-        for r in list {
-            keys.push(
-                Self::parse_one(r.trim()).map_err(|reason| ValuesError::RecipientArg {
-                    recipient: r.clone(),
-                    reason,
-                })?,
-            );
+        for (i, r) in list.iter().enumerate() {
+            let text = r.trim();
+            if looks_like_private_key(text) {
+                return Err(ValuesError::RecipientArgHidden {
+                    position: i + 1,
+                    reason: "this is a private key, not a recipient; give its public key \
+                             (`age-keygen -y FILE` prints it)"
+                        .to_string(),
+                });
+            }
+            keys.push(Self::parse_one(text).map_err(|reason| {
+                if text.starts_with("age1") || text.starts_with("ssh-") {
+                    ValuesError::RecipientArg {
+                        recipient: r.clone(),
+                        reason,
+                    }
+                } else {
+                    ValuesError::RecipientArgHidden {
+                        position: i + 1,
+                        reason,
+                    }
+                }
+            })?);
         }
         Ok(Recipients { keys })
     }
