@@ -940,3 +940,41 @@ fn secret_set_never_writes_the_value_outside_its_sealed_file() {
         );
     }
 }
+
+#[test]
+fn a_broken_emulator_state_file_is_reported_without_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let secret = |value: &str| {
+        format!(
+            "{{\"version\": 1, \"accounts\": {{\"{ACCOUNT}\": {{\"stores\": [{{\"id\": \"s\", \
+             \"name\": \"main\", \"created\": \"2026-01-01T00:00:00Z\", \"modified\": \
+             \"2026-01-01T00:00:00Z\", \"secrets\": [{{\"id\": \"x\", \"name\": \"A\", \
+             \"value\": {value}, \"scopes\": [\"workers\"], \"created\": \
+             \"2026-01-01T00:00:00Z\", \"modified\": \"2026-01-01T00:00:00Z\"}}]}}]}}}}}}"
+        )
+    };
+    // The file holds values; a hand-seeded one may hold a number (a PIN), or a value string
+    // in a field of another type. Neither may be quoted back.
+    for value in [
+        "31415926535".to_string(),
+        "\"CANARY-VALUE-s\", \"active\": \"CANARY-VALUE-b\"".to_string(),
+        "\"CANARY-VALUE-t\", \"pending_reads\": \"CANARY-VALUE-n\"".to_string(),
+    ] {
+        std::fs::write(&state, secret(&value)).unwrap();
+        let run = run_in(
+            dir.path(),
+            &[
+                "emulator",
+                "--listen",
+                "127.0.0.1:0",
+                "--state",
+                "state.json",
+            ],
+            &[],
+        );
+        run.expect(1);
+        assert!(run.stderr.contains("state.json"), "{}", run.stderr);
+        assert_clean("a state-file error", &run.all(), &["CANARY", "31415926535"]);
+    }
+}
