@@ -978,3 +978,28 @@ fn a_broken_emulator_state_file_is_reported_without_its_content() {
         assert_clean("a state-file error", &run.all(), &["CANARY", "31415926535"]);
     }
 }
+
+#[test]
+fn help_never_shows_an_api_url_that_carries_a_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    // Such URLs are refused by every command; `--help` must not print them either.
+    for url in [
+        "https://proxy.example/client/v4?token=CANARY-TOKEN-query",
+        "https://me:CANARY-TOKEN-userinfo@proxy.example/client/v4",
+    ] {
+        let env = [("CLOUDFLARE_API_BASE_URL", url)];
+        for sub in ["plan", "apply", "import"] {
+            let run = run_in(dir.path(), &[sub, "--help"], &env);
+            run.expect(0);
+            assert!(
+                run.stdout.contains("CLOUDFLARE_API_BASE_URL"),
+                "{}",
+                run.stdout
+            );
+            assert_clean(&format!("{sub} --help"), &run.all(), &["CANARY-TOKEN"]);
+            let run = run_in(dir.path(), &[sub], &env);
+            assert_ne!(run.code, Some(0));
+            assert_clean(sub, &run.all(), &["CANARY-TOKEN"]);
+        }
+    }
+}
