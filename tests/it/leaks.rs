@@ -1003,3 +1003,47 @@ fn help_never_shows_an_api_url_that_carries_a_credential() {
         }
     }
 }
+
+#[test]
+fn unreadable_sealed_files_and_fingerprint_keys_are_reported_without_content() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    let other = Recipients::from_strings(&Identities::generate().to_recipients()).unwrap();
+    let foreign = cfsecrets::values::seal(b"CANARY-VALUE-foreign", &other).unwrap();
+    std::fs::create_dir_all(p.path("values")).unwrap();
+    std::fs::write(p.path("values/FOREIGN.age"), foreign).unwrap();
+    // Plaintext dressed as armor, armor with a damaged body, and a truncated binary file.
+    p.write(
+        "values/FAKEARMOR.age",
+        "-----BEGIN AGE ENCRYPTED FILE-----\nCANARY-VALUE-fake armor body\n-----END AGE ENCRYPTED FILE-----\n",
+    );
+    p.write(
+        "values/HEADER.age",
+        "age-encryption.org/v1\n-> X25519 CANARY-VALUE-stanza\nCANARY-VALUE-body\n--- CANARY\n",
+    );
+    p.seal("values/OK.age", "CANARY-VALUE-ok");
+    let sealed = std::fs::read(p.path("values/OK.age")).unwrap();
+    std::fs::write(p.path("values/TRUNC.age"), &sealed[..sealed.len() / 2]).unwrap();
+    p.manifest(&store_block(
+        "          FOREIGN: { value: values/FOREIGN.age }\n\
+         \x20         FAKEARMOR: { value: values/FAKEARMOR.age }\n\
+         \x20         HEADER: { value: values/HEADER.age }\n\
+         \x20         TRUNC: { value: values/TRUNC.age }\n\
+         \x20         OK: { value: values/OK.age }\n",
+    ));
+    let check = p.run(&["check", "--decrypt"]);
+    check.expect(1);
+    for name in ["FOREIGN", "FAKEARMOR", "HEADER", "TRUNC"] {
+        assert!(check.stderr.contains(name), "{name}: {}", check.stderr);
+    }
+    p.run(&["plan"]).expect(1);
+    // A fingerprint key that decrypts to something other than 64 hex characters.
+    p.seal("keys/fingerprint.age", "CANARY-VALUE-not-a-hex-key\n");
+    p.manifest(&store_block("          OK: { value: values/OK.age }\n"));
+    p.run(&["check", "--decrypt"]).expect(1);
+    p.run(&["plan"]).expect(1);
+    p.run(&["apply", "--auto-approve"]).expect(1);
+    for (i, out) in p.outputs.lock().unwrap().iter().enumerate() {
+        assert_clean(&format!("output {i}"), out, &["CANARY"]);
+    }
+}
