@@ -1047,3 +1047,21 @@ fn unreadable_sealed_files_and_fingerprint_keys_are_reported_without_content() {
         assert_clean(&format!("output {i}"), out, &["CANARY"]);
     }
 }
+
+#[test]
+fn a_plaintext_file_dressed_as_armor_reveals_none_of_its_bytes() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    // A value pasted between armor lines instead of being sealed. base64's error would name
+    // the first byte outside its alphabet and its offset ("Invalid byte 61, offset 3").
+    p.write(
+        "values/PIN.age",
+        "-----BEGIN AGE ENCRYPTED FILE-----\npin=4711\n-----END AGE ENCRYPTED FILE-----\n",
+    );
+    p.manifest(&store_block("          PIN: { value: values/PIN.age }\n"));
+    let run = p.run(&["check", "--decrypt"]);
+    run.expect(1);
+    assert!(run.stderr.contains("PIN.age"), "{}", run.stderr);
+    assert!(run.stderr.contains("not an age file"), "{}", run.stderr);
+    assert_clean("the error", &run.all(), &["byte 61", "offset 3", "4711"]);
+}
