@@ -1065,3 +1065,29 @@ fn a_plaintext_file_dressed_as_armor_reveals_none_of_its_bytes() {
     assert!(run.stderr.contains("not an age file"), "{}", run.stderr);
     assert_clean("the error", &run.all(), &["byte 61", "offset 3", "4711"]);
 }
+
+#[test]
+fn an_identity_pasted_into_the_recipients_file_is_not_echoed() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.seal("values/A.age", "CANARY-VALUE-A");
+    p.manifest(&store_block("          A: { value: values/A.age }\n"));
+    let key = std::fs::read_to_string(&p.identity).unwrap();
+    let line = identity_line(&p);
+    let body = line.trim_start_matches("AGE-SECRET-KEY-1");
+    let recipients = std::fs::read_to_string(p.path(".age-recipients")).unwrap();
+    for pasted in [
+        format!("{recipients}{line}\n"),
+        format!("{recipients}{key}"),
+        format!("{recipients}{line} # mine\n"),
+    ] {
+        p.write(".age-recipients", &pasted);
+        p.run(&["reseal", "--force"]).expect(1);
+        let set = secret_set(&p, &["B", "--account", "production"], b"CANARY-VALUE-B\n");
+        assert_ne!(set.code, Some(0), "{}", set.all());
+        p.run(&["check", "--decrypt"]);
+    }
+    for (i, out) in p.outputs.lock().unwrap().iter().enumerate() {
+        assert_clean(&format!("output {i}"), out, &[body, "CANARY-VALUE"]);
+    }
+}
