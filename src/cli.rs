@@ -55,9 +55,12 @@ pub struct GlobalArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
     /// Base URL of the API. Plain http:// is accepted only for loopback hosts.
+    // The variable's value is not shown in --help: a URL can carry a credential (refused,
+    // but still printed by clap).
     #[arg(
         long,
         env = "CLOUDFLARE_API_BASE_URL",
+        hide_env_values = true,
         default_value = "https://api.cloudflare.com/client/v4",
         value_name = "URL"
     )]

@@ -69,11 +69,12 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
-    #[error("emulator state {} is not valid", path.display())]
+    /// Only the position: the parser's own message can quote the file, which holds values.
+    #[error("emulator state {} is not valid (line {line}, column {column})", path.display())]
     ParseState {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        line: usize,
+        column: usize,
     },
     #[error("emulator state {} has unknown version {version}", path.display())]
     StateVersion { path: PathBuf, version: u32 },

@@ -214,11 +214,11 @@ pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
             });
         }
     };
-    let file: StateFile =
-        serde_json::from_str(&text).map_err(|source| EmulatorError::ParseState {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let file: StateFile = serde_json::from_str(&text).map_err(|err| EmulatorError::ParseState {
+        path: path.to_path_buf(),
+        line: err.line(),
+        column: err.column(),
+    })?;
     if file.version != STATE_VERSION {
         return Err(EmulatorError::StateVersion {
             path: path.to_path_buf(),

@@ -26,6 +26,13 @@ pub enum ValuesError {
         line: usize,
         reason: String,
     },
+    /// Key text given where a file path belongs (e.g. the key's contents put into
+    /// `CFSECRETS_AGE_KEY_FILE`). The text is not repeated: it is a private key.
+    #[error(
+        "{origin} holds an age identity, not a file path; put the key text in \
+         CFSECRETS_AGE_KEY, or give the path of a file that holds it"
+    )]
+    KeyInsteadOfPath { origin: String },
     #[error("{origin}: contains no age identity (AGE-SECRET-KEY-1…)")]
     NoIdentity { origin: String },
     #[error("{}:{line}: {reason}", path.display())]
@@ -38,6 +45,10 @@ pub enum ValuesError {
     NoRecipients { path: PathBuf },
     #[error("invalid recipient {recipient:?}: {reason}")]
     RecipientArg { recipient: String, reason: String },
+    /// A recipient argument that is not shown: private key material, or text that does not
+    /// even start like a public key (it could be any secret pasted by mistake).
+    #[error("recipient {position} (not shown): {reason}")]
+    RecipientArgHidden { position: usize, reason: String },
     #[error("cannot decrypt {}: {reason}", path.display())]
     Decrypt { path: PathBuf, reason: String },
     #[error("cannot encrypt: {reason}")]

@@ -37,14 +37,15 @@ impl Identities {
     ) -> Result<Option<Identities>, ValuesError> {
         let mut keys = Vec::new();
         for file in files {
-            keys.extend(Self::from_file(file)?.0);
+            keys.extend(Self::from_path(file, "-i/--identity")?.0);
         }
         if let Some(text) = env(ENV_AGE_KEY).filter(|t| !t.trim().is_empty()) {
             let text = Zeroizing::new(text);
             keys.extend(Self::parse(&text, ENV_AGE_KEY)?.0);
         }
         if let Some(path) = env(ENV_AGE_KEY_FILE).filter(|t| !t.trim().is_empty()) {
-            keys.extend(Self::from_file(Path::new(&path))?.0);
+            let path = Zeroizing::new(path);
+            keys.extend(Self::from_path(Path::new(path.as_str()), ENV_AGE_KEY_FILE)?.0);
         }
         Ok(if keys.is_empty() {
             None
@@ -55,6 +56,17 @@ impl Identities {
 
     /// Reads an identity file (age-keygen format).
     pub fn from_file(path: &Path) -> Result<Identities, ValuesError> {
+        Self::from_path(path, "the identity path")
+    }
+
+    /// [`Self::from_file`]; `origin` names where the path came from, for the one error that
+    /// cannot show the path: a path that is really key text.
+    fn from_path(path: &Path, origin: &str) -> Result<Identities, ValuesError> {
+        if looks_like_private_key(&path.to_string_lossy()) {
+            return Err(ValuesError::KeyInsteadOfPath {
+                origin: origin.to_string(),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
             path: path.to_path_buf(),
             source,
@@ -136,6 +148,16 @@ impl Identities {
     }
 }
 
+/// Whether `text` looks like private key material (an age identity or plugin identity, in
+/// any case, or a PEM block) rather than a path or a public key. Such text is never quoted
+/// in an error.
+pub(crate) fn looks_like_private_key(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    upper.contains("AGE-SECRET-KEY-")
+        || upper.contains("AGE-PLUGIN-")
+        || upper.contains("-----BEGIN")
+}
+
 impl fmt::Debug for Identities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Identities({} keys, {REDACTED})", self.0.len())
@@ -188,16 +210,34 @@ impl Recipients {
         Ok(Recipients { keys })
     }
 
-    /// Parses recipients given on the command line.
+    /// Parses recipients given on the command line. A bad one is quoted only when it starts
+    /// like a public key (`age1…`, `ssh-…`); anything else may be a secret pasted by mistake
+    /// and is named by its position instead.
     pub fn from_strings(list: &[String]) -> Result<Recipients, ValuesError> {
         let mut keys = Vec::new();
-        for r in list {
-            keys.push(
-                Self::parse_one(r.trim()).map_err(|reason| ValuesError::RecipientArg {
-                    recipient: r.clone(),
-                    reason,
-                })?,
-            );
+        for (i, r) in list.iter().enumerate() {
+            let text = r.trim();
+            if looks_like_private_key(text) {
+                return Err(ValuesError::RecipientArgHidden {
+                    position: i + 1,
+                    reason: "this is a private key, not a recipient; give its public key \
+                             (`age-keygen -y FILE` prints it)"
+                        .to_string(),
+                });
+            }
+            keys.push(Self::parse_one(text).map_err(|reason| {
+                if text.starts_with("age1") || text.starts_with("ssh-") {
+                    ValuesError::RecipientArg {
+                        recipient: r.clone(),
+                        reason,
+                    }
+                } else {
+                    ValuesError::RecipientArgHidden {
+                        position: i + 1,
+                        reason,
+                    }
+                }
+            })?);
         }
         Ok(Recipients { keys })
     }

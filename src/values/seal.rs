@@ -54,9 +54,13 @@ pub fn unseal(
         .decrypt(identities.as_age())
         .map_err(|e| decrypt_err(describe(&e)))?;
     let mut plaintext = Zeroizing::new(Vec::new());
-    reader
-        .read_to_end(&mut plaintext)
-        .map_err(|e| decrypt_err(format!("the file is damaged or truncated ({e})")))?;
+    reader.read_to_end(&mut plaintext).map_err(|e| {
+        decrypt_err(match e.kind() {
+            // Armor or payload that does not decode: its text names the bad byte.
+            std::io::ErrorKind::InvalidData => "the file is damaged or truncated".to_string(),
+            _ => format!("the file is damaged or truncated ({e})"),
+        })
+    })?;
     Ok(plaintext)
 }
 
@@ -68,7 +72,14 @@ fn describe(err: &age::DecryptError) -> String {
         age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
             "not an age file (or a damaged one)".to_string()
         }
-        age::DecryptError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+        // InvalidData: the armor's base64 does not decode, and the decoder's message names
+        // the offending byte and its offset (of what may be a plaintext file).
+        age::DecryptError::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ) =>
+        {
             "not an age file (or a damaged one)".to_string()
         }
         other => other.to_string(),

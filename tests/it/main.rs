@@ -7,6 +7,7 @@ mod contract;
 mod docs;
 mod e2e;
 mod emulator;
+mod leaks;
 mod manifest;
 mod plan;
 mod quickstart;
