@@ -191,7 +191,7 @@ pub enum SecretCommand {
     Set(SecretSetArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct SecretSetArgs {
     /// The secret's name.
     pub name: String,
@@ -207,6 +207,25 @@ pub struct SecretSetArgs {
     /// Comment for the entry.
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
+    /// Anything after the name that is not a flag: refused without being echoed, because a
+    /// value typed here would be a secret on the command line (clap would quote it back in
+    /// its "unexpected argument" error).
+    #[arg(hide = true, num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub stray: Vec<String>,
+}
+
+/// Redacts `stray`: it may hold a value typed on the command line by mistake.
+impl std::fmt::Debug for SecretSetArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretSetArgs")
+            .field("name", &self.name)
+            .field("account", &self.account)
+            .field("store", &self.store)
+            .field("scopes", &self.scopes)
+            .field("comment", &self.comment)
+            .field("stray", &format_args!("[{} redacted]", self.stray.len()))
+            .finish()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,14 @@ pub async fn set(
     global: &GlobalArgs,
     args: &SecretSetArgs,
 ) -> anyhow::Result<Status> {
+    if !args.stray.is_empty() {
+        return Err(UsageError(
+            "`secret set` takes the value from stdin or a hidden prompt, never from arguments: \
+             the extra argument was not used (it may now be in your shell history)"
+                .to_string(),
+        )
+        .into());
+    }
     let name = SecretName::parse(&args.name)
         .map_err(|e| UsageError(format!("invalid secret name {:?}: {e}", args.name)))?;
     let mut scopes = Vec::new();

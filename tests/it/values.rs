@@ -968,13 +968,15 @@ proptest! {
             let holds = !format!("{b:?}").contains(&value);
             prop_assert!(holds);
         }
-        for (text, format) in [
-            (format!("A=1\n{value}\n"), BundleFormat::Dotenv),
-            (format!("A=\"{value}\n"), BundleFormat::Dotenv),
-            (format!("{value}=x\n"), BundleFormat::Dotenv),
-            (format!("A: [\"{value}\"]\n"), BundleFormat::Yaml),
-            (format!("A:\n  - {value}\n  b: {value}\n"), BundleFormat::Yaml),
-            (format!("\"{value}\n"), BundleFormat::Yaml),
+        // (text, whether the text is in a key's position: a bundle's Debug lists its keys,
+        // which are names, not values).
+        for (text, format, as_key) in [
+            (format!("A=1\n{value}\n"), BundleFormat::Dotenv, false),
+            (format!("A=\"{value}\n"), BundleFormat::Dotenv, false),
+            (format!("{value}=x\n"), BundleFormat::Dotenv, true),
+            (format!("A: [\"{value}\"]\n"), BundleFormat::Yaml, false),
+            (format!("A:\n  - {value}\n  b: {value}\n"), BundleFormat::Yaml, false),
+            (format!("\"{value}\n"), BundleFormat::Yaml, false),
         ] {
             match bundle::parse(&text, format) {
                 Err(e) => {
@@ -982,10 +984,11 @@ proptest! {
                     let holds = !format!("{e:?}").contains(&value);
                     prop_assert!(holds);
                 }
-                Ok(b) => {
+                Ok(b) if !as_key => {
                     let holds = !format!("{b:?}").contains(&value);
                     prop_assert!(holds)
                 },
+                Ok(_) => {}
             }
         }
 
@@ -1081,4 +1084,52 @@ fn check_decrypt_unseals_every_value_and_reports_problems_without_values() {
     for output in [&out.stdout, &out.stderr] {
         assert!(!String::from_utf8_lossy(output).contains(secret));
     }
+}
+
+#[test]
+fn secret_set_refuses_a_value_given_as_an_argument_without_echoing_it() {
+    let (dir, _) = project();
+    let before = std::fs::read(dir.path().join("cfsecrets.yaml")).unwrap();
+    for args in [
+        &[
+            "secret",
+            "set",
+            "X",
+            "--account",
+            "production",
+            "argv-secret-4e1d",
+        ][..],
+        &[
+            "secret",
+            "set",
+            "X",
+            "--account",
+            "production",
+            "-argv-secret-4e1d",
+        ][..],
+        &[
+            "secret",
+            "set",
+            "X",
+            "--account",
+            "production",
+            "--",
+            "argv-secret-4e1d",
+        ][..],
+    ] {
+        let out = run(dir.path(), args, "stdin-value");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("never from arguments"), "{all}");
+        assert!(!all.contains("argv-secret-4e1d"), "{all}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("cfsecrets.yaml")).unwrap(),
+        before
+    );
+    assert!(!dir.path().join("values/production").exists());
 }
