@@ -1548,3 +1548,54 @@ fn an_empty_plan_says_so_and_a_digest_round_trips() {
     assert!(json.contains("\"values/A.age\""));
     assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
 }
+
+/// Found by `the_quota_holds_at_every_step`: an account already over its quota (the quota
+/// was lowered, or other tools wrote) failed every plan, even one with no change at all,
+/// because the end count was checked even when nothing is added. Only requests that add
+/// secrets can hit the quota.
+#[test]
+fn an_account_over_its_quota_is_a_problem_only_for_plans_that_add() {
+    let values = fps(&[("A", "a"), ("N", "n")]);
+    let a = || {
+        (
+            "A",
+            DesiredSecret::Present(present(file("A"), &[Scope::Workers])),
+        )
+    };
+    let over = Some(Quota { quota: 0, usage: 2 });
+    let live = live_one(
+        vec![
+            secret("1", "A", &owned(Some("a"), false, ""), &["workers"]),
+            secret("2", "GONE", &owned(Some("g"), false, ""), &["workers"]),
+        ],
+        over,
+    );
+
+    // Unchanged and a delete: nothing is added, so the quota cannot stop it.
+    let desired = desired_one(vec![a()], Prune::Owned, no_safety());
+    let plan = plan_of(&desired, &live, &values);
+    assert!(!plan.has_problems(), "{:?}", plan.problems);
+    assert_eq!(deleted(&plan), vec!["GONE"]);
+    let after = simulate(&live, &plan).expect("deletes are accepted over the quota");
+    assert!(plan_of(&desired, &after, &values).is_empty());
+
+    // Nothing to do at all: an empty plan, not a problem.
+    let plan = plan_of(&desired, &after, &values);
+    assert!(plan.is_empty() && !plan.has_problems(), "{:?}", plan.problems);
+
+    // Adding one while still over: a problem, as before.
+    let desired = desired_one(
+        vec![
+            a(),
+            (
+                "N",
+                DesiredSecret::Present(present(file("N"), &[Scope::Workers])),
+            ),
+        ],
+        Prune::None,
+        no_safety(),
+    );
+    let plan = plan_of(&desired, &live, &values);
+    assert!(plan.has_problems());
+    assert!(plan.problems[0].message.contains("quota"));
+}
