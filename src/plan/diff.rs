@@ -235,9 +235,10 @@ impl AccountPlanner<'_> {
             let q = quota.quota as i64;
             let grow = (creates + dups) as i64;
             let end = usage + grow - (rename_deletes + other_deletes) as i64;
-            // Only growth can hit the quota; an account already over it is not our doing.
+            // Only requests that add secrets can hit the quota: an account already over it
+            // (not our doing) can still take updates and deletes.
             let mut peak = usage + grow;
-            if end > q {
+            if grow > 0 && end > q {
                 self.problem(
                     None,
                     format!("the account would hold {end} secrets after apply; its quota is {q}"),
