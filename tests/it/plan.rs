@@ -1599,3 +1599,48 @@ fn an_account_over_its_quota_is_a_problem_only_for_plans_that_add() {
     assert!(plan.has_problems());
     assert!(plan.problems[0].message.contains("quota"));
 }
+
+/// Found by `deletes_are_justified_and_never_protected`: renaming a protected secret deleted
+/// its old name (the minimal case: `A` renamed from `R2`, whose live comment is
+/// `[cfsecrets:v1 protect]`). Protection means no plan deletes it until a plan first
+/// removes the flag; the rename still makes the new name, and the old one is kept.
+#[test]
+fn a_rename_never_deletes_a_protected_old_name() {
+    let values = fps(&[("NEW", "v")]);
+    let desired = desired_one(
+        vec![(
+            "NEW",
+            DesiredSecret::Present(PresentSecret {
+                renamed_from: Some(name("OLD")),
+                ..present(file("NEW"), &[Scope::Workers])
+            }),
+        )],
+        Prune::Owned,
+        no_safety(),
+    );
+    // The value differs (written anew) or matches (copied server-side).
+    for (old_comment, kind) in [
+        (owned(None, true, ""), ActionKind::CreateSecrets),
+        (owned(Some("v"), true, "db"), ActionKind::Duplicate),
+    ] {
+        let live = live_one(
+            vec![secret("1", "OLD", &old_comment, &["workers"])],
+            None,
+        );
+        let plan = plan_of(&desired, &live, &values);
+        assert!(deleted(&plan).is_empty(), "{old_comment}: {:?}", kinds(&plan));
+        assert_eq!(kinds(&plan)[0].1, kind, "{old_comment}");
+        assert_eq!(plan.accounts[0].protected.len(), 1);
+        assert_eq!(plan.accounts[0].protected[0].name, "OLD");
+        let after = simulate(&live, &plan).unwrap();
+        let names: Vec<&str> = after.accounts[0].stores[0]
+            .secrets
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["NEW", "OLD"]);
+        let again = plan_of(&desired, &after, &values);
+        assert!(again.is_empty(), "{:?}", kinds(&again));
+        assert_eq!(again.accounts[0].protected[0].name, "OLD");
+    }
+}
