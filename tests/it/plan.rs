@@ -430,7 +430,7 @@ fn renames_duplicate_server_side_then_delete_the_old_name() {
         vec![secret(
             "9",
             "OLD",
-            &owned(Some("v"), true, "keep me"),
+            &owned(Some("v"), false, "keep me"),
             &["workers"],
         )],
         None,
@@ -1581,7 +1581,11 @@ fn an_account_over_its_quota_is_a_problem_only_for_plans_that_add() {
 
     // Nothing to do at all: an empty plan, not a problem.
     let plan = plan_of(&desired, &after, &values);
-    assert!(plan.is_empty() && !plan.has_problems(), "{:?}", plan.problems);
+    assert!(
+        plan.is_empty() && !plan.has_problems(),
+        "{:?}",
+        plan.problems
+    );
 
     // Adding one while still over: a problem, as before.
     let desired = desired_one(
@@ -1623,12 +1627,13 @@ fn a_rename_never_deletes_a_protected_old_name() {
         (owned(None, true, ""), ActionKind::CreateSecrets),
         (owned(Some("v"), true, "db"), ActionKind::Duplicate),
     ] {
-        let live = live_one(
-            vec![secret("1", "OLD", &old_comment, &["workers"])],
-            None,
-        );
+        let live = live_one(vec![secret("1", "OLD", &old_comment, &["workers"])], None);
         let plan = plan_of(&desired, &live, &values);
-        assert!(deleted(&plan).is_empty(), "{old_comment}: {:?}", kinds(&plan));
+        assert!(
+            deleted(&plan).is_empty(),
+            "{old_comment}: {:?}",
+            kinds(&plan)
+        );
         assert_eq!(kinds(&plan)[0].1, kind, "{old_comment}");
         assert_eq!(plan.accounts[0].protected.len(), 1);
         assert_eq!(plan.accounts[0].protected[0].name, "OLD");
