@@ -235,9 +235,10 @@ impl AccountPlanner<'_> {
             let q = quota.quota as i64;
             let grow = (creates + dups) as i64;
             let end = usage + grow - (rename_deletes + other_deletes) as i64;
-            // Only growth can hit the quota; an account already over it is not our doing.
+            // Only requests that add secrets can hit the quota: an account already over it
+            // (not our doing) can still take updates and deletes.
             let mut peak = usage + grow;
-            if end > q {
+            if grow > 0 && end > q {
                 self.problem(
                     None,
                     format!("the account would hold {end} secrets after apply; its quota is {q}"),
@@ -508,8 +509,23 @@ impl AccountPlanner<'_> {
                             }
                         }
                         (None, Some(old)) => {
-                            if self.rename(&store.name, name, p, old, &mut w) {
+                            // A protected old name is copied but never deleted: protection
+                            // holds until a plan removes it.
+                            let old_protected =
+                                marker::split(&old.comment).1.is_some_and(|m| m.protect);
+                            if self.rename(&store.name, name, p, old, !old_protected, &mut w) {
                                 self.check_size(&store.name, name, section);
+                            }
+                            if old_protected {
+                                section.protected.push(kept(
+                                    &store.name,
+                                    old,
+                                    &format!(
+                                        "renamed to {name}, but protected: copied, and kept until \
+                                         a plan removes its protection"
+                                    ),
+                                ));
+                                self.summary.protected_kept += 1;
                             }
                             self.summary.secrets_to_rename += 1;
                         }
@@ -616,6 +632,7 @@ impl AccountPlanner<'_> {
         name: &SecretName,
         p: &PresentSecret,
         old: &LiveSecret,
+        delete_old: bool,
         w: &mut StoreWork,
     ) -> bool {
         let (old_user, old_marker) = marker::split(&old.comment);
@@ -669,11 +686,13 @@ impl AccountPlanner<'_> {
                 w.creates.push(change);
             }
         }
-        w.deletes.push(delete_change(
-            old,
-            DeleteCause::Rename,
-            format!("renamed to {name}"),
-        ));
+        if delete_old {
+            w.deletes.push(delete_change(
+                old,
+                DeleteCause::Rename,
+                format!("renamed to {name}"),
+            ));
+        }
         carried.is_none()
     }
 

@@ -12,9 +12,18 @@ use super::model::{ActionKind, Plan};
 
 /// Applies every action of `plan` in order and returns the state after each one.
 ///
-/// Fails like the API would: a create or duplicate onto an existing name, an update or
-/// delete of an unknown id, a missing store, or exceeding a known quota.
+/// Refuses a plan with problems, as the applier does. Otherwise fails like the API would: a
+/// create or duplicate onto an existing name, a create without its value, a duplicate of an
+/// unknown source, an update or delete of an unknown id, a missing store, or a request that
+/// adds secrets beyond a known quota (a request that only removes secrets is accepted even
+/// when the account is already over its quota).
 pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, String> {
+    if plan.has_problems() {
+        return Err(format!(
+            "the plan has {} problem(s); it cannot be applied",
+            plan.problems.len()
+        ));
+    }
     let mut state = live.clone();
     let mut ids: BTreeSet<String> = state
         .accounts
@@ -73,6 +82,9 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                         if store.secret(&change.name).is_some() {
                             return Err(format!("secret_name_already_exists: {}", change.name));
                         }
+                        if action.kind == ActionKind::CreateSecrets && !change.send_value {
+                            return Err(format!("{}: created without a value", change.name));
+                        }
                         let scopes = change
                             .scopes
                             .as_ref()
@@ -130,7 +142,7 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
             store.secrets.sort_by(|a, b| a.name.cmp(&b.name));
             if let Some(quota) = &mut account.quota {
                 let usage = quota.usage as i64 + added;
-                if usage > quota.quota as i64 {
+                if added > 0 && usage > quota.quota as i64 {
                     return Err(format!(
                         "maximum_secrets_exceeded: {usage} of {}",
                         quota.quota

@@ -430,7 +430,7 @@ fn renames_duplicate_server_side_then_delete_the_old_name() {
         vec![secret(
             "9",
             "OLD",
-            &owned(Some("v"), true, "keep me"),
+            &owned(Some("v"), false, "keep me"),
             &["workers"],
         )],
         None,
@@ -1209,23 +1209,75 @@ fn schema_has_not_drifted() {
 }
 
 // ---------------------------------------------------------------- properties
+//
+// Random worlds: 1–3 accounts, each with 1–3 stores (declared and live, declared but missing
+// live, live but undeclared), every secret shape the manifest allows (file and bundle values,
+// `value: keep`, `ensure: absent`, `renamed_from` whose source exists live or not, `protect`,
+// scope subsets, comments that look like markers), owned live secrets whose fingerprint may
+// or may not match and unowned ones, every prune mode, quotas from unknown through tight to
+// too small (and accounts already over theirs), safety thresholds with and without
+// `--allow-deletes`, and batch sizes that force chunking.
+//
+// Values are random 24-letter strings over g–z (never hex), mapped to fingerprints by the
+// test-only keyed hash `fingerprint` above, so a value can only reach output by a leak.
+//
+// 256 cases per property; `PROPTEST_CASES` overrides the count and `PROPTEST_RNG_SEED=<u64>`
+// fixes the seed of a whole run. Proptest saves a failing case's seed under
+// `tests/proptest-regressions/` and replays it first on the next run; once understood, such a
+// case becomes a named test in the last section of this file and the file is deleted (never
+// committed).
 
-const POOL: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
-const COMMENTS: [&str; 4] = ["", "note", "[cfsecrets:v1 protect]", "two words"];
+const ACCOUNT_IDS: [&str; 3] = [PROD, STAGING, "00112233445566778899aabbccddeeff"];
+const STORE_POOL: [&str; 4] = [STORE, "payments", "legacy", "edge"];
+/// Declared names are the first six; `R1`/`R2` are mostly rename sources; the last one is a
+/// live name outside the manifest's rules (live names are plain strings).
+const NAMES: [&str; 9] = ["A", "B", "C", "D", "E", "F", "R1", "R2", "odd.name"];
+const DECLARABLE: usize = 6;
+const RENAMEABLE: usize = 8;
+const COMMENTS: [&str; 7] = [
+    "",
+    "note",
+    "two words",
+    "[cfsecrets:v1 protect]",
+    "see [cfsecrets:v1 fp=0011223344556677]",
+    " [cfsecrets:v1]",
+    "x[cfsecrets:v1]",
+];
+const VALUE_POOL: usize = 4;
+/// A scope the API returned that this build does not know.
+const UNKNOWN_SCOPE: &str = "legacy_scope";
 
 #[derive(Clone, Debug)]
-struct LiveGen {
-    owned: Option<Option<usize>>, // None: no marker; Some(fp of value index or none)
-    protect: bool,
+enum LiveFp {
+    /// A marker without a fingerprint (`value: keep`, never written by us).
+    Absent,
+    /// The fingerprint of one of the generated values.
+    Value(usize),
+    /// Some other fingerprint (a value written earlier, now changed).
+    Random([u8; 8]),
+}
+
+#[derive(Clone, Debug)]
+struct LiveSecretGen {
+    /// `None`: no marker of ours (unowned); else the fingerprint and the protect flag.
+    marker: Option<(LiveFp, bool)>,
     scopes: Vec<Scope>,
+    unknown_scope: bool,
     comment: usize,
+}
+
+#[derive(Clone, Debug)]
+enum ValueGen {
+    File(usize),
+    Bundle(usize),
+    Keep,
 }
 
 #[derive(Clone, Debug)]
 enum DesiredGen {
     Absent,
     Present {
-        value: Option<usize>, // None: keep
+        value: ValueGen,
         scopes: Vec<Scope>,
         comment: usize,
         protect: bool,
@@ -1233,34 +1285,81 @@ enum DesiredGen {
     },
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Presence {
+    Declared,
+    Live,
+    Both,
+}
+
+#[derive(Clone, Debug)]
+struct StoreGen {
+    presence: Presence,
+    prune: Prune,
+    /// Keys index `NAMES[..DECLARABLE]`.
+    desired: BTreeMap<usize, DesiredGen>,
+    /// Keys index `NAMES`.
+    live: BTreeMap<usize, LiveSecretGen>,
+    /// True: a `value: keep` secret with nothing live to keep becomes a file value (so most
+    /// worlds are appliable); false leaves it, and the plan must report a problem.
+    keep_only_where_live: bool,
+}
+
+#[derive(Clone, Debug)]
+struct AccountGen {
+    /// Keys index `STORE_POOL`.
+    stores: BTreeMap<usize, StoreGen>,
+    /// False: the account is missing from the live snapshot.
+    live: bool,
+    /// Quota minus current usage (negative: already over); `None`: quota unknown.
+    headroom: Option<i64>,
+}
+
+/// Which generated value; biased to the first so live fingerprints often match.
+fn value_index() -> impl Strategy<Value = usize> {
+    prop_oneof![3 => Just(0usize), 1 => 0..VALUE_POOL]
+}
+
 fn scopes_gen() -> impl Strategy<Value = Vec<Scope>> {
     proptest::sample::subsequence(Scope::ALL.to_vec(), 1..=3)
 }
 
-fn live_gen() -> impl Strategy<Value = LiveGen> {
+fn live_secret_gen() -> impl Strategy<Value = LiveSecretGen> {
+    let fp = prop_oneof![
+        1 => Just(LiveFp::Absent),
+        3 => value_index().prop_map(LiveFp::Value),
+        1 => any::<[u8; 8]>().prop_map(LiveFp::Random),
+    ];
     (
-        proptest::option::of(proptest::option::of(0..3usize)),
-        any::<bool>(),
+        proptest::option::weighted(0.7, (fp, proptest::bool::weighted(0.25))),
         scopes_gen(),
+        proptest::bool::weighted(0.1),
         0..COMMENTS.len(),
     )
-        .prop_map(|(owned, protect, scopes, comment)| LiveGen {
-            owned,
-            protect,
+        .prop_map(|(marker, scopes, unknown_scope, comment)| LiveSecretGen {
+            marker,
             scopes,
+            unknown_scope,
             comment,
         })
 }
 
 fn desired_gen() -> impl Strategy<Value = DesiredGen> {
+    let value = prop_oneof![
+        4 => value_index().prop_map(ValueGen::File),
+        2 => value_index().prop_map(ValueGen::Bundle),
+        1 => Just(ValueGen::Keep),
+    ];
+    // Mostly the undeclared R1/R2; sometimes a declared name (a conflict, hence a problem).
+    let source = prop_oneof![6 => DECLARABLE..RENAMEABLE, 1 => 0..DECLARABLE];
     prop_oneof![
         1 => Just(DesiredGen::Absent),
-        5 => (
-            proptest::option::weighted(0.8, 0..3usize),
+        6 => (
+            value,
             scopes_gen(),
             0..COMMENTS.len(),
-            any::<bool>(),
-            proptest::option::weighted(0.3, 0..POOL.len()),
+            proptest::bool::weighted(0.25),
+            proptest::option::weighted(0.35, source),
         )
             .prop_map(|(value, scopes, comment, protect, renamed_from)| DesiredGen::Present {
                 value,
@@ -1272,210 +1371,904 @@ fn desired_gen() -> impl Strategy<Value = DesiredGen> {
     ]
 }
 
-#[derive(Debug, Clone)]
+fn store_gen() -> impl Strategy<Value = StoreGen> {
+    (
+        prop_oneof![
+            1 => Just(Presence::Declared),
+            1 => Just(Presence::Live),
+            4 => Just(Presence::Both),
+        ],
+        prop_oneof![Just(Prune::Owned), Just(Prune::All), Just(Prune::None)],
+        proptest::collection::btree_map(0..DECLARABLE, desired_gen(), 0..=5),
+        // R1/R2 (rename sources) are live more often than other names.
+        proptest::collection::btree_map(
+            prop_oneof![2 => 0..NAMES.len(), 1 => DECLARABLE..RENAMEABLE],
+            live_secret_gen(),
+            0..=5,
+        ),
+        proptest::bool::weighted(0.8),
+    )
+        .prop_map(
+            |(presence, prune, desired, live, keep_only_where_live)| StoreGen {
+                presence,
+                prune,
+                desired,
+                live,
+                keep_only_where_live,
+            },
+        )
+}
+
+fn account_gen() -> impl Strategy<Value = AccountGen> {
+    (
+        proptest::collection::btree_map(0..STORE_POOL.len(), store_gen(), 1..=3),
+        proptest::bool::weighted(0.9),
+        // Over the quota already, tight, or roomy.
+        proptest::option::weighted(0.7, prop_oneof![1 => -2i64..0, 2 => 0i64..3, 5 => 3i64..16]),
+    )
+        .prop_map(|(stores, live, headroom)| AccountGen {
+            stores,
+            live,
+            headroom,
+        })
+}
+
+fn safety_gen() -> impl Strategy<Value = (Safety, Option<u32>)> {
+    let safety = prop_oneof![
+        3 => Just(no_safety()),
+        1 => Just(Safety::default()),
+        2 => (
+            proptest::option::of(0..4u32),
+            proptest::option::of(0..=100u8),
+            0..4u32,
+        )
+            .prop_map(|(max_deletes, max_delete_percent, min_existing)| Safety {
+                max_deletes,
+                max_delete_percent,
+                min_existing,
+            }),
+    ];
+    (safety, proptest::option::weighted(0.25, 0..4u32))
+}
+
+/// One generated world: the inputs of `diff`, plus the plaintexts the fingerprints stand for.
+#[derive(Clone, Debug)]
 struct World {
     desired: Desired,
     live: LiveState,
     values: ValueFingerprints,
+    options: PlanOptions,
     plaintexts: Vec<String>,
 }
 
 fn world() -> impl Strategy<Value = World> {
     (
-        proptest::collection::btree_map(0..POOL.len(), live_gen(), 0..=POOL.len()),
-        proptest::collection::btree_map(0..POOL.len(), desired_gen(), 0..=POOL.len()),
-        prop_oneof![Just(Prune::Owned), Just(Prune::All), Just(Prune::None)],
-        proptest::collection::vec("[g-z]{24}", 3),
-        proptest::option::of(0..4u64),
-        any::<bool>(),
+        proptest::collection::vec(account_gen(), 1..=3),
+        proptest::collection::vec("[g-z]{24}", VALUE_POOL),
+        safety_gen(),
+        prop_oneof![Just(plan::DEFAULT_BATCH_SIZE), 1..=3usize],
     )
         .prop_map(
-            |(live_map, desired_map, prune, plaintexts, headroom, store_live)| {
-                let secrets: Vec<LiveSecret> = if store_live {
-                    live_map
-                        .iter()
-                        .map(|(i, g)| {
-                            let user = COMMENTS[g.comment];
-                            let comment = match g.owned {
-                                None => user.to_string(),
-                                Some(fp) => marker::join(
-                                    user,
-                                    &Marker {
-                                        fingerprint: fp.map(|v| fingerprint(&plaintexts[v])),
-                                        protect: g.protect,
-                                    },
-                                ),
-                            };
-                            let sc: Vec<&str> = g.scopes.iter().map(|s| s.as_wire()).collect();
-                            secret(&format!("live{i}"), POOL[*i], &comment, &sc)
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let count = secrets.len() as u64;
-                let mut live = live_one(
-                    secrets,
-                    headroom.map(|h| Quota {
-                        quota: count + h,
-                        usage: count,
-                    }),
-                );
-                if !store_live {
-                    live.accounts[0].stores.clear();
-                }
-                let mut values = ValueFingerprints::new();
-                let entries: Vec<(&str, DesiredSecret)> = desired_map
-                    .iter()
-                    .map(|(i, g)| {
-                        let d = match g {
-                            DesiredGen::Absent => DesiredSecret::Absent,
-                            DesiredGen::Present {
-                                value,
-                                scopes,
-                                comment,
-                                protect,
-                                renamed_from,
-                            } => {
-                                let source = match value {
-                                    Some(v) => {
-                                        values.insert(
-                                            ("production".into(), STORE.into(), name(POOL[*i])),
-                                            fingerprint(&plaintexts[*v]),
-                                        );
-                                        file(POOL[*i])
-                                    }
-                                    None => ValueSource::Keep,
-                                };
-                                DesiredSecret::Present(PresentSecret {
-                                    value: source,
-                                    scopes: scopes.iter().copied().collect(),
-                                    comment: (!COMMENTS[*comment].is_empty())
-                                        .then(|| COMMENTS[*comment].to_string()),
-                                    protect: *protect,
-                                    renamed_from: renamed_from
-                                        .filter(|r| r != i)
-                                        .map(|r| name(POOL[r])),
-                                })
-                            }
-                        };
-                        (POOL[*i], d)
-                    })
-                    .collect();
-                World {
-                    desired: desired_one(entries, prune, no_safety()),
-                    live,
-                    values,
-                    plaintexts,
-                }
+            |(accounts, plaintexts, (safety, allow_deletes), batch_size)| {
+                build_world(&accounts, plaintexts, safety, allow_deletes, batch_size)
             },
         )
 }
 
-fn desired_present_names(desired: &Desired) -> Vec<(String, Option<String>)> {
-    desired.accounts[0].stores[0]
-        .secrets
-        .iter()
-        .filter_map(|(n, s)| match s {
-            DesiredSecret::Present(p) => Some((
-                n.to_string(),
-                p.renamed_from.as_ref().map(|r| r.to_string()),
-            )),
-            DesiredSecret::Absent => None,
-        })
-        .collect()
+fn build_world(
+    accounts: &[AccountGen],
+    plaintexts: Vec<String>,
+    safety: Safety,
+    allow_deletes: Option<u32>,
+    batch_size: usize,
+) -> World {
+    let mut desired_accounts = Vec::new();
+    let mut live_accounts = Vec::new();
+    let mut values = ValueFingerprints::new();
+    for (i, a) in accounts.iter().enumerate() {
+        let label = format!("acct{i}");
+        let account_id = AccountId::parse(ACCOUNT_IDS[i]).unwrap();
+        let mut stores = Vec::new();
+        let mut live_stores = Vec::new();
+        for (&s, g) in &a.stores {
+            let store_name = STORE_POOL[s];
+            if !matches!(g.presence, Presence::Live) {
+                let mut secrets = BTreeMap::new();
+                for (&n, d) in &g.desired {
+                    let secret_name = name(NAMES[n]);
+                    let d = match d {
+                        DesiredGen::Absent => DesiredSecret::Absent,
+                        DesiredGen::Present {
+                            value,
+                            scopes,
+                            comment,
+                            protect,
+                            renamed_from,
+                        } => {
+                            let key = (label.clone(), store_name.to_string(), secret_name.clone());
+                            let value = match value {
+                                ValueGen::File(v) => {
+                                    values.insert(key, fingerprint(&plaintexts[*v]));
+                                    file(&format!("{label}-{store_name}-{n}"))
+                                }
+                                ValueGen::Bundle(v) => {
+                                    values.insert(key, fingerprint(&plaintexts[*v]));
+                                    ValueSource::Bundle {
+                                        path: PathBuf::from(format!("values/{store_name}.env.age")),
+                                        key: NAMES[n].to_string(),
+                                    }
+                                }
+                                ValueGen::Keep => {
+                                    let live = |i: usize| {
+                                        !matches!(g.presence, Presence::Declared)
+                                            && g.live.contains_key(&i)
+                                    };
+                                    if g.keep_only_where_live
+                                        && !live(n)
+                                        && !renamed_from.is_some_and(live)
+                                    {
+                                        values.insert(key, fingerprint(&plaintexts[0]));
+                                        file(&format!("{label}-{store_name}-{n}"))
+                                    } else {
+                                        ValueSource::Keep
+                                    }
+                                }
+                            };
+                            DesiredSecret::Present(PresentSecret {
+                                value,
+                                scopes: scopes.iter().copied().collect(),
+                                comment: (!COMMENTS[*comment].is_empty())
+                                    .then(|| COMMENTS[*comment].to_string()),
+                                protect: *protect,
+                                renamed_from: renamed_from.map(|r| name(NAMES[r])),
+                            })
+                        }
+                    };
+                    secrets.insert(secret_name, d);
+                }
+                stores.push(DesiredStore {
+                    name: store_name.to_string(),
+                    prune: g.prune,
+                    secrets,
+                });
+            }
+            if !matches!(g.presence, Presence::Declared) {
+                let mut secrets: Vec<LiveSecret> = g
+                    .live
+                    .iter()
+                    .map(|(&n, l)| {
+                        let user = COMMENTS[l.comment];
+                        let comment = match &l.marker {
+                            None => user.to_string(),
+                            Some((fp, protect)) => marker::join(
+                                user,
+                                &Marker {
+                                    fingerprint: match fp {
+                                        LiveFp::Absent => None,
+                                        LiveFp::Value(v) => Some(fingerprint(&plaintexts[*v])),
+                                        LiveFp::Random(b) => Some(Fingerprint::from_bytes(*b)),
+                                    },
+                                    protect: *protect,
+                                },
+                            ),
+                        };
+                        let mut sc: Vec<&str> = l.scopes.iter().map(|s| s.as_wire()).collect();
+                        if l.unknown_scope {
+                            sc.push(UNKNOWN_SCOPE);
+                        }
+                        secret(&format!("sec-{i}-{s}-{n}"), NAMES[n], &comment, &sc)
+                    })
+                    .collect();
+                secrets.sort_by(|x, y| x.name.cmp(&y.name));
+                live_stores.push(LiveStore {
+                    id: format!("store-{i}-{s}"),
+                    name: store_name.to_string(),
+                    created: "2026-01-01T00:00:00Z".into(),
+                    modified: "2026-01-01T00:00:00Z".into(),
+                    secrets,
+                });
+            }
+        }
+        desired_accounts.push(DesiredAccount {
+            label,
+            account_id: account_id.clone(),
+            stores,
+        });
+        if a.live {
+            live_stores.sort_by(|x, y| x.name.cmp(&y.name));
+            let usage: u64 = live_stores.iter().map(|s| s.secrets.len() as u64).sum();
+            live_accounts.push(LiveAccount {
+                account_id,
+                quota: a.headroom.map(|h| Quota {
+                    quota: (usage as i64 + h).max(0) as u64,
+                    usage,
+                }),
+                stores: live_stores,
+            });
+        }
+    }
+    let mut desired = desired_one(vec![], Prune::Owned, safety);
+    desired.accounts = desired_accounts;
+    World {
+        desired,
+        live: LiveState {
+            accounts: live_accounts,
+        },
+        values,
+        options: PlanOptions {
+            allow_deletes,
+            batch_size,
+            value_sizes: BTreeMap::new(),
+        },
+        plaintexts,
+    }
 }
 
-fn names_in(state: &LiveState) -> BTreeSet<String> {
+/// (account label, store, secret name).
+type Key = (String, String, String);
+
+impl World {
+    fn plan(&self) -> Plan {
+        self.plan_from(&self.live)
+    }
+
+    fn plan_from(&self, live: &LiveState) -> Plan {
+        plan::diff(&self.desired, live, Some(&self.values), &self.options)
+    }
+
+    fn label(&self, account_id: &AccountId) -> String {
+        self.desired
+            .accounts
+            .iter()
+            .find(|a| &a.account_id == account_id)
+            .map(|a| a.label.clone())
+            .expect("every live account is declared")
+    }
+
+    /// Every live secret of `state`, by key.
+    fn secrets<'s>(&self, state: &'s LiveState) -> BTreeMap<Key, &'s LiveSecret> {
+        let mut out = BTreeMap::new();
+        for a in &state.accounts {
+            let label = self.label(&a.account_id);
+            for s in &a.stores {
+                for x in &s.secrets {
+                    out.insert((label.clone(), s.name.clone(), x.name.clone()), x);
+                }
+            }
+        }
+        out
+    }
+
+    fn desired_store(&self, label: &str, store: &str) -> Option<&DesiredStore> {
+        self.desired
+            .accounts
+            .iter()
+            .find(|a| a.label == label)?
+            .stores
+            .iter()
+            .find(|s| s.name == store)
+    }
+
+    /// Every declared present secret, by key.
+    fn present(&self) -> Vec<(Key, &PresentSecret)> {
+        let mut out = Vec::new();
+        for a in &self.desired.accounts {
+            for s in &a.stores {
+                for (n, d) in &s.secrets {
+                    if let DesiredSecret::Present(p) = d {
+                        out.push(((a.label.clone(), s.name.clone(), n.to_string()), p));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn wanted_fp(&self, key: &Key) -> Option<Fingerprint> {
+        self.values
+            .get(&(key.0.clone(), key.1.clone(), name(&key.2)))
+            .copied()
+    }
+}
+
+fn appliable(plan: &Plan) -> bool {
+    !plan.has_problems() && !plan.is_blocked()
+}
+
+fn protected(secret: &LiveSecret) -> bool {
+    marker::split(&secret.comment).1.is_some_and(|m| m.protect)
+}
+
+fn account_count(state: &LiveState, account_id: &str) -> u64 {
     state
         .accounts
         .iter()
+        .filter(|a| a.account_id.as_str() == account_id)
         .flat_map(|a| &a.stores)
-        .flat_map(|s| s.secrets.iter().map(|x| x.name.clone()))
-        .collect()
+        .map(|s| s.secrets.len() as u64)
+        .sum()
+}
+
+/// The value fingerprint the simulated API holds for each secret after `plan` runs, tracked
+/// beside `simulate` (which keeps no values): a live secret starts with its marker's
+/// fingerprint (`None`: unknown), a sent value is the declared one, a duplicate copies its
+/// source's. The marker is trusted at the start only; after that only writes count.
+fn values_after(w: &World, plan: &Plan) -> BTreeMap<Key, Option<Fingerprint>> {
+    let mut held: BTreeMap<Key, Option<Fingerprint>> = w
+        .secrets(&w.live)
+        .into_iter()
+        .map(|(k, s)| (k, marker::split(&s.comment).1.and_then(|m| m.fingerprint)))
+        .collect();
+    for (account, action) in plan.actions() {
+        for c in &action.secrets {
+            let key: Key = (
+                account.label.clone(),
+                action.store.name.clone(),
+                c.name.clone(),
+            );
+            let sent = || c.send_value.then(|| w.wanted_fp(&key)).flatten();
+            match action.kind {
+                ActionKind::CreateStore => {}
+                ActionKind::CreateSecrets => {
+                    held.insert(key.clone(), sent());
+                }
+                ActionKind::Duplicate => {
+                    let source = c.source.as_ref().expect("duplicate has a source");
+                    let from = (key.0.clone(), key.1.clone(), source.name.clone());
+                    let v = held.get(&from).copied().flatten();
+                    held.insert(key.clone(), v);
+                }
+                ActionKind::Update => {
+                    if c.send_value {
+                        held.insert(key.clone(), sent());
+                    }
+                }
+                ActionKind::Delete => {
+                    held.remove(&key);
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Checks the end state against the manifest directly (not through the planner).
+fn check_end_state(w: &World, plan: &Plan, after: &LiveState) -> Result<(), TestCaseError> {
+    let live = w.secrets(after);
+    let before = w.secrets(&w.live);
+    let held = values_after(w, plan);
+    for (key, p) in w.present() {
+        let s = live
+            .get(&key)
+            .ok_or_else(|| TestCaseError::fail(format!("{key:?} missing after apply")))?;
+        let wire: BTreeSet<String> = p.scopes.iter().map(|s| s.as_wire().to_string()).collect();
+        prop_assert_eq!(&s.scopes, &wire, "scopes of {:?}", key);
+        let (user, m) = marker::split(&s.comment);
+        prop_assert_eq!(
+            user.as_str(),
+            p.comment.as_deref().unwrap_or(""),
+            "user comment of {:?}",
+            key
+        );
+        let m = m.ok_or_else(|| TestCaseError::fail(format!("{key:?} has no marker")))?;
+        prop_assert_eq!(m.protect, p.protect, "protect flag of {:?}", key);
+        if p.value != ValueSource::Keep {
+            let wanted = w.wanted_fp(&key);
+            prop_assert_eq!(m.fingerprint, wanted, "marker fingerprint of {:?}", key);
+            prop_assert_eq!(
+                held.get(&key).copied().flatten(),
+                wanted,
+                "the value {:?} holds is not the declared one",
+                key
+            );
+        }
+    }
+    // Undeclared live secrets (rename sources aside) follow the prune mode.
+    for ((label, store, n), b) in &before {
+        let Some(s) = w.desired_store(label, store) else {
+            prop_assert!(live.contains_key(&(label.clone(), store.clone(), n.clone())));
+            continue;
+        };
+        let declared = SecretName::parse(n).is_ok_and(|x| s.secrets.contains_key(&x));
+        let source = s.secrets.values().any(|d| {
+            matches!(d, DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == n))
+        });
+        if declared || source {
+            continue;
+        }
+        let owned = marker::split(&b.comment).1.is_some();
+        let goes = !protected(b)
+            && match s.prune {
+                Prune::All => true,
+                Prune::Owned => owned,
+                Prune::None => false,
+            };
+        let key = (label.clone(), store.clone(), n.clone());
+        prop_assert_eq!(
+            live.contains_key(&key),
+            !goes,
+            "undeclared {:?} (prune {:?}, owned {}, protected {})",
+            key,
+            s.prune,
+            owned,
+            protected(b)
+        );
+    }
+    for a in &w.desired.accounts {
+        for s in &a.stores {
+            for (n, d) in &s.secrets {
+                let key = (a.label.clone(), s.name.clone(), n.to_string());
+                if *d == DesiredSecret::Absent && live.contains_key(&key) {
+                    prop_assert!(
+                        before.get(&key).is_some_and(|b| protected(b)),
+                        "{:?} is ensure: absent, unprotected, and still there",
+                        key
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
 
+    /// (1) Applied by the simulator, an appliable plan reaches the declared state (checked
+    /// against the manifest: names, scopes, comments, protect flags, the values held, prune
+    /// modes), a second plan is empty, and applying that changes nothing.
     #[test]
     fn applying_a_plan_converges(w in world()) {
-        let plan = plan_of(&w.desired, &w.live, &w.values);
-        prop_assume!(!plan.has_problems());
+        let plan = w.plan();
+        if !appliable(&plan) {
+            return Ok(());
+        }
         let after = simulate(&w.live, &plan).map_err(TestCaseError::fail)?;
-        let again = plan_of(&w.desired, &after, &w.values);
-        prop_assert!(again.is_empty(), "second plan:\n{}", render::text(&again, &Palette::PLAIN));
+        check_end_state(&w, &plan, &after)?;
+        let again = w.plan_from(&after);
+        prop_assert!(
+            again.is_empty() && appliable(&again),
+            "second plan is not empty:\n{}",
+            render::text(&again, &Palette::PLAIN)
+        );
+        let twice = simulate(&after, &again).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&twice, &after, "applying the second plan changed the state");
     }
 
+    /// (1b) An apply interrupted after any action converges when run again (apply re-plans
+    /// from live state; no journal).
     #[test]
-    fn creates_and_renames_come_before_deletes(w in world()) {
-        let plan = plan_of(&w.desired, &w.live, &w.values);
+    fn an_interrupted_apply_converges_when_run_again(
+        w in world(),
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let plan = w.plan();
+        if !appliable(&plan) || plan.is_empty() {
+            return Ok(());
+        }
+        let steps = simulate_steps(&w.live, &plan).map_err(TestCaseError::fail)?;
+        let partial = &steps[cut.index(steps.len())];
+        let resumed = w.plan_from(partial);
+        prop_assert!(
+            !resumed.has_problems(),
+            "re-plan after an interruption has problems: {:?}",
+            resumed.problems
+        );
+        if resumed.is_blocked() {
+            return Ok(());
+        }
+        let after = simulate(partial, &resumed).map_err(TestCaseError::fail)?;
+        let again = w.plan_from(&after);
+        prop_assert!(
+            again.is_empty(),
+            "third plan is not empty:\n{}",
+            render::text(&again, &Palette::PLAIN)
+        );
+    }
+
+    /// (2) Within each account the stages come in their fixed order; every create, duplicate
+    /// and update runs before the first `deletes`-stage delete; early deletes happen only
+    /// when the quota check says so and never for a rename's old name.
+    #[test]
+    fn actions_are_ordered(w in world()) {
+        let plan = w.plan();
         for account in &plan.accounts {
             let stages: Vec<Stage> = account.actions.iter().map(|a| a.stage).collect();
-            let mut sorted = stages.clone();
-            sorted.sort();
-            prop_assert_eq!(&stages, &sorted, "stages in their fixed order");
+            prop_assert!(stages.is_sorted(), "{}: stages out of order: {:?}", account.label, stages);
+            let deletes_first = account.quota.as_ref().is_some_and(|q| q.deletes_first);
             let first_delete = account.actions.iter().position(|a| a.stage == Stage::Deletes);
             let last_write = account.actions.iter().rposition(|a| {
                 matches!(a.kind, ActionKind::CreateSecrets | ActionKind::Duplicate | ActionKind::Update)
             });
             if let (Some(d), Some(c)) = (first_delete, last_write) {
-                prop_assert!(c < d);
+                prop_assert!(c < d, "{}: a write after a delete", account.label);
             }
-            let deletes_first = account.quota.as_ref().is_some_and(|q| q.deletes_first);
-            for a in account.actions.iter().filter(|a| a.stage == Stage::EarlyDeletes) {
-                prop_assert!(deletes_first);
-                prop_assert_ne!(a.secrets[0].delete_cause, Some(DeleteCause::Rename));
+            for a in &account.actions {
+                let expected = match a.stage {
+                    Stage::CreateStores => ActionKind::CreateStore,
+                    Stage::CreateSecrets => ActionKind::CreateSecrets,
+                    Stage::Duplicates => ActionKind::Duplicate,
+                    Stage::Updates => ActionKind::Update,
+                    Stage::EarlyDeletes | Stage::Deletes => ActionKind::Delete,
+                };
+                prop_assert_eq!(a.kind, expected, "{}: kind of a {:?} action", &account.label, a.stage);
+                match a.kind {
+                    ActionKind::CreateStore => prop_assert!(a.secrets.is_empty()),
+                    ActionKind::CreateSecrets => prop_assert!(
+                        !a.secrets.is_empty() && a.secrets.len() <= w.options.batch_size,
+                        "{}: batch of {} with batch size {}", &account.label, a.secrets.len(), w.options.batch_size
+                    ),
+                    _ => prop_assert_eq!(a.secrets.len(), 1),
+                }
+                if a.stage == Stage::EarlyDeletes {
+                    prop_assert!(deletes_first, "{}: early delete without the quota saying so", &account.label);
+                    prop_assert_ne!(a.secrets[0].delete_cause, Some(DeleteCause::Rename));
+                }
+                if a.stage == Stage::Deletes && deletes_first {
+                    prop_assert_eq!(
+                        a.secrets[0].delete_cause, Some(DeleteCause::Rename),
+                        "{}: a non-rename delete left after the creates though deletes go first", &account.label
+                    );
+                }
             }
         }
     }
 
+    /// (3) At no step of an apply is a secret that existed before and is still declared
+    /// (under its name, or as the target of a rename from it) absent.
     #[test]
     fn nothing_still_desired_is_ever_absent(w in world()) {
-        let plan = plan_of(&w.desired, &w.live, &w.values);
-        prop_assume!(!plan.has_problems());
-        let before = names_in(&w.live);
+        let plan = w.plan();
+        if !appliable(&plan) {
+            return Ok(());
+        }
+        let before = w.secrets(&w.live);
         let steps = simulate_steps(&w.live, &plan).map_err(TestCaseError::fail)?;
-        for step in &steps {
-            let now = names_in(step);
-            for (n, from) in desired_present_names(&w.desired) {
-                if before.contains(&n) {
-                    prop_assert!(now.contains(&n), "{} vanished mid-apply", n);
+        for (i, step) in steps.iter().enumerate() {
+            let now = w.secrets(step);
+            for (key, p) in w.present() {
+                if before.contains_key(&key) {
+                    prop_assert!(now.contains_key(&key), "{:?} absent after action {}", key, i);
                 }
-                if let Some(from) = from
-                    && before.contains(&from)
-                {
-                    prop_assert!(now.contains(&n) || now.contains(&from), "rename {} lost", from);
+                if let Some(from) = &p.renamed_from {
+                    let old = (key.0.clone(), key.1.clone(), from.to_string());
+                    if before.contains_key(&old) {
+                        prop_assert!(
+                            now.contains_key(&key) || now.contains_key(&old),
+                            "rename {:?} -> {:?}: both absent after action {}", old, key, i
+                        );
+                    }
                 }
             }
         }
     }
 
+    /// (4) Every delete names a live secret of a declared store, is not protected, and is
+    /// ordered by the manifest: `ensure: absent`, a rename's old name, or pruning (owned with
+    /// `prune: owned`, anything with `prune: all`). Nothing is done in undeclared stores.
+    #[test]
+    fn deletes_are_justified_and_never_protected(w in world()) {
+        let plan = w.plan();
+        for account in &plan.accounts {
+            for action in &account.actions {
+                let store = w.desired_store(&account.label, &action.store.name);
+                prop_assert!(store.is_some(), "{}: action in undeclared store {}", &account.label, &action.store.name);
+                let store = store.unwrap();
+                if action.kind != ActionKind::Delete {
+                    continue;
+                }
+                let c = &action.secrets[0];
+                let live = w
+                    .live
+                    .accounts
+                    .iter()
+                    .find(|a| a.account_id.as_str() == account.account_id)
+                    .and_then(|a| a.store(&store.name))
+                    .and_then(|s| s.secrets.iter().find(|x| Some(&x.id) == c.id.as_ref()));
+                let live = live.ok_or_else(|| TestCaseError::fail(format!("delete of unknown {:?}", c.id)))?;
+                prop_assert_eq!(&live.name, &c.name);
+                prop_assert!(!protected(live), "{}/{}: protected {} deleted", &account.label, &store.name, &c.name);
+                let declared = SecretName::parse(&c.name).ok().and_then(|n| store.secrets.get(&n));
+                let rename_source = store.secrets.values().any(|d| matches!(
+                    d,
+                    DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == c.name)
+                ));
+                let owned = marker::split(&live.comment).1.is_some();
+                let ordered = match declared {
+                    Some(DesiredSecret::Absent) => true,
+                    Some(DesiredSecret::Present(_)) => false,
+                    None => rename_source
+                        || store.prune == Prune::All
+                        || (store.prune == Prune::Owned && owned),
+                };
+                prop_assert!(
+                    ordered,
+                    "{}/{}: {} deleted without an order (cause {:?}, prune {:?}, owned {})",
+                    &account.label, &store.name, &c.name, c.delete_cause, store.prune, owned
+                );
+            }
+        }
+    }
+
+    /// (5) With a known quota: a plan without problems never makes an account exceed it at
+    /// any step, and its reported peak and end are what the apply does; a plan whose every
+    /// order would exceed it has a problem, and a plan that adds nothing never does.
+    #[test]
+    fn the_quota_holds_at_every_step(w in world()) {
+        let plan = w.plan();
+        for account in &plan.accounts {
+            let Some(quota) = w
+                .live
+                .accounts
+                .iter()
+                .find(|a| a.account_id.as_str() == account.account_id)
+                .and_then(|a| a.quota)
+            else {
+                continue;
+            };
+            let changes = |kinds: &[ActionKind]| -> Vec<&plan::SecretChange> {
+                account.actions.iter().filter(|a| kinds.contains(&a.kind)).flat_map(|a| &a.secrets).collect()
+            };
+            let grow = changes(&[ActionKind::CreateSecrets, ActionKind::Duplicate]).len() as i64;
+            let deletes = changes(&[ActionKind::Delete]);
+            let other = deletes.iter().filter(|d| d.delete_cause != Some(DeleteCause::Rename)).count() as i64;
+            let best_peak = quota.usage as i64 - other + grow;
+            let quota_problem = plan.problems.iter().any(|p| p.account == account.label && p.message.contains("quota"));
+            prop_assert_eq!(
+                quota_problem,
+                grow > 0 && best_peak > quota.quota as i64,
+                "{}: quota {:?}, {} added, {} non-rename deletes: problems {:?}",
+                &account.label, quota, grow, other, &plan.problems
+            );
+        }
+        if plan.has_problems() {
+            prop_assert!(simulate_steps(&w.live, &plan).is_err(), "a plan with problems was simulated");
+            return Ok(());
+        }
+        let steps = simulate_steps(&w.live, &plan).map_err(TestCaseError::fail)?;
+        for account in &plan.accounts {
+            let Some(check) = &account.quota else { continue };
+            let mut prev = account_count(&w.live, &account.account_id);
+            let mut peak = prev;
+            for (i, step) in steps.iter().enumerate() {
+                let now = account_count(step, &account.account_id);
+                if now > prev {
+                    prop_assert!(now <= check.quota, "{}: {} secrets after action {}, quota {}", &account.label, now, i, check.quota);
+                }
+                peak = peak.max(now);
+                prev = now;
+            }
+            prop_assert_eq!(peak, check.peak, "{}: reported peak", &account.label);
+            prop_assert_eq!(prev, check.end, "{}: reported end", &account.label);
+        }
+    }
+
+    /// (6) The same inputs give equal plans and byte-identical JSON, with and without values.
+    #[test]
+    fn planning_is_deterministic(w in world()) {
+        let copy = w.clone();
+        for (a, b) in [
+            (Some(&w.values), Some(&copy.values)),
+            (None, None),
+        ] {
+            let first = plan::diff(&w.desired, &w.live, a, &w.options);
+            let second = plan::diff(&copy.desired, &copy.live, b, &copy.options);
+            let json = render::json(&first);
+            prop_assert_eq!(&json, &render::json(&second));
+            prop_assert_eq!(&first, &second);
+            // A saved plan reads back as the same plan.
+            let back: Plan = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&back, &first, "the JSON plan does not read back");
+        }
+    }
+
+    /// The summary counts what the actions and lists hold.
+    #[test]
+    fn the_summary_counts_the_plan(w in world()) {
+        let plan = w.plan();
+        let changes = |kind: ActionKind| plan.actions().filter(move |(_, a)| a.kind == kind).flat_map(|(_, a)| &a.secrets);
+        let s = &plan.summary;
+        prop_assert_eq!(s.write_requests as usize, plan.actions().count(), "write requests");
+        prop_assert_eq!(s.stores_to_create as usize, plan.actions().filter(|(_, a)| a.kind == ActionKind::CreateStore).count(), "stores to create");
+        prop_assert_eq!(s.secrets_to_update as usize, changes(ActionKind::Update).count(), "updates");
+        prop_assert_eq!(
+            s.secrets_to_delete as usize,
+            changes(ActionKind::Delete).filter(|c| c.delete_cause != Some(DeleteCause::Rename)).count(),
+            "deletes"
+        );
+        prop_assert_eq!(s.protected_kept as usize, plan.accounts.iter().map(|a| a.protected.len()).sum::<usize>(), "protected");
+        prop_assert_eq!(s.unmanaged as usize, plan.accounts.iter().map(|a| a.unmanaged.len()).sum::<usize>(), "unmanaged");
+        // Every new secret is a create or a rename; every rename makes at most one.
+        let made = changes(ActionKind::CreateSecrets).count() + changes(ActionKind::Duplicate).count();
+        prop_assert!(made >= s.secrets_to_create as usize, "creates");
+        prop_assert!(made <= (s.secrets_to_create + s.secrets_to_rename) as usize, "creates and renames");
+    }
+
+    /// (7) No rendering (text with and without colour, Markdown, JSON, Debug) of any plan
+    /// contains a generated value, with or without values compared, before or after apply.
     #[test]
     fn rendered_plans_never_contain_a_value(w in world()) {
-        for values in [Some(&w.values), None] {
-            let plan = plan::diff(&w.desired, &w.live, values, &PlanOptions::default());
+        let mut plans = vec![w.plan(), plan::diff(&w.desired, &w.live, None, &w.options)];
+        if !plans[0].has_problems()
+            && let Ok(after) = simulate(&w.live, &plans[0])
+        {
+            plans.push(w.plan_from(&after));
+        }
+        for plan in &plans {
             let outputs = [
-                render::text(&plan, &Palette::PLAIN),
-                render::text(&plan, &Palette::ANSI),
-                render::markdown(&plan),
-                render::json(&plan),
+                render::text(plan, &Palette::PLAIN),
+                render::text(plan, &Palette::ANSI),
+                render::markdown(plan),
+                render::json(plan),
                 format!("{plan:?}"),
             ];
             for out in &outputs {
                 for v in &w.plaintexts {
-                    prop_assert!(!out.contains(v.as_str()));
+                    prop_assert!(!out.contains(v.as_str()), "a generated value appears in a rendering");
                 }
             }
         }
     }
 
+    /// `value: keep` is never written, and a kept secret that exists neither under its name
+    /// nor as a live rename source is a plan problem (it cannot be created without a value).
     #[test]
-    fn planning_is_deterministic(w in world()) {
-        let a = render::json(&plan_of(&w.desired, &w.live, &w.values));
-        let b = render::json(&plan_of(&w.desired.clone(), &w.live.clone(), &w.values.clone()));
-        prop_assert_eq!(a, b);
+    fn keep_never_sends_a_value_and_needs_a_live_secret(w in world()) {
+        let plan = w.plan();
+        let live = w.secrets(&w.live);
+        for (account, action) in plan.actions() {
+            for c in &action.secrets {
+                let keep = w
+                    .desired_store(&account.label, &action.store.name)
+                    .and_then(|s| s.secrets.get(&SecretName::parse(&c.name).ok()?))
+                    .is_some_and(|d| matches!(d, DesiredSecret::Present(p) if p.value == ValueSource::Keep));
+                prop_assert!(!(keep && c.send_value), "{} is value: keep but its value is sent", &c.name);
+            }
+        }
+        for (key, p) in w.present() {
+            if p.value != ValueSource::Keep || live.contains_key(&key) {
+                continue;
+            }
+            let source_live = p.renamed_from.as_ref().is_some_and(|f| {
+                live.contains_key(&(key.0.clone(), key.1.clone(), f.to_string()))
+            });
+            if !source_live {
+                prop_assert!(
+                    plan.problems.iter().any(|x| x.secret.as_deref() == Some(key.2.as_str())),
+                    "{:?} is value: keep and not live, yet the plan has no problem for it", key
+                );
+            }
+        }
     }
+
+    /// Safety: with `--allow-deletes N` a plan is blocked exactly when a store has more than
+    /// N non-rename deletes; every block reason counts the deletes the plan really has.
+    #[test]
+    fn safety_blocks_match_the_deletes(w in world()) {
+        let plan = w.plan();
+        let mut per_store: BTreeMap<(String, String), u32> = BTreeMap::new();
+        for (account, action) in plan.actions() {
+            if action.kind == ActionKind::Delete && action.secrets[0].delete_cause != Some(DeleteCause::Rename) {
+                *per_store.entry((account.label.clone(), action.store.name.clone())).or_default() += 1;
+            }
+        }
+        for b in &plan.blocked {
+            let n = per_store.get(&(b.account.clone(), b.store.clone())).copied().unwrap_or(0);
+            prop_assert_eq!(b.deletes, n, "block reason {:?}", b);
+            prop_assert!(n > 0);
+        }
+        if let Some(allowed) = w.options.allow_deletes {
+            prop_assert_eq!(
+                plan.is_blocked(),
+                per_store.values().any(|&n| n > allowed),
+                "allow_deletes {}: {:?} vs {:?}", allowed, &per_store, &plan.blocked
+            );
+        }
+    }
+}
+
+/// The properties above are not vacuous: over a fixed sample of worlds (deterministic RNG),
+/// every kind of world they are meant to cover occurs. `--nocapture` prints the shares.
+#[test]
+fn the_generator_covers_every_kind_of_world() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = world();
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    let n = 600;
+    for _ in 0..n {
+        let w = strategy.new_tree(&mut runner).unwrap().current();
+        let plan = w.plan();
+        let mut bump = |k: &'static str, on: bool| {
+            if on {
+                *counts.entry(k).or_default() += 1;
+            }
+        };
+        bump("appliable", appliable(&plan));
+        bump("appliable, not empty", appliable(&plan) && !plan.is_empty());
+        bump("problems", plan.has_problems());
+        bump("blocked", plan.is_blocked());
+        bump(
+            "appliable with early deletes",
+            appliable(&plan)
+                && plan
+                    .accounts
+                    .iter()
+                    .any(|a| a.quota.as_ref().is_some_and(|q| q.deletes_first)),
+        );
+        bump(
+            "appliable over its quota",
+            appliable(&plan)
+                && w.live
+                    .accounts
+                    .iter()
+                    .any(|a| a.quota.is_some_and(|q| q.usage > q.quota)),
+        );
+        bump(
+            "appliable with a duplicate",
+            appliable(&plan) && plan.actions().any(|(_, a)| a.kind == ActionKind::Duplicate),
+        );
+        bump(
+            "appliable with a rename delete",
+            appliable(&plan)
+                && plan.actions().any(|(_, a)| {
+                    a.secrets
+                        .iter()
+                        .any(|c| c.delete_cause == Some(DeleteCause::Rename))
+                }),
+        );
+        bump(
+            "appliable with a prune",
+            appliable(&plan)
+                && plan.actions().any(|(_, a)| {
+                    a.secrets
+                        .iter()
+                        .any(|c| c.delete_cause == Some(DeleteCause::Prune))
+                }),
+        );
+        bump(
+            "appliable with a store create",
+            appliable(&plan) && plan.summary.stores_to_create > 0,
+        );
+        bump("has protected kept", plan.summary.protected_kept > 0);
+        bump("3 accounts", plan.accounts.len() == 3);
+        for (k, needle) in [
+            ("problem: keep", "value: keep"),
+            ("problem: rename conflict", "renamed_from"),
+            ("problem: quota", "quota"),
+        ] {
+            bump(k, plan.problems.iter().any(|p| p.message.contains(needle)));
+        }
+    }
+    for (k, v) in &counts {
+        println!("{k:32} {:5.1}%", f64::from(*v) * 100.0 / f64::from(n));
+    }
+    // At least 1% of the sample each (observed shares are several times higher), and at
+    // least a third of the worlds appliable, so the apply properties run often.
+    let kinds = [
+        "3 accounts",
+        "appliable, not empty",
+        "appliable with a duplicate",
+        "appliable with a rename delete",
+        "appliable with a prune",
+        "appliable with a store create",
+        "appliable with early deletes",
+        "appliable over its quota",
+        "blocked",
+        "has protected kept",
+        "problem: keep",
+        "problem: quota",
+        "problem: rename conflict",
+    ];
+    for k in kinds {
+        let got = counts.get(k).copied().unwrap_or(0);
+        assert!(got * 100 >= n, "{k}: only {got} of {n} worlds");
+    }
+    assert!(counts["appliable"] * 3 >= n, "too few appliable worlds");
 }
 
 #[test]
@@ -1489,7 +2282,6 @@ fn the_showcase_never_contains_a_value() {
         assert!(!out.contains("sk_live_NEWVALUE"));
         assert!(out.contains(&fingerprint("sk_live_NEWVALUE").short()));
     }
-    let _ = BTreeMap::<u8, u8>::new();
 }
 
 #[test]
@@ -1547,4 +2339,107 @@ fn an_empty_plan_says_so_and_a_digest_round_trips() {
     let json = render::json(&plan);
     assert!(json.contains("\"values/A.age\""));
     assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
+}
+
+// ---------------------------------------------------------------- cases the properties found
+
+/// Found by `the_quota_holds_at_every_step`: an account already over its quota (the quota
+/// was lowered, or other tools wrote) failed every plan, even one with no change at all,
+/// because the end count was checked even when nothing is added. Only requests that add
+/// secrets can hit the quota.
+#[test]
+fn an_account_over_its_quota_is_a_problem_only_for_plans_that_add() {
+    let values = fps(&[("A", "a"), ("N", "n")]);
+    let a = || {
+        (
+            "A",
+            DesiredSecret::Present(present(file("A"), &[Scope::Workers])),
+        )
+    };
+    let over = Some(Quota { quota: 0, usage: 2 });
+    let live = live_one(
+        vec![
+            secret("1", "A", &owned(Some("a"), false, ""), &["workers"]),
+            secret("2", "GONE", &owned(Some("g"), false, ""), &["workers"]),
+        ],
+        over,
+    );
+
+    // Unchanged and a delete: nothing is added, so the quota cannot stop it.
+    let desired = desired_one(vec![a()], Prune::Owned, no_safety());
+    let plan = plan_of(&desired, &live, &values);
+    assert!(!plan.has_problems(), "{:?}", plan.problems);
+    assert_eq!(deleted(&plan), vec!["GONE"]);
+    let after = simulate(&live, &plan).expect("deletes are accepted over the quota");
+    assert!(plan_of(&desired, &after, &values).is_empty());
+
+    // Nothing to do at all: an empty plan, not a problem.
+    let plan = plan_of(&desired, &after, &values);
+    assert!(
+        plan.is_empty() && !plan.has_problems(),
+        "{:?}",
+        plan.problems
+    );
+
+    // Adding one while still over: a problem, as before.
+    let desired = desired_one(
+        vec![
+            a(),
+            (
+                "N",
+                DesiredSecret::Present(present(file("N"), &[Scope::Workers])),
+            ),
+        ],
+        Prune::None,
+        no_safety(),
+    );
+    let plan = plan_of(&desired, &live, &values);
+    assert!(plan.has_problems());
+    assert!(plan.problems[0].message.contains("quota"));
+}
+
+/// Found by `deletes_are_justified_and_never_protected`: renaming a protected secret deleted
+/// its old name (the minimal case: `A` renamed from `R2`, whose live comment is
+/// `[cfsecrets:v1 protect]`). Protection means no plan deletes it until a plan first
+/// removes the flag; the rename still makes the new name, and the old one is kept.
+#[test]
+fn a_rename_never_deletes_a_protected_old_name() {
+    let values = fps(&[("NEW", "v")]);
+    let desired = desired_one(
+        vec![(
+            "NEW",
+            DesiredSecret::Present(PresentSecret {
+                renamed_from: Some(name("OLD")),
+                ..present(file("NEW"), &[Scope::Workers])
+            }),
+        )],
+        Prune::Owned,
+        no_safety(),
+    );
+    // The value differs (written anew) or matches (copied server-side).
+    for (old_comment, kind) in [
+        (owned(None, true, ""), ActionKind::CreateSecrets),
+        (owned(Some("v"), true, "db"), ActionKind::Duplicate),
+    ] {
+        let live = live_one(vec![secret("1", "OLD", &old_comment, &["workers"])], None);
+        let plan = plan_of(&desired, &live, &values);
+        assert!(
+            deleted(&plan).is_empty(),
+            "{old_comment}: {:?}",
+            kinds(&plan)
+        );
+        assert_eq!(kinds(&plan)[0].1, kind, "{old_comment}");
+        assert_eq!(plan.accounts[0].protected.len(), 1);
+        assert_eq!(plan.accounts[0].protected[0].name, "OLD");
+        let after = simulate(&live, &plan).unwrap();
+        let names: Vec<&str> = after.accounts[0].stores[0]
+            .secrets
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["NEW", "OLD"]);
+        let again = plan_of(&desired, &after, &values);
+        assert!(again.is_empty(), "{:?}", kinds(&again));
+        assert_eq!(again.accounts[0].protected[0].name, "OLD");
+    }
 }
