@@ -500,6 +500,18 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
             cx.error(at, format!("secret `{display}` has an empty value path"));
             None
         }
+        // A value that is not a sealed file's path may be a plaintext secret pasted in by
+        // mistake: refuse it without repeating it (CI logs are often public).
+        RawValue::Path(p) if !p.ends_with(".age") && !p.eq_ignore_ascii_case("keep") => {
+            cx.error(
+                at,
+                format!(
+                    "`value` of secret `{display}` must be a sealed file ending in `.age`, `keep`, \
+                     or `{{ bundle, key }}`; the text given is not shown in case it is a secret"
+                ),
+            );
+            None
+        }
         RawValue::Path(p) => {
             let resolved = cx.base_dir.join(p);
             if cx.fs.is_file(&resolved) {

@@ -474,6 +474,16 @@ fn keep_is_lowercase_only() {
     );
 }
 
+#[test]
+fn a_value_that_is_not_a_sealed_path_is_refused_without_being_repeated() {
+    let yaml = with_secrets(&["A: { value: sk_live_pasted_by_mistake_91 }"]);
+    assert_one(&yaml, "12:23", "must be a sealed file ending in `.age`");
+    assert!(
+        !errors(&yaml)[0].contains("sk_live_pasted_by_mistake_91"),
+        "the text is never repeated"
+    );
+}
+
 // ── secrets ────────────────────────────────────────────────────────────────────────────
 
 #[test]
