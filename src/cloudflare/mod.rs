@@ -811,10 +811,16 @@ fn api_error(endpoint: Endpoint, account_id: &str, answer: &Answer) -> ApiError 
     }
 }
 
+/// A server-supplied message made safe to print: control characters (a terminal escape
+/// sequence from a hostile or broken server) become spaces, and it is cut to 200 characters.
 fn clip(s: &str) -> String {
-    match s.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match clean.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &clean[..i]),
+        None => clean,
     }
 }
 
@@ -825,4 +831,17 @@ fn serde_detail(e: &serde_json::Error) -> String {
     let head = msg.split(':').next().unwrap_or_default();
     let head = head.split(" at line ").next().unwrap_or_default();
     format!("{head} at line {} column {}", e.line(), e.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_are_printable_and_short() {
+        assert_eq!(clip("store_not_found"), "store_not_found");
+        assert_eq!(clip("bad\x1b[31mred\n"), "bad [31mred ");
+        let long = "x".repeat(300);
+        assert_eq!(clip(&long).chars().count(), 201);
+    }
 }
