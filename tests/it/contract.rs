@@ -21,6 +21,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::support::{assert_shape, is_id32, is_rfc3339};
 use cfsecrets::cloudflare::{
     ApiError, Auth, Client, ClientConfig, ClientError, Credential, Direction, DuplicateSecret,
     Endpoint, Envelope, ErrorKind, ListSecrets, NewSecret, Quota, Secret, SecretOrder, SecretPatch,
@@ -86,19 +87,9 @@ fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-fn is_id32(s: &str) -> bool {
-    s.len() == 32
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 fn rfc3339(s: &str) -> time::OffsetDateTime {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| panic!("{s:?} is not RFC 3339"))
-}
-
-fn is_rfc3339(s: &str) -> bool {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
 }
 
 async fn make_store(c: &Client, account: &str) -> Store {
@@ -1444,33 +1435,6 @@ fn every_fixture_is_checked_against_the_emulator() {
             "fixture {name} is compared with no emulator answer"
         );
         assert!(!(in_emulator && here), "fixture {name} is compared twice");
-    }
-}
-
-/// Same keys everywhere and equal leaves, with `<id32>` and `<rfc3339>` placeholders.
-fn assert_shape(expected: &Value, actual: &Value, at: &str) {
-    match (expected, actual) {
-        (Value::String(p), Value::String(s)) if p == "<id32>" => {
-            assert!(is_id32(s), "{at}: {s:?} is not a 32-hex id")
-        }
-        (Value::String(p), Value::String(s)) if p == "<rfc3339>" => {
-            assert!(is_rfc3339(s), "{at}: {s:?} is not RFC 3339")
-        }
-        (Value::Object(e), Value::Object(a)) => {
-            let ek: BTreeSet<_> = e.keys().collect();
-            let ak: BTreeSet<_> = a.keys().collect();
-            assert_eq!(ek, ak, "{at}: keys differ");
-            for (k, v) in e {
-                assert_shape(v, &a[k], &format!("{at}.{k}"));
-            }
-        }
-        (Value::Array(e), Value::Array(a)) => {
-            assert_eq!(e.len(), a.len(), "{at}: lengths differ");
-            for (i, (e, a)) in e.iter().zip(a).enumerate() {
-                assert_shape(e, a, &format!("{at}[{i}]"));
-            }
-        }
-        _ => assert_eq!(expected, actual, "{at}"),
     }
 }
 

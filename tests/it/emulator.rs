@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::support::assert_shape;
 use cfsecrets::emulator::{
     BatchMode, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, FaultKind, ScheduledFault,
 };
@@ -194,40 +195,6 @@ fn fixture(name: &str) -> Value {
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-/// Compares `actual` with a fixture: same keys everywhere, equal leaves, and the
-/// placeholders `<id32>` (32 lowercase hex) and `<rfc3339>` (a parseable RFC 3339 time).
-fn assert_shape(expected: &Value, actual: &Value, at: &str) {
-    match (expected, actual) {
-        (Value::String(p), Value::String(s)) if p == "<id32>" => assert!(
-            s.len() == 32
-                && s.bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
-            "{at}: {s:?} is not a 32-hex id"
-        ),
-        (Value::String(p), Value::String(s)) if p == "<rfc3339>" => assert!(
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok(),
-            "{at}: {s:?} is not RFC 3339"
-        ),
-        (Value::Object(e), Value::Object(a)) => {
-            let mut ek: Vec<_> = e.keys().collect();
-            let mut ak: Vec<_> = a.keys().collect();
-            ek.sort();
-            ak.sort();
-            assert_eq!(ek, ak, "{at}: keys differ");
-            for (k, v) in e {
-                assert_shape(v, &a[k], &format!("{at}.{k}"));
-            }
-        }
-        (Value::Array(e), Value::Array(a)) => {
-            assert_eq!(e.len(), a.len(), "{at}: lengths differ");
-            for (i, (e, a)) in e.iter().zip(a).enumerate() {
-                assert_shape(e, a, &format!("{at}[{i}]"));
-            }
-        }
-        _ => assert_eq!(expected, actual, "{at}"),
-    }
 }
 
 #[tokio::test]

@@ -376,3 +376,46 @@ impl Project {
         }
     }
 }
+
+// ── JSON shapes (fixtures compared with live answers) ─────────────────────────────────
+
+/// 32 lowercase hex characters, as Cloudflare's ids.
+pub fn is_id32(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A parseable RFC 3339 time.
+pub fn is_rfc3339(s: &str) -> bool {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
+/// Compares `actual` with a fixture: same keys everywhere, equal leaves, and the
+/// placeholders `<id32>` (32 lowercase hex) and `<rfc3339>` (a parseable RFC 3339 time).
+#[track_caller]
+pub fn assert_shape(expected: &serde_json::Value, actual: &serde_json::Value, at: &str) {
+    match (expected, actual) {
+        (serde_json::Value::String(p), serde_json::Value::String(s)) if p == "<id32>" => {
+            assert!(is_id32(s), "{at}: {s:?} is not a 32-hex id")
+        }
+        (serde_json::Value::String(p), serde_json::Value::String(s)) if p == "<rfc3339>" => {
+            assert!(is_rfc3339(s), "{at}: {s:?} is not RFC 3339")
+        }
+        (serde_json::Value::Object(e), serde_json::Value::Object(a)) => {
+            let ek: std::collections::BTreeSet<_> = e.keys().collect();
+            let ak: std::collections::BTreeSet<_> = a.keys().collect();
+            assert_eq!(ek, ak, "{at}: keys differ");
+            for (k, v) in e {
+                assert_shape(v, &a[k], &format!("{at}.{k}"));
+            }
+        }
+        (serde_json::Value::Array(e), serde_json::Value::Array(a)) => {
+            assert_eq!(e.len(), a.len(), "{at}: lengths differ");
+            for (i, (e, a)) in e.iter().zip(a).enumerate() {
+                assert_shape(e, a, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(expected, actual, "{at}"),
+    }
+}
