@@ -137,13 +137,15 @@ async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<Status> {
 }
 
 /// Maps a command's result to the process exit code, printing the error if there is one.
-/// A broken pipe (e.g. `cfsecrets plan | head`) exits quietly.
+/// A broken pipe (e.g. `cfsecrets plan | head`) exits quietly, but with [`EXIT_ERROR`]: the
+/// command stopped at that write, so an apply may not have run and a plan's own exit code
+/// (changes, blocked, problems) was never reached. Exiting 0 would claim a success nobody saw.
 pub fn exit_code(result: anyhow::Result<Status>, out: &mut Output) -> u8 {
     match result {
         Ok(status) => status.code(),
         Err(err) => {
             if is_broken_pipe(&err) {
-                return 0;
+                return EXIT_ERROR;
             }
             if err.downcast_ref::<AlreadyReported>().is_none() {
                 let _ = out.error(&err);

@@ -7,6 +7,7 @@ mod contract;
 mod docs;
 mod e2e;
 mod emulator;
+mod journeys;
 mod leaks;
 mod manifest;
 mod plan;

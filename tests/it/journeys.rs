@@ -1,0 +1,58 @@
+//! Journeys found by exploratory testing: what a careful engineer adopting cfsecrets for
+//! production keys actually does, each pinned after a problem was found (and fixed). Output
+//! piped into a reader that stops early (`| head`) must not turn an unfinished apply or a
+//! plan with changes into exit 0.
+
+use std::process::Stdio;
+
+use crate::support::{Emu, Project, TOKEN, bin};
+
+const STORE: &str = "main";
+
+/// A project declaring one sealed secret `A` in store `main`.
+fn one_secret(emu: &Emu) -> Project {
+    let p = Project::new(emu);
+    p.seal("values/A.age", "journey-alpha-value-7d3e91");
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age }}\n"
+    ));
+    p
+}
+
+/// Runs the binary in `p` with stdout and stderr connected to a pipe whose reader is
+/// already gone, as with `cfsecrets … | head` once `head` has exited. Returns the exit code.
+fn run_into_closed_pipe(p: &Project, emu: &Emu, args: &[&str]) -> Option<i32> {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut cmd = bin();
+    cmd.args(args)
+        .current_dir(p.root())
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_API_BASE_URL", emu.base_url())
+        .env("CFSECRETS_RETRY_BASE_MS", "1")
+        .env("CFSECRETS_AGE_KEY_FILE", &p.identity)
+        .stdout(Stdio::from(writer.try_clone().expect("clone pipe")))
+        .stderr(Stdio::from(writer));
+    cmd.status().expect("run cfsecrets").code()
+}
+
+#[test]
+fn apply_into_a_closed_pipe_does_not_report_success_when_nothing_was_applied() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    let code = run_into_closed_pipe(&p, &emu, &["apply", "--auto-approve"]);
+    let applied = emu.names(STORE) == ["A"];
+    assert!(
+        applied || code != Some(0),
+        "apply exited {code:?} but wrote nothing"
+    );
+}
+
+#[test]
+fn detailed_exitcode_plan_into_a_closed_pipe_does_not_claim_no_changes() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    p.run(&["plan", "--detailed-exitcode"]).expect(2);
+    let code = run_into_closed_pipe(&p, &emu, &["plan", "--detailed-exitcode"]);
+    assert_ne!(code, Some(0), "a plan with changes exited 0");
+}
