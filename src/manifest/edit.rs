@@ -7,7 +7,7 @@
 //! (`protect`, `renamed_from`, …) and their comments are kept, and every other line stays
 //! byte-for-byte (line endings and indentation width included). An entry in flow style
 //! (`NAME: { value: keep }   # note`) is rewritten in block style, its comments moved onto
-//! their own lines just above it; `secrets: {}` becomes a block. Mappings above the entry
+//! their own lines just above it; `secrets: {}` becomes a block (its comment kept). Mappings above the entry
 //! written in flow style are refused (edit those by hand). The result must parse again and
 //! hold the new entry.
 //!
@@ -372,9 +372,15 @@ pub fn set_entry(text: &str, u: &EntryUpdate) -> Result<(String, EditOutcome), E
                 doc.lines.insert(end, format!("{}secrets:", " ".repeat(ci)));
             }
             Locate::SecretsEmptyFlow { secrets } => {
+                // `secrets: {}   # note` becomes `secrets: # note`: the comment stays.
                 let line = &doc.lines[secrets];
                 let colon = line.find(':').expect("a key line has a colon");
-                doc.lines[secrets] = line[..=colon].to_string();
+                let comment = line[strip_comment(line).len()..].trim();
+                doc.lines[secrets] = if comment.is_empty() {
+                    line[..=colon].to_string()
+                } else {
+                    format!("{} {comment}", &line[..=colon])
+                };
             }
             Locate::Missing { secrets } => {
                 let ind = doc.child_indent(secrets);
@@ -932,7 +938,7 @@ accounts:
         let (out, _) = set_entry(BASE, &upd("staging", "t", "A", "values/a.age")).unwrap();
         let expected = BASE.replace(
             "                secrets: {}   # empty for now\n",
-            "                secrets:\n                    A:\n                        value: values/a.age\n",
+            "                secrets: # empty for now\n                    A:\n                        value: values/a.age\n",
         );
         assert_eq!(out, expected);
         let (out, _) = set_entry(BASE, &upd("staging", "u", "B", "values/b.age")).unwrap();

@@ -3,6 +3,7 @@
 //! piped into a reader that stops early (`| head`) must not turn an unfinished apply or a
 //! plan with changes into exit 0.
 
+use std::io::Write as _;
 use std::process::Stdio;
 
 use crate::support::{Emu, Project, TOKEN, bin};
@@ -17,6 +18,21 @@ fn one_secret(emu: &Emu) -> Project {
         "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age }}\n"
     ));
     p
+}
+
+/// Runs `cfsecrets secret set` in `p` with `value` on stdin.
+fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
+    let mut child = bin()
+        .args(["secret", "set"])
+        .args(args)
+        .current_dir(p.root())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run cfsecrets");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(value.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
 }
 
 /// Runs the binary in `p` with stdout and stderr connected to a pipe whose reader is
@@ -55,4 +71,24 @@ fn detailed_exitcode_plan_into_a_closed_pipe_does_not_claim_no_changes() {
     p.run(&["plan", "--detailed-exitcode"]).expect(2);
     let code = run_into_closed_pipe(&p, &emu, &["plan", "--detailed-exitcode"]);
     assert_ne!(code, Some(0), "a plan with changes exited 0");
+}
+
+#[test]
+fn secret_set_into_an_empty_secrets_map_keeps_its_comment() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets: {{}}   # owned by the payments team\n"
+    ));
+    let out = secret_set(&p, &["A", "--account", "production"], "journey-value-c41a");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(p.path("cfsecrets.yaml")).unwrap();
+    assert!(
+        text.contains("        secrets: # owned by the payments team\n          A:\n"),
+        "{text}"
+    );
 }
