@@ -66,8 +66,13 @@ pub struct ApiArgs {
     )]
     pub api_url: String,
 
-    /// Client-side request budget per 5 minutes (Cloudflare allows 1,200 per token).
-    #[arg(long, default_value_t = 1200, value_name = "N")]
+    /// Client-side request budget per 5 minutes (Cloudflare allows 1,200 per token); at least 1.
+    #[arg(
+        long,
+        default_value_t = 1200,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub rate_limit: u32,
 }
 

@@ -92,3 +92,15 @@ fn secret_set_into_an_empty_secrets_map_keeps_its_comment() {
         "{text}"
     );
 }
+
+#[test]
+fn a_zero_client_rate_limit_is_a_usage_error_not_a_silent_crawl() {
+    // The emulator's `--rate-limit 0` means "off"; the client's must not quietly mean "one
+    // request per five minutes", which makes `plan` sit silent for ten minutes.
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    let run = p.run(&["plan", "--rate-limit", "0"]);
+    run.expect(64);
+    assert!(run.stderr.contains("--rate-limit"), "{}", run.stderr);
+    assert_eq!(emu.count("GET", "/stores"), 0, "no request may be sent");
+}
