@@ -119,7 +119,8 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
          \x20 - validate:      cfsecrets check --decrypt -i {id_hint}\n\
          \x20 - in CI, put the identity file's contents in CFSECRETS_AGE_KEY\n"
     ));
-    out.print(&next)?;
+    // Hints, not results: on stderr, and silenced by --quiet.
+    out.status(next.trim_end())?;
     Ok(Status::Success)
 }
 

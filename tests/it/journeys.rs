@@ -104,3 +104,33 @@ fn a_zero_client_rate_limit_is_a_usage_error_not_a_silent_crawl() {
     assert!(run.stderr.contains("--rate-limit"), "{}", run.stderr);
     assert_eq!(emu.count("GET", "/stores"), 0, "no request may be sent");
 }
+
+#[test]
+fn quiet_init_prints_what_it_created_but_no_next_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["init", "-q", "--generate-identity", "me.key"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("created cfsecrets.yaml"), "{stdout}");
+    assert!(
+        !stdout.contains("next steps") && !stderr.contains("next steps"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    // Without -q the hints are still there.
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["init", "--generate-identity", "me.key"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("next steps"));
+}
