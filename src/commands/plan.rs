@@ -219,7 +219,34 @@ pub fn render(out: &Output, plan: &Plan, format: PlanFormat) -> String {
     }
 }
 
+/// Refuses an `--out` path that holds something other than a saved plan: a slip like
+/// `--out cfsecrets.yaml` or `--out me.key` must not replace the manifest, a sealed value or
+/// a private key. A missing file, or an earlier saved plan (any JSON object with
+/// `format_version`), may be written.
+fn check_out_path(path: &Path) -> anyhow::Result<()> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot check --out {}", path.display()));
+        }
+    };
+    let is_plan = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .is_ok_and(|v| v.get("format_version").is_some());
+    if !is_plan {
+        anyhow::bail!(
+            "refusing to overwrite {}: it exists and is not a plan saved by `cfsecrets plan \
+             --out`; choose another --out path",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Status> {
+    if let Some(path) = &args.out {
+        check_out_path(path)?;
+    }
     let prepared = prepare(out, global, &args.api, args.allow_deletes, false).await?;
     let plan = &prepared.plan;
     out.print(&render(out, plan, args.format))

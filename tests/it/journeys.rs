@@ -134,3 +134,31 @@ fn quiet_init_prints_what_it_created_but_no_next_steps() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("next steps"));
 }
+
+#[test]
+fn plan_out_never_overwrites_a_file_that_is_not_a_saved_plan() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    // A slip of the shell (`--out cfsecrets.yaml`, `--out me.key`) must not replace the
+    // manifest, a sealed value or the private key with plan JSON.
+    for victim in ["cfsecrets.yaml", "values/A.age", "me.key"] {
+        let before = std::fs::read(p.path(victim)).unwrap();
+        let run = p.run(&["plan", "--out", victim]);
+        assert_ne!(run.code, Some(0), "plan --out {victim} succeeded");
+        assert!(
+            run.stderr.contains(victim) && run.stderr.contains("not a plan"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read(p.path(victim)).unwrap(),
+            before,
+            "{victim} changed"
+        );
+    }
+    // Saving over an earlier saved plan stays the normal CI routine.
+    p.run(&["plan", "--out", "plan.json"]).expect(0);
+    p.run(&["plan", "--out", "plan.json"]).expect(0);
+    p.run(&["apply", "plan.json"]).expect(0);
+    assert_eq!(emu.names(STORE), ["A"]);
+}
