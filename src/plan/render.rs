@@ -5,7 +5,8 @@
 //! Symbols: `+` create, `~` update, `>` rename (server-side copy), `-` delete, `!` kept
 //! because protected, a problem, or a safety block. Values never appear: only short
 //! fingerprints (first 8 hex characters). User comments and live names are shown with control
-//! characters escaped, so a comment cannot drive the terminal.
+//! and bidirectional-control characters escaped, so a comment cannot drive or reorder the
+//! terminal.
 
 use std::fmt::Write as _;
 
@@ -19,11 +20,17 @@ use super::model::*;
 /// Largest Markdown output, below GitHub's 65,536-character comment limit.
 pub const MARKDOWN_LIMIT: usize = 65_000;
 
-/// Escapes control characters (ANSI escapes, carriage returns) in user-supplied text.
+/// Unicode bidirectional controls: they reorder how a terminal shows the rest of a line.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Escapes control characters (ANSI escapes, carriage returns) and bidirectional controls
+/// in user-supplied text.
 fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() {
+        if c.is_control() || is_bidi_control(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

@@ -162,3 +162,31 @@ fn plan_out_never_overwrites_a_file_that_is_not_a_saved_plan() {
     p.run(&["apply", "plan.json"]).expect(0);
     assert_eq!(emu.names(STORE), ["A"]);
 }
+
+#[test]
+fn a_live_comment_cannot_reorder_the_plan_text_with_bidi_controls() {
+    // Anyone with dashboard access can set a comment; a right-to-left override in it would
+    // make the terminal show the rest of the plan line reversed ("Trojan Source").
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    emu.create_by_hand(
+        STORE,
+        "B",
+        "journey-bravo-5e0c",
+        "ok \u{202e}deleted\u{2066} x",
+    );
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          B: {{ value: keep, comment: plain }}\n"
+    ));
+    let run = p.run(&["plan"]);
+    run.expect(0);
+    assert!(run.stdout.contains("main/B"), "{}", run.stdout);
+    for c in ['\u{202e}', '\u{2066}'] {
+        assert!(
+            !run.stdout.contains(c),
+            "{c:?} reached the terminal:\n{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
+}
