@@ -11,6 +11,14 @@ pub enum ValuesError {
         #[source]
         source: std::io::Error,
     },
+    /// An identity file that cannot be read; `origin` says where its path came from.
+    #[error("cannot read identity file {} (from {origin})", path.display())]
+    ReadIdentity {
+        path: PathBuf,
+        origin: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,

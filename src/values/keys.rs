@@ -67,8 +67,9 @@ impl Identities {
                 origin: origin.to_string(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::ReadIdentity {
             path: path.to_path_buf(),
+            origin: origin.to_string(),
             source,
         })?;
         let text = Zeroizing::new(text);

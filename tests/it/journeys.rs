@@ -190,3 +190,30 @@ fn a_live_comment_cannot_reorder_the_plan_text_with_bidi_controls() {
     }
     assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
 }
+
+#[test]
+fn a_missing_identity_file_is_named_as_an_identity_with_its_source() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    let run = p.run(&["check", "--decrypt", "-i", "gone.key"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("cannot read identity file gone.key (from -i/--identity)"),
+        "{}",
+        run.stderr
+    );
+    p.env.lock().unwrap().push((
+        "CFSECRETS_AGE_KEY_FILE".to_string(),
+        "/nonexistent/ci.key".to_string(),
+    ));
+    let run = p.run(&["check", "--decrypt"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "cannot read identity file /nonexistent/ci.key (from CFSECRETS_AGE_KEY_FILE)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
