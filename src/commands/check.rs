@@ -1,5 +1,6 @@
-//! `cfsecrets check`: validates the manifest offline and prints every diagnostic, or a
-//! one-line summary when it is clean. Needs no network and no identity.
+//! `cfsecrets check`: validates the manifest (and the recipients file it names) offline and
+//! prints every diagnostic, or a one-line summary when it is clean. Needs no network and no
+//! identity.
 
 use anyhow::Context as _;
 
@@ -15,6 +16,11 @@ pub async fn run(
     args: &CheckArgs,
 ) -> anyhow::Result<Status> {
     let desired = crate::commands::load_manifest(out, global)?;
+    // The recipients file is read offline too: a bad line would otherwise surface only at
+    // the next `secret set` or `reseal`.
+    if let Err(err) = values::Recipients::from_file(&desired.recipients_file) {
+        return Err(failed(out, format!("error: {err}\n"), 1, 0)?);
+    }
     let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
     if args.decrypt {
         line.push_str(&check_values(out, &desired, global)?);

@@ -217,3 +217,36 @@ fn a_missing_identity_file_is_named_as_an_identity_with_its_source() {
         run.stderr
     );
 }
+
+#[test]
+fn check_catches_a_broken_recipients_file_before_secret_set_does() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    let good = std::fs::read_to_string(p.path(".age-recipients")).unwrap();
+    p.write(
+        ".age-recipients",
+        &format!("{good}ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc me@host\n"),
+    );
+    let run = p.run(&["check"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains(".age-recipients:4: ssh recipients are not supported"),
+        "{}",
+        run.stderr
+    );
+    // A private key pasted into the file is refused without being repeated.
+    let key = std::fs::read_to_string(&p.identity).unwrap();
+    let secret_line = key
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    p.write(".age-recipients", &format!("{good}{secret_line}\n"));
+    let run = p.run(&["check"]);
+    run.expect(1);
+    assert!(run.stderr.contains(".age-recipients:4:"), "{}", run.stderr);
+    assert!(
+        !run.all().contains(secret_line),
+        "the private key was printed"
+    );
+}

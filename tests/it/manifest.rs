@@ -958,7 +958,12 @@ fn check_prints_every_diagnostic_and_exits_1() {
 #[test]
 fn check_takes_the_account_id_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".age-recipients"), "age1example\n").unwrap();
+    // A real public key: `check` also reads the recipients file.
+    std::fs::write(
+        dir.path().join(".age-recipients"),
+        "age1d8rgkwvge3thkexc4sfvr420906z3lwjm93gmr74ap7x5758qphsntqepz\n",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("keys")).unwrap();
     std::fs::write(dir.path().join("keys/fingerprint.age"), "sealed").unwrap();
     let yaml = "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\naccounts:\n  main:\n    stores:\n      s:\n        secrets:\n          A: { value: keep, scopes: [workers] }\n";
