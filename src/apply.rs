@@ -16,8 +16,10 @@
 //! * After each store's deletes the store is listed again: every deleted id must be gone and
 //!   nothing else may have vanished; anything else is a loud failure.
 //! * On the first failure, requests already running finish, nothing new starts, and the
-//!   report says what was done, what failed and what was not attempted. Running `apply` again
-//!   converges because it re-plans from live state.
+//!   report says what was done, what failed and what was not attempted. Each failure keeps a
+//!   [`FailureCause`] from the typed client error: a transient one converges on the next run
+//!   (it re-plans from live state); a permanent one (value size, quota, store limit, scopes,
+//!   credentials) will fail again until something is changed.
 //!
 //! Plaintext leaves its [`SecretValue`] only into a request body ([`NewSecret`] /
 //! [`SecretPatch`]); no event, report line or error carries it.
@@ -110,6 +112,79 @@ pub enum Event {
     },
 }
 
+/// Why a write failed, as far as running `apply` again is concerned. Derived from the typed
+/// [`ClientError`] (never from its text), so the command can say whether a second run will
+/// finish or fail the same way, and what to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureCause {
+    /// Transport trouble, an unknown outcome, 429 or 5xx, or live state that moved meanwhile
+    /// (a name taken, a secret or store gone): a new run re-plans and should finish.
+    Transient,
+    /// `secret_value_too_long`: the account refuses a value this size.
+    ValueTooLong,
+    /// `maximum_secrets_exceeded`: the account's secret quota is full.
+    SecretQuota,
+    /// `maximum_stores_exceeded`: the account cannot hold another store.
+    StoreLimit,
+    /// The credentials were refused (or lack a permission).
+    Credentials,
+    /// `secret_scope_invalid` / `secret_scopes_empty`.
+    Scopes,
+    /// Any other refusal by the API (a 4xx, an unusable answer): it will be refused again.
+    Refused,
+    /// A check made by the applier itself failed (deletes not verified, a value that no
+    /// longer matches the plan): look before running again.
+    Verification,
+}
+
+impl FailureCause {
+    /// The cause of a client error.
+    pub fn of(e: &ClientError) -> Self {
+        match e {
+            ClientError::Transport { .. } | ClientError::OutcomeUnknown { .. } => Self::Transient,
+            ClientError::Api(api) => {
+                if api.is(ErrorKind::RateLimited) || api.status >= 500 {
+                    Self::Transient
+                } else if api.is(ErrorKind::Authentication) || matches!(api.status, 401 | 403) {
+                    Self::Credentials
+                } else if api.is(ErrorKind::SecretValueTooLong) {
+                    Self::ValueTooLong
+                } else if api.is(ErrorKind::MaximumSecretsExceeded) {
+                    Self::SecretQuota
+                } else if api.is(ErrorKind::MaximumStoresExceeded) {
+                    Self::StoreLimit
+                } else if api.is(ErrorKind::SecretScopeInvalid)
+                    || api.is(ErrorKind::SecretScopesEmpty)
+                {
+                    Self::Scopes
+                } else if api.is(ErrorKind::SecretNameAlreadyExists)
+                    || api.is(ErrorKind::SecretNotFound)
+                    || api.is(ErrorKind::StoreNotFound)
+                {
+                    // Someone changed the store meanwhile; the next plan sees it.
+                    Self::Transient
+                } else {
+                    Self::Refused
+                }
+            }
+            ClientError::Decode { .. }
+            | ClientError::RepeatedPage { .. }
+            | ClientError::Refused { .. } => Self::Refused,
+        }
+    }
+
+    /// Whether running `apply` again is expected to finish the work.
+    pub fn is_transient(self) -> bool {
+        self == Self::Transient
+    }
+
+    /// Of a write's failure and a follow-up's failure, the one that decides: a permanent
+    /// cause wins over a transient one.
+    fn or(self, other: Self) -> Self {
+        if self.is_transient() { other } else { self }
+    }
+}
+
 /// What an apply did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApplyReport {
@@ -117,6 +192,8 @@ pub struct ApplyReport {
     pub done: Vec<String>,
     /// `label: description: error` of each failure.
     pub failed: Vec<String>,
+    /// The cause of each failure, in the order of [`ApplyReport::failed`].
+    pub causes: Vec<FailureCause>,
     /// `label: description` of each action not attempted after a failure.
     pub not_attempted: Vec<String>,
     /// Write calls made (each logical call once; the client's retries are in its stats).
@@ -126,6 +203,22 @@ pub struct ApplyReport {
 impl ApplyReport {
     pub fn is_success(&self) -> bool {
         self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+
+    /// Whether every failure is transient, so running `apply` again should finish.
+    pub fn only_transient_failures(&self) -> bool {
+        self.causes.iter().all(|c| c.is_transient())
+    }
+
+    /// The permanent causes among the failures, each once, in a fixed order.
+    pub fn permanent_causes(&self) -> Vec<FailureCause> {
+        let set: BTreeSet<FailureCause> = self
+            .causes
+            .iter()
+            .copied()
+            .filter(|c| !c.is_transient())
+            .collect();
+        set.into_iter().collect()
     }
 }
 
@@ -169,8 +262,20 @@ pub struct Applier<'a> {
 
 enum Outcome {
     Done(Option<String>),
-    Failed(String),
+    Failed(String, FailureCause),
     NotAttempted,
+}
+
+impl Outcome {
+    /// A failure of the applier's own checks.
+    fn check(message: String) -> Self {
+        Outcome::Failed(message, FailureCause::Verification)
+    }
+
+    /// A failed client call.
+    fn client(e: &ClientError) -> Self {
+        Outcome::Failed(short(e), FailureCause::of(e))
+    }
 }
 
 fn value_key(account: &AccountPlan, action: &Action, change: &SecretChange) -> Option<ValueKey> {
@@ -279,9 +384,10 @@ impl<'a> Applier<'a> {
                     let line = format!("{}: {}", account.label, action);
                     match outcome {
                         Outcome::Done(_) => report.done.push(line),
-                        Outcome::Failed(error) => {
+                        Outcome::Failed(error, cause) => {
                             stopped = true;
                             report.failed.push(format!("{line}: {error}"));
+                            report.causes.push(cause);
                         }
                         Outcome::NotAttempted => report.not_attempted.push(line),
                     }
@@ -308,7 +414,7 @@ impl<'a> Applier<'a> {
                 action: action.to_string(),
                 note: note.clone(),
             }),
-            Outcome::Failed(error) => on_event(Event::Failed {
+            Outcome::Failed(error, _) => on_event(Event::Failed {
                 account: account.label.clone(),
                 action: action.to_string(),
                 error: error.clone(),
@@ -331,7 +437,7 @@ impl<'a> Applier<'a> {
                     } else {
                         self.create_secrets(account, action, stores, writes).await
                     };
-                    failed |= matches!(outcome, Outcome::Failed(_));
+                    failed |= matches!(outcome, Outcome::Failed(..));
                     emit(&describe(action), &outcome);
                     results.push((describe(action), outcome));
                 }
@@ -353,7 +459,7 @@ impl<'a> Applier<'a> {
                             }
                             Err(e) => {
                                 let what = format!("list {name} before deleting");
-                                let outcome = Outcome::Failed(short(&e));
+                                let outcome = Outcome::client(&e);
                                 emit(&what, &outcome);
                                 results.push((what, outcome));
                                 for a in group {
@@ -374,7 +480,7 @@ impl<'a> Applier<'a> {
                                 return (action, Outcome::NotAttempted);
                             }
                             let outcome = match stores_ro.get(&action.store.name) {
-                                None => Outcome::Failed(format!(
+                                None => Outcome::check(format!(
                                     "store {} has no id (was it created?)",
                                     action.store.name
                                 )),
@@ -382,7 +488,7 @@ impl<'a> Applier<'a> {
                                     self.single(account, action, store_id, writes).await
                                 }
                             };
-                            if matches!(outcome, Outcome::Failed(_)) {
+                            if matches!(outcome, Outcome::Failed(..)) {
                                 stop.store(true, Ordering::SeqCst);
                             }
                             emit(&describe(action), &outcome);
@@ -423,10 +529,10 @@ impl<'a> Applier<'a> {
                             .collect();
                         let what = format!("verify deletes in {store}");
                         let outcome = match self.list(account, &stores_ro[store]).await {
-                            Err(e) => Outcome::Failed(short(&e)),
+                            Err(e) => Outcome::client(&e),
                             Ok(after) => verify_deletes(listed_before, &after, &requested, &done),
                         };
-                        if let Outcome::Failed(_) = outcome {
+                        if let Outcome::Failed(..) = outcome {
                             emit(&what, &outcome);
                             by_index.push((usize::MAX, what, outcome));
                         }
@@ -488,6 +594,7 @@ impl<'a> Applier<'a> {
     ) -> Outcome {
         let name = &action.store.name;
         let mut last_error = String::new();
+        let mut last_cause = FailureCause::Transient;
         for _ in 0..2 {
             writes.fetch_add(1, Ordering::Relaxed);
             match self.client.create_store(&account.account_id, name).await {
@@ -497,6 +604,7 @@ impl<'a> Applier<'a> {
                 }
                 Err(e) => {
                     last_error = short(&e);
+                    last_cause = FailureCause::of(&e);
                     let unknown = e.is_outcome_unknown();
                     match self.client.list_stores(&account.account_id).await {
                         Ok(listed) => {
@@ -506,9 +614,10 @@ impl<'a> Applier<'a> {
                             }
                         }
                         Err(list_error) => {
-                            return Outcome::Failed(format!(
-                                "{last_error}; re-list failed: {list_error}"
-                            ));
+                            return Outcome::Failed(
+                                format!("{last_error}; re-list failed: {list_error}"),
+                                last_cause.or(FailureCause::of(&list_error)),
+                            );
                         }
                     }
                     if !unknown {
@@ -517,7 +626,7 @@ impl<'a> Applier<'a> {
                 }
             }
         }
-        Outcome::Failed(last_error)
+        Outcome::Failed(last_error, last_cause)
     }
 
     async fn create_secrets(
@@ -528,13 +637,14 @@ impl<'a> Applier<'a> {
         writes: &AtomicU64,
     ) -> Outcome {
         let Some(store_id) = stores.get(&action.store.name) else {
-            return Outcome::Failed(format!(
+            return Outcome::check(format!(
                 "store {} has no id (was it created?)",
                 action.store.name
             ));
         };
         let mut pending: Vec<&SecretChange> = action.secrets.iter().collect();
         let mut last_error = String::new();
+        let mut last_cause = FailureCause::Transient;
         for _ in 0..2 {
             let mut scopes = Vec::with_capacity(pending.len());
             for change in &pending {
@@ -543,7 +653,7 @@ impl<'a> Applier<'a> {
             let mut items = Vec::with_capacity(pending.len());
             for (change, scopes) in pending.iter().zip(&scopes) {
                 let Some(value) = self.value(account, action, change) else {
-                    return Outcome::Failed(format!(
+                    return Outcome::check(format!(
                         "value of {} does not match the plan",
                         change.name
                     ));
@@ -566,11 +676,15 @@ impl<'a> Applier<'a> {
                 Err(e) => e,
             };
             last_error = short(&error);
+            last_cause = FailureCause::of(&error);
             // Learn what exists before deciding.
             let listed = match self.comments(account, store_id).await {
                 Ok(listed) => listed,
                 Err(list_error) => {
-                    return Outcome::Failed(format!("{last_error}; re-list failed: {list_error}"));
+                    return Outcome::Failed(
+                        format!("{last_error}; re-list failed: {list_error}"),
+                        last_cause.or(FailureCause::of(&list_error)),
+                    );
                 }
             };
             pending.retain(|c| listed.get(&c.name) != c.comment.as_ref());
@@ -582,10 +696,10 @@ impl<'a> Applier<'a> {
             }
         }
         let missing: Vec<&str> = pending.iter().map(|c| c.name.as_str()).collect();
-        Outcome::Failed(format!(
-            "{last_error} (not created: {})",
-            missing.join(", ")
-        ))
+        Outcome::Failed(
+            format!("{last_error} (not created: {})", missing.join(", ")),
+            last_cause,
+        )
     }
 
     /// One duplicate, PATCH or delete.
@@ -597,13 +711,13 @@ impl<'a> Applier<'a> {
         writes: &AtomicU64,
     ) -> Outcome {
         let Some(change) = action.secrets.first() else {
-            return Outcome::Failed("action names no secret".into());
+            return Outcome::check("action names no secret".into());
         };
         let account_id = account.account_id.as_str();
         match action.kind {
             ActionKind::Duplicate => {
                 let Some(source) = &change.source else {
-                    return Outcome::Failed("copy names no source".into());
+                    return Outcome::check("copy names no source".into());
                 };
                 let scopes = wire_scopes(change);
                 let body = DuplicateSecret {
@@ -612,6 +726,7 @@ impl<'a> Applier<'a> {
                     comment: change.comment.as_deref(),
                 };
                 let mut last_error = String::new();
+                let mut last_cause = FailureCause::Transient;
                 for _ in 0..2 {
                     writes.fetch_add(1, Ordering::Relaxed);
                     match self
@@ -622,6 +737,7 @@ impl<'a> Applier<'a> {
                         Ok(_) => return Outcome::Done(None),
                         Err(e) => {
                             last_error = short(&e);
+                            last_cause = FailureCause::of(&e);
                             match self.comments(account, store_id).await {
                                 Ok(listed)
                                     if listed.get(&change.name) == change.comment.as_ref() =>
@@ -630,9 +746,10 @@ impl<'a> Applier<'a> {
                                 }
                                 Ok(_) => {}
                                 Err(list_error) => {
-                                    return Outcome::Failed(format!(
-                                        "{last_error}; re-list failed: {list_error}"
-                                    ));
+                                    return Outcome::Failed(
+                                        format!("{last_error}; re-list failed: {list_error}"),
+                                        last_cause.or(FailureCause::of(&list_error)),
+                                    );
                                 }
                             }
                             if !e.is_outcome_unknown() {
@@ -641,17 +758,17 @@ impl<'a> Applier<'a> {
                         }
                     }
                 }
-                Outcome::Failed(last_error)
+                Outcome::Failed(last_error, last_cause)
             }
             ActionKind::Update => {
                 let Some(id) = &change.id else {
-                    return Outcome::Failed("update names no secret id".into());
+                    return Outcome::check("update names no secret id".into());
                 };
                 let value = if change.send_value {
                     match self.value(account, action, change) {
                         Some(v) => Some(v.expose_secret()),
                         None => {
-                            return Outcome::Failed(format!(
+                            return Outcome::check(format!(
                                 "value of {} does not match the plan",
                                 change.name
                             ));
@@ -673,12 +790,12 @@ impl<'a> Applier<'a> {
                     .await
                 {
                     Ok(_) => Outcome::Done(None),
-                    Err(e) => Outcome::Failed(short(&e)),
+                    Err(e) => Outcome::client(&e),
                 }
             }
             ActionKind::Delete => {
                 let Some(id) = &change.id else {
-                    return Outcome::Failed("delete names no secret id".into());
+                    return Outcome::check("delete names no secret id".into());
                 };
                 writes.fetch_add(1, Ordering::Relaxed);
                 match self.client.delete_secret(account_id, store_id, id).await {
@@ -686,11 +803,11 @@ impl<'a> Applier<'a> {
                     Err(e) if e.is(ErrorKind::SecretNotFound) => {
                         Outcome::Done(Some("already gone".into()))
                     }
-                    Err(e) => Outcome::Failed(short(&e)),
+                    Err(e) => Outcome::client(&e),
                 }
             }
             ActionKind::CreateStore | ActionKind::CreateSecrets => {
-                Outcome::Failed("not a single-secret action".into())
+                Outcome::check("not a single-secret action".into())
             }
         }
     }
@@ -730,7 +847,7 @@ fn verify_deletes(
     if errors.is_empty() {
         Outcome::Done(None)
     } else {
-        Outcome::Failed(errors.join("; "))
+        Outcome::check(errors.join("; "))
     }
 }
 
@@ -756,7 +873,8 @@ mod tests {
             Outcome::Done(_)
         ));
         match verify_deletes(&before, &map(&[("1", "A"), ("3", "C")]), &requested, &done) {
-            Outcome::Failed(e) => {
+            Outcome::Failed(e, cause) => {
+                assert_eq!(cause, FailureCause::Verification);
                 assert!(e.contains("still listed") && e.contains('A'), "{e}");
                 assert!(e.contains("did not delete: B"), "{e}");
             }
@@ -852,6 +970,57 @@ mod tests {
             without.precheck(&create_plan(good, true)),
             Err(RefusedPlan::MissingValue(s)) if s == "prod/main/A"
         ));
+    }
+
+    fn api(status: u16, code: Option<u32>, token: &str) -> ClientError {
+        ClientError::Api(crate::cloudflare::ApiError {
+            endpoint: crate::cloudflare::Endpoint::CreateSecrets,
+            account_id: "a".into(),
+            status,
+            code,
+            message_token: token.into(),
+            more: vec![],
+        })
+    }
+
+    #[test]
+    fn failures_are_classed_by_whether_a_new_run_can_finish() {
+        use FailureCause::*;
+        let cases = [
+            (api(429, Some(971), "Please wait"), Transient),
+            (api(503, None, ""), Transient),
+            (
+                api(409, Some(1003), "secret_name_already_exists"),
+                Transient,
+            ),
+            (api(400, Some(1001), "secret_value_too_long"), ValueTooLong),
+            (
+                api(409, Some(1003), "maximum_secrets_exceeded: max 5"),
+                SecretQuota,
+            ),
+            (api(409, Some(1003), "maximum_stores_exceeded"), StoreLimit),
+            (api(400, Some(1001), "secret_scope_invalid"), Scopes),
+            (api(403, Some(10000), "Authentication error"), Credentials),
+            (api(400, Some(1001), "invalid_json_body"), Refused),
+        ];
+        for (error, cause) in cases {
+            assert_eq!(FailureCause::of(&error), cause, "{error}");
+        }
+        let unknown = ClientError::OutcomeUnknown {
+            endpoint: crate::cloudflare::Endpoint::CreateSecrets,
+            account_id: "a".into(),
+            kind: crate::cloudflare::TransportKind::Timeout,
+        };
+        assert_eq!(FailureCause::of(&unknown), Transient);
+        // A permanent write failure is not hidden by a transient re-list failure.
+        assert_eq!(ValueTooLong.or(Transient), ValueTooLong);
+        assert_eq!(Transient.or(SecretQuota), SecretQuota);
+        let report = ApplyReport {
+            causes: vec![Transient, SecretQuota, Transient, SecretQuota],
+            ..ApplyReport::default()
+        };
+        assert!(!report.only_transient_failures());
+        assert_eq!(report.permanent_causes(), [SecretQuota]);
     }
 
     #[test]

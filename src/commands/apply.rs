@@ -12,13 +12,13 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::apply::{Applier, Event, RefusedPlan, check_appliable};
+use crate::apply::{Applier, ApplyReport, Event, FailureCause, RefusedPlan, check_appliable};
 use crate::cli::{ApplyArgs, GlobalArgs, PlanFormat};
 use crate::commands::plan::{prepare, render};
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::output::Output;
 use crate::output::count;
-use crate::plan::{Plan, PlanDigest};
+use crate::plan::{MAX_VALUE_BYTES, Plan, PlanDigest, WARN_VALUE_BYTES};
 
 /// Which inputs of a saved plan moved: `manifest`, `value file <path>`, `live state of
 /// account <label>` (or `live state` when the plan has no per-account digest).
@@ -250,9 +250,7 @@ pub async fn run(
             text.push_str(&format!("  {line}\n"));
         }
     }
-    text.push_str(&format!(
-        "{summary}.\nRun `cfsecrets apply` again to finish: it re-plans from the live state.\n"
-    ));
+    text.push_str(&format!("{summary}.\n{}", what_next(&report)));
     out.eprint(&text)?;
     let msg = format!(
         "apply failed: {} failed",
@@ -260,6 +258,58 @@ pub async fn run(
     );
     out.error(&anyhow::anyhow!(msg.clone()))?;
     Err(AlreadyReported(msg).into())
+}
+
+/// What to do after a failed apply: run it again when every failure was transient; else say,
+/// per cause, that it will fail again and what to change. Names no value.
+pub fn what_next(report: &ApplyReport) -> String {
+    let again = "Run `cfsecrets apply` again to finish: it re-plans from the live state.\n";
+    if report.only_transient_failures() {
+        return again.to_string();
+    }
+    let mut text = String::from(
+        "Running `cfsecrets apply` again will fail the same way until this is changed:\n",
+    );
+    for cause in report.permanent_causes() {
+        let advice = match cause {
+            FailureCause::ValueTooLong => format!(
+                "the account refuses a value this long (secret_value_too_long): some accounts \
+                 still accept at most {WARN_VALUE_BYTES} bytes, the documented limit is \
+                 {MAX_VALUE_BYTES}; shorten the value named above (`cfsecrets secret set`) or \
+                 remove it from the manifest"
+            ),
+            FailureCause::SecretQuota => "the account's secret quota is full \
+                 (maximum_secrets_exceeded): delete secrets it no longer needs, or ask \
+                 Cloudflare to raise the quota"
+                .to_string(),
+            FailureCause::StoreLimit => "the account cannot hold another store \
+                 (maximum_stores_exceeded): declare the store the account already has, or \
+                 delete the other store first"
+                .to_string(),
+            FailureCause::Credentials => "the credentials were refused: check \
+                 CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL) and that \
+                 the token has Secrets Store Read and Write for this account"
+                .to_string(),
+            FailureCause::Scopes => "a scope was refused (secret_scope_invalid or \
+                 secret_scopes_empty): fix the scopes of the secret named above in the manifest"
+                .to_string(),
+            FailureCause::Refused => "the API refused a request (the error above names it): \
+                 change what it names first"
+                .to_string(),
+            FailureCause::Verification => "a check made after the writes failed (see above): \
+                 look at the store before running apply again"
+                .to_string(),
+            FailureCause::Transient => continue,
+        };
+        text.push_str(&format!("  - {advice}\n"));
+    }
+    if report.causes.iter().any(|c| c.is_transient()) {
+        text.push_str(
+            "The other failures were transient: once the above is fixed, run `cfsecrets apply` \
+             again to finish.\n",
+        );
+    }
+    text
 }
 
 /// Asks on the terminal; anything but `yes` cancels.

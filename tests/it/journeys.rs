@@ -250,3 +250,51 @@ fn check_catches_a_broken_recipients_file_before_secret_set_does() {
         "the private key was printed"
     );
 }
+
+#[test]
+fn a_failure_that_will_repeat_is_not_reported_as_run_again_to_finish() {
+    // An account that still enforces 1,024 bytes refuses a 1,500-byte value every time:
+    // "run apply again to finish" would send the user round in circles.
+    let emu = Emu::start_with(cfsecrets::emulator::EmulatorConfig {
+        value_limit: 1024,
+        ..Default::default()
+    });
+    let p = Project::new(&emu);
+    let long = format!("journey-long-{}", "x".repeat(1500 - 13));
+    p.seal("values/BIG.age", &long);
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          BIG: {{ value: values/BIG.age }}\n"
+    ));
+    let run = p.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("secret_value_too_long"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("again to finish"),
+        "a permanent failure was called transient:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("will fail the same way") && run.stderr.contains("shorten the value"),
+        "{}",
+        run.stderr
+    );
+    p.assert_no_value_leaked(&[]);
+
+    // A transient failure still says to run apply again.
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    emu.handle().schedule(cfsecrets::emulator::ScheduledFault {
+        method: "POST".into(),
+        path: "/accounts/*/secrets_store/stores/*/secrets".into(),
+        kind: cfsecrets::emulator::FaultKind::Unavailable,
+        count: 10,
+    });
+    let run = p.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(run.stderr.contains("again to finish"), "{}", run.stderr);
+    assert!(!run.stderr.contains("fail the same way"), "{}", run.stderr);
+}
