@@ -38,7 +38,7 @@ pub use config::{
     check_base_url,
 };
 pub use error::{ApiError, ClientError, ErrorKind, TransportKind};
-pub use pacer::{ClientStats, Pacer};
+pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, Pacer, PacerWait};
 pub use wire::{
     ApiMessage, DuplicateSecret, Envelope, HasId, NewSecret, Quota, QuotaCounts, ResultInfo,
     Secret, SecretPatch, Store,
@@ -242,6 +242,12 @@ impl Client {
     /// Requests sent inside the pacer's current window.
     pub fn requests_in_window(&self) -> usize {
         self.inner.pacer.in_window()
+    }
+
+    /// Announcements of waits for the request budget (longer than [`ANNOUNCE_WAIT_OVER`], one
+    /// per wait period), for the command layer to show; the client itself never prints.
+    pub fn pacer_waits(&self) -> tokio::sync::watch::Receiver<Option<PacerWait>> {
+        self.inner.pacer.waits()
     }
 
     // -----------------------------------------------------------------------------------------

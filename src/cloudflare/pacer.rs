@@ -53,32 +53,88 @@ impl SlidingWindow {
     }
 }
 
+/// Waits shorter than this are not announced.
+pub const ANNOUNCE_WAIT_OVER: Duration = Duration::from_secs(1);
+
+/// A wait for the request budget, announced once per wait period to whoever watches
+/// [`Pacer::waits`] (the command layer prints it; the client never prints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacerWait {
+    /// How long until the next request may start.
+    pub wait: Duration,
+    /// The budget: `limit` requests per `window`.
+    pub limit: u32,
+    pub window: Duration,
+}
+
 /// Shared async pacer.
 #[derive(Debug)]
 pub struct Pacer {
     window: Mutex<SlidingWindow>,
+    limit: u32,
+    length: Duration,
+    /// When the last announced wait period ends; a wait inside it is not announced again.
+    announced_until: Mutex<Option<Instant>>,
+    waits: tokio::sync::watch::Sender<Option<PacerWait>>,
+    /// How many waits were announced.
+    announced: AtomicU64,
 }
 
 impl Pacer {
     pub fn new(limit: u32, window: Duration) -> Self {
         Self {
             window: Mutex::new(SlidingWindow::new(limit, window)),
+            limit: limit.max(1),
+            length: window,
+            announced_until: Mutex::new(None),
+            waits: tokio::sync::watch::channel(None).0,
+            announced: AtomicU64::new(0),
         }
+    }
+
+    /// A receiver that sees each announced wait (more than [`ANNOUNCE_WAIT_OVER`]), at most one
+    /// per wait period however many requests are held back in it.
+    pub fn waits(&self) -> tokio::sync::watch::Receiver<Option<PacerWait>> {
+        self.waits.subscribe()
     }
 
     /// Waits until a request may be sent and takes its slot. Returns how long it waited.
     pub async fn acquire(&self) -> Duration {
         let start = Instant::now();
         loop {
+            let now = Instant::now();
             let next = {
                 let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-                match w.admit(Instant::now()) {
+                match w.admit(now) {
                     Ok(()) => return start.elapsed(),
                     Err(next) => next,
                 }
             };
+            self.announce(now, next);
             tokio::time::sleep_until(next).await;
         }
+    }
+
+    /// Publishes a wait until `next` unless it is short or inside an announced period.
+    fn announce(&self, now: Instant, next: Instant) {
+        let wait = next.saturating_duration_since(now);
+        if wait <= ANNOUNCE_WAIT_OVER {
+            return;
+        }
+        let mut until = self
+            .announced_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if until.is_some_and(|u| now < u) {
+            return;
+        }
+        *until = Some(next);
+        self.announced.fetch_add(1, Ordering::Relaxed);
+        self.waits.send_replace(Some(PacerWait {
+            wait,
+            limit: self.limit,
+            window: self.length,
+        }));
     }
 
     /// Requests sent inside the current window.
@@ -144,6 +200,34 @@ pub struct ClientStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_long_wait_is_announced_once_per_period_not_per_request() {
+        // Two slots per 1.5 s: of four requests started together, two wait for the same
+        // period, which is announced once.
+        let pacer = std::sync::Arc::new(Pacer::new(2, Duration::from_millis(1500)));
+        let mut waits = pacer.waits();
+        assert_eq!(*waits.borrow_and_update(), None);
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let pacer = pacer.clone();
+                tokio::spawn(async move { pacer.acquire().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert!(waits.has_changed().unwrap(), "the wait was not announced");
+        let seen = waits.borrow_and_update().expect("a wait");
+        assert_eq!((seen.limit, seen.window), (2, Duration::from_millis(1500)));
+        assert!(seen.wait > ANNOUNCE_WAIT_OVER, "{seen:?}");
+        assert_eq!(pacer.announced.load(Ordering::Relaxed), 1);
+        // A later request inside a fresh window waits for nothing and announces nothing.
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        pacer.acquire().await;
+        assert_eq!(pacer.announced.load(Ordering::Relaxed), 1);
+        assert_eq!(waits.has_changed().ok(), Some(false));
+    }
 
     #[test]
     fn sliding_window_admits_limit_then_frees_oldest() {

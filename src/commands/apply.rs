@@ -14,7 +14,7 @@ use anyhow::Context as _;
 
 use crate::apply::{Applier, ApplyReport, Event, FailureCause, RefusedPlan, check_appliable};
 use crate::cli::{ApplyArgs, GlobalArgs, PlanFormat};
-use crate::commands::plan::{prepare, render};
+use crate::commands::plan::{prepare, render, watching_pacer};
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::output::Output;
 use crate::output::count;
@@ -213,7 +213,14 @@ pub async fn run(
                 }
             }
         };
-        applier.run(plan, &on_event).await
+        watching_pacer(&prepared.client, applier.run(plan, &on_event), |line| {
+            let mut out = shared.lock().unwrap_or_else(|p| p.into_inner());
+            match &bar {
+                Some(bar) => bar.suspend(|| out.status(&line)).ok(),
+                None => out.status(&line).ok(),
+            };
+        })
+        .await
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::commands::plan::client_from;
+use crate::commands::plan::{client_from, watching_pacer};
 use crate::commands::{Status, UsageError};
 use crate::domain::{AccountId, Scope, SecretName};
 use crate::live::{self, LiveStore};
@@ -148,9 +148,15 @@ pub async fn run(
     }
     let client = client_from(&args.api, &global.env)?;
     out.status(&format!("reading account {account_id}"))?;
-    let live = live::fetch(&client, std::slice::from_ref(&account_id))
-        .await
-        .context("cannot read the live state")?;
+    let live = watching_pacer(
+        &client,
+        live::fetch(&client, std::slice::from_ref(&account_id)),
+        |line| {
+            let _ = out.status(&line);
+        },
+    )
+    .await
+    .context("cannot read the live state")?;
     let account = live.accounts.first().context("the account was not read")?;
     let stores: Vec<&LiveStore> = match &args.store {
         Some(name) => vec![account.store(name).with_context(|| {

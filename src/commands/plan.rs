@@ -8,7 +8,9 @@
 //! `--detailed-exitcode`), 3 (blocked by a safety rule), 1 (an error, or a plan with problems).
 //!
 //! Hidden test knob: `CFSECRETS_RETRY_BASE_MS` sets the client's first backoff delay and caps
-//! every wait (backoff and `Retry-After`) at 16 times it, so fault-injection tests run fast.
+//! every wait (backoff and `Retry-After`) at 16 times it, so fault-injection tests run fast;
+//! `CFSECRETS_RATE_WINDOW_MS` shortens the pacer's 5-minute window, so a test can meet the
+//! "waiting for the request budget" line in seconds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
-use crate::cloudflare::{Client, ClientConfig};
+use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, Env, Status, UsageError};
 use crate::domain::AccountId;
 use crate::live::{self, LiveState};
@@ -28,6 +30,9 @@ use crate::values::{self, FingerprintKey, UnsealedValues};
 
 /// Environment variable for the hidden retry-delay knob (tests).
 pub const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
+/// Environment variable for the hidden pacer-window knob (tests): the `--rate-limit` budget
+/// then counts per this many milliseconds instead of per 5 minutes.
+pub const ENV_RATE_WINDOW_MS: &str = "CFSECRETS_RATE_WINDOW_MS";
 
 /// Builds the API client from `--api-url`/`CLOUDFLARE_API_BASE_URL`, the credential variables
 /// and `--rate-limit`.
@@ -44,7 +49,56 @@ pub fn client_from(api: &ApiArgs, env: &Env) -> anyhow::Result<Client> {
         config.max_delay = base * 16;
         config.max_retry_after = base * 16;
     }
+    if let Some(ms) = env
+        .get(ENV_RATE_WINDOW_MS)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        config.rate_window = Duration::from_millis(ms);
+    }
     Client::new(config).context("cannot configure the cloudflare client")
+}
+
+/// The status line for a wait announced by the pacer, e.g. `waiting 42s for the request
+/// budget (1200 per 5 minutes)`.
+pub fn pacer_wait_line(wait: &PacerWait) -> String {
+    let window = wait.window;
+    let per = if window.as_millis().is_multiple_of(60_000) {
+        count((window.as_secs() / 60) as usize, "minute", "minutes")
+    } else if window.as_millis().is_multiple_of(1000) {
+        count(window.as_secs() as usize, "second", "seconds")
+    } else {
+        format!("{} ms", window.as_millis())
+    };
+    let per = per.strip_prefix("1 ").unwrap_or(&per).to_string();
+    format!(
+        "waiting {}s for the request budget ({} per {per}; see --rate-limit)",
+        wait.wait.as_secs_f64().ceil() as u64,
+        wait.limit
+    )
+}
+
+/// Runs `work` while the client's pacer may hold requests back, handing `note` one line per
+/// announced wait (the client never prints; the caller decides where the line goes).
+pub async fn watching_pacer<F: std::future::Future>(
+    client: &Client,
+    work: F,
+    mut note: impl FnMut(String),
+) -> F::Output {
+    let mut waits = client.pacer_waits();
+    waits.mark_unchanged();
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            Ok(()) = waits.changed() => {
+                let wait = *waits.borrow_and_update();
+                if let Some(wait) = wait {
+                    note(pacer_wait_line(&wait));
+                }
+            }
+        }
+    }
 }
 
 /// What `plan` and `apply` share: the validated manifest, the plan (digest filled), the
@@ -148,9 +202,11 @@ pub async fn prepare(
         count(accounts.len(), "account", "accounts"),
         client.base_url()
     ))?;
-    let live = live::fetch(&client, &accounts)
-        .await
-        .context("cannot read the live state")?;
+    let live = watching_pacer(&client, live::fetch(&client, &accounts), |line| {
+        let _ = out.status(&line);
+    })
+    .await
+    .context("cannot read the live state")?;
 
     let options = PlanOptions {
         allow_deletes,
@@ -294,4 +350,26 @@ pub fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Resul
         return Ok(Status::Changes);
     }
     Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacer_lines_name_the_wait_and_the_budget() {
+        let line = |secs: f64, limit, window_ms| {
+            pacer_wait_line(&PacerWait {
+                wait: Duration::from_secs_f64(secs),
+                limit,
+                window: Duration::from_millis(window_ms),
+            })
+        };
+        assert_eq!(
+            line(41.2, 3, 300_000),
+            "waiting 42s for the request budget (3 per 5 minutes; see --rate-limit)"
+        );
+        assert!(line(1.5, 1200, 60_000).contains("(1200 per minute;"));
+        assert!(line(1.5, 2, 1500).contains("(2 per 1500 ms;"));
+    }
 }

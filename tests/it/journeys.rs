@@ -298,3 +298,34 @@ fn a_failure_that_will_repeat_is_not_reported_as_run_again_to_finish() {
     assert!(run.stderr.contains("again to finish"), "{}", run.stderr);
     assert!(!run.stderr.contains("fail the same way"), "{}", run.stderr);
 }
+
+#[test]
+fn a_request_held_back_by_the_pacer_is_announced_not_silent() {
+    // With a low --rate-limit the pacer holds requests back for minutes; the user must see
+    // why. The hidden window knob turns "per 5 minutes" into "per 2 seconds".
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    p.env
+        .lock()
+        .unwrap()
+        .push(("CFSECRETS_RATE_WINDOW_MS".to_string(), "2000".to_string()));
+    // Quota and store list go out together: one of them waits for the budget.
+    let run = p.run(&["plan", "--rate-limit", "1"]);
+    run.expect(0);
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("for the request budget"))
+        .collect();
+    assert_eq!(
+        notes,
+        ["waiting 2s for the request budget (1 per 2 seconds; see --rate-limit)"],
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("main/A"), "{}", run.stdout);
+    // --quiet keeps it off stderr.
+    let run = p.run(&["plan", "-q", "--rate-limit", "1"]);
+    run.expect(0);
+    assert!(!run.stderr.contains("request budget"), "{}", run.stderr);
+}
