@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::commands::plan::{client_from, watching_pacer};
+use crate::commands::plan::{check_out_dir, client_from, watching_pacer};
 use crate::commands::{Status, UsageError};
 use crate::domain::{AccountId, Scope, SecretName};
 use crate::live::{self, LiveStore};
@@ -141,10 +141,11 @@ pub async fn run(
         ))
         .into());
     }
-    if let Some(path) = &args.out
-        && path.exists()
-    {
-        anyhow::bail!("{} already exists; import never overwrites", path.display());
+    if let Some(path) = &args.out {
+        check_out_dir(path)?;
+        if path.exists() {
+            anyhow::bail!("{} already exists; import never overwrites", path.display());
+        }
     }
     let client = client_from(&args.api, &global.env)?;
     out.status(&format!("reading account {account_id}"))?;

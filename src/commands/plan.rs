@@ -275,11 +275,35 @@ pub fn render(out: &Output, plan: &Plan, format: PlanFormat) -> String {
     }
 }
 
+/// Checks, before any network call, that `--out PATH` can be created: its directory exists
+/// and is a directory. Shared by `plan` and `import`.
+pub fn check_out_dir(path: &Path) -> anyhow::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => anyhow::bail!(
+            "cannot write --out {}: {} is not a directory",
+            path.display(),
+            parent.display()
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "cannot write --out {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        ),
+        Err(err) => Err(err).with_context(|| format!("cannot check --out {}", path.display())),
+    }
+}
+
 /// Refuses an `--out` path that holds something other than a saved plan: a slip like
 /// `--out cfsecrets.yaml` or `--out me.key` must not replace the manifest, a sealed value or
 /// a private key. A missing file, or an earlier saved plan (any JSON object with
 /// `format_version`), may be written.
 fn check_out_path(path: &Path) -> anyhow::Result<()> {
+    check_out_dir(path)?;
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -329,3 +329,41 @@ fn a_request_held_back_by_the_pacer_is_announced_not_silent() {
     run.expect(0);
     assert!(!run.stderr.contains("request budget"), "{}", run.stderr);
 }
+
+#[test]
+fn an_out_path_in_a_missing_directory_is_refused_before_reading_live_state() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    let run = p.run(&["plan", "--out", "missing/dir/p.json"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("missing/dir/p.json") && run.stderr.contains("does not exist"),
+        "{}",
+        run.stderr
+    );
+    p.write("afile", "x");
+    let run = p.run(&[
+        "import",
+        "--account",
+        crate::support::ACCOUNT,
+        "--out",
+        "afile/x.yaml",
+    ]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("afile/x.yaml") && run.stderr.contains("not a directory"),
+        "{}",
+        run.stderr
+    );
+    let run = p.run(&[
+        "import",
+        "--account",
+        crate::support::ACCOUNT,
+        "--out",
+        "missing/x.yaml",
+    ]);
+    run.expect(1);
+    assert!(run.stderr.contains("missing/x.yaml"), "{}", run.stderr);
+    assert_eq!(emu.count("GET", "/stores"), 0, "live state was read first");
+    assert_eq!(emu.count("GET", "/quota"), 0, "live state was read first");
+}
