@@ -273,10 +273,13 @@ impl AccountPlanner<'_> {
                 end: end.max(0) as u64,
                 deletes_first,
             });
-        } else if creates + dups > 0 {
-            section
-                .notes
-                .push("quota unknown: the plan could not check it".to_string());
+        } else if self.live.is_some() {
+            // Said whether or not secrets are added, so a reviewer knows it was not checked.
+            section.notes.push(if creates + dups > 0 {
+                "quota not checked (GET /quota failed): the new secrets may not fit".to_string()
+            } else {
+                "quota not checked (GET /quota failed)".to_string()
+            });
         }
 
         // Order the actions by stage.

@@ -367,3 +367,45 @@ fn an_out_path_in_a_missing_directory_is_refused_before_reading_live_state() {
     assert_eq!(emu.count("GET", "/stores"), 0, "live state was read first");
     assert_eq!(emu.count("GET", "/quota"), 0, "live state was read first");
 }
+
+/// Makes every `GET /quota` of the next runs fail (past the client's retries).
+fn break_quota(emu: &Emu) {
+    emu.handle().schedule(cfsecrets::emulator::ScheduledFault {
+        method: "GET".into(),
+        path: "/accounts/*/secrets_store/quota".into(),
+        kind: cfsecrets::emulator::FaultKind::InternalError,
+        count: 100,
+    });
+}
+
+#[test]
+fn a_plan_says_when_the_quota_could_not_be_checked() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    break_quota(&emu);
+    // With creates planned.
+    let run = p.run(&["plan"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("note: quota not checked (GET /quota failed)"),
+        "{}",
+        run.stdout
+    );
+    // Without creates (only a comment update), a reviewer still learns it was not checked.
+    p.run(&["apply", "--auto-approve"]).expect(0);
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age, comment: now }}\n"
+    ));
+    let run = p.run(&["plan"]);
+    run.expect(0);
+    assert!(run.stdout.contains("main/A"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("note: quota not checked (GET /quota failed)"),
+        "{}",
+        run.stdout
+    );
+    let json = p.run(&["plan", "--format", "json"]);
+    assert!(json.stdout.contains("quota not checked"), "{}", json.stdout);
+}
