@@ -136,7 +136,7 @@ pub async fn run(
         AccountId::parse(args.account.trim()).map_err(|e| UsageError(format!("--account: {e}")))?;
     if !valid_label(&args.label) {
         return Err(UsageError(format!(
-            "--label {}: use letters, digits, `_`, `-` or `.`",
+            "--label {}: use ASCII letters, digits, `_`, `-` or `.`, and do not start with `.`",
             args.label
         ))
         .into());

@@ -41,6 +41,14 @@ pub async fn set(
     let mut scopes = Vec::new();
     for s in &args.scopes {
         let s = s.trim();
+        if s.is_empty() {
+            return Err(UsageError(
+                "empty scope in --scopes: list scopes separated by commas, e.g. \
+                 --scopes workers,ai_gateway"
+                    .to_string(),
+            )
+            .into());
+        }
         match Scope::from_wire(s) {
             Some(scope) => scopes.push(scope.as_wire().to_string()),
             None => {

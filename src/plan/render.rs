@@ -126,8 +126,12 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
             ValueChange::Changed { old, new } => {
                 format!("value: {} → {}", old.short(), new.short())
             }
-            ValueChange::Unverified { new } => {
-                format!("value: not verified, written once as {}", fp_short(*new))
+            ValueChange::Unverified { new: Some(new) } => {
+                format!("value: not verified, written once as {}", new.short())
+            }
+            // Without an identity there is no fingerprint to name.
+            ValueChange::Unverified { new: None } => {
+                "value: not verified, written once (not compared)".to_string()
             }
         };
         lines.push(format!("{ind}{text}"));

@@ -409,3 +409,49 @@ fn a_plan_says_when_the_quota_could_not_be_checked() {
     let json = p.run(&["plan", "--format", "json"]);
     assert!(json.stdout.contains("quota not checked"), "{}", json.stdout);
 }
+
+#[test]
+fn wording_matches_the_rules_it_describes() {
+    let emu = Emu::start();
+    let p = one_secret(&emu);
+    // The label rule: ASCII letters, digits, `_`, `-`, `.`, not starting with `.`.
+    let run = p.run(&[
+        "import",
+        "--account",
+        crate::support::ACCOUNT,
+        "--label",
+        ".x",
+    ]);
+    run.expect(64);
+    assert!(
+        run.stderr.contains("ASCII letters") && run.stderr.contains("not start with `.`"),
+        "{}",
+        run.stderr
+    );
+    // An empty scope is called empty, not unknown.
+    let out = secret_set(
+        &p,
+        &["B", "--account", "production", "--scopes", ""],
+        "v-9d1e",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("empty scope") && !stderr.contains("unknown scope"),
+        "{stderr}"
+    );
+    // A hand-made secret planned without an identity: no dangling "written once as".
+    emu.create_by_hand(STORE, "A", "journey-hand-made-51c2", "by hand");
+    let run = p.run_without_identity(&["plan"]);
+    assert!(run.stdout.contains("main/A"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("written once as (not compared)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("value: not verified, written once"),
+        "{}",
+        run.stdout
+    );
+}
