@@ -18,6 +18,12 @@ pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
             return Err(UsageError(format!("{flag} must be between 0 and 1")));
         }
     }
+    if args.rate_window == 0 {
+        return Err(UsageError(
+            "--rate-window must be at least 1 second (turn the limit off with --rate-limit 0)"
+                .into(),
+        ));
+    }
     if args.token.as_deref().is_some_and(str::is_empty) {
         return Err(UsageError("--token must not be empty".into()));
     }
@@ -100,6 +106,19 @@ mod tests {
             Command::Emulator(args) => args,
             _ => unreachable!("parsed the emulator subcommand"),
         }
+    }
+
+    #[test]
+    fn a_zero_rate_window_is_a_usage_error() {
+        let err = config(&args(&["--rate-limit", "5", "--rate-window", "0"])).unwrap_err();
+        assert!(err.0.contains("--rate-window"), "{}", err.0);
+        assert_eq!(
+            config(&args(&["--rate-window", "1"]))
+                .unwrap()
+                .faults
+                .rate_window_secs,
+            1
+        );
     }
 
     #[test]
