@@ -198,6 +198,63 @@ pub struct ApplyReport {
     pub not_attempted: Vec<String>,
     /// Write calls made (each logical call once; the client's retries are in its stats).
     pub write_requests: u64,
+    /// What the actions done amounted to, store by store and secret by secret.
+    pub tally: DoneTally,
+}
+
+/// Stores and secrets touched by the actions done (one batch create counts each secret).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DoneTally {
+    pub stores_created: usize,
+    pub secrets_created: usize,
+    pub secrets_copied: usize,
+    pub secrets_updated: usize,
+    pub secrets_deleted: usize,
+}
+
+impl DoneTally {
+    fn add(&mut self, action: &Action) {
+        let n = action.secrets.len();
+        match action.kind {
+            ActionKind::CreateStore => self.stores_created += 1,
+            ActionKind::CreateSecrets => self.secrets_created += n,
+            ActionKind::Duplicate => self.secrets_copied += n,
+            ActionKind::Update => self.secrets_updated += n,
+            ActionKind::Delete => self.secrets_deleted += n,
+        }
+    }
+
+    /// `1 store created, 3 secrets created, 2 updated` (empty when nothing was done).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.stores_created > 0 {
+            parts.push(format!(
+                "{} created",
+                crate::output::count(self.stores_created, "store", "stores")
+            ));
+        }
+        let mut noun = true;
+        for (n, verb) in [
+            (self.secrets_created, "created"),
+            (self.secrets_copied, "copied"),
+            (self.secrets_updated, "updated"),
+            (self.secrets_deleted, "deleted"),
+        ] {
+            if n == 0 {
+                continue;
+            }
+            if noun {
+                parts.push(format!(
+                    "{} {verb}",
+                    crate::output::count(n, "secret", "secrets")
+                ));
+                noun = false;
+            } else {
+                parts.push(format!("{n} {verb}"));
+            }
+        }
+        parts.join(", ")
+    }
 }
 
 impl ApplyReport {
@@ -380,10 +437,15 @@ impl<'a> Applier<'a> {
                 let outcomes = self
                     .run_stage(account, group, &mut stores, &writes, on_event)
                     .await;
-                for (action, outcome) in outcomes {
+                for (action, planned, outcome) in outcomes {
                     let line = format!("{}: {}", account.label, action);
                     match outcome {
-                        Outcome::Done(_) => report.done.push(line),
+                        Outcome::Done(_) => {
+                            report.done.push(line);
+                            if let Some(planned) = planned {
+                                report.tally.add(planned);
+                            }
+                        }
                         Outcome::Failed(error, cause) => {
                             stopped = true;
                             report.failed.push(format!("{line}: {error}"));
@@ -400,14 +462,14 @@ impl<'a> Applier<'a> {
 
     /// Runs one stage of one account; returns (description, outcome) per action, plus
     /// verification failures.
-    async fn run_stage(
+    async fn run_stage<'p>(
         &self,
         account: &AccountPlan,
-        group: &[Action],
+        group: &'p [Action],
         stores: &mut BTreeMap<String, String>,
         writes: &AtomicU64,
         on_event: &(dyn Fn(Event) + Sync),
-    ) -> Vec<(String, Outcome)> {
+    ) -> Vec<(String, Option<&'p Action>, Outcome)> {
         let emit = |action: &str, outcome: &Outcome| match outcome {
             Outcome::Done(note) => on_event(Event::Done {
                 account: account.label.clone(),
@@ -439,7 +501,7 @@ impl<'a> Applier<'a> {
                     };
                     failed |= matches!(outcome, Outcome::Failed(..));
                     emit(&describe(action), &outcome);
-                    results.push((describe(action), outcome));
+                    results.push((describe(action), Some(action), outcome));
                 }
             }
             ActionKind::Duplicate | ActionKind::Update | ActionKind::Delete => {
@@ -461,9 +523,9 @@ impl<'a> Applier<'a> {
                                 let what = format!("list {name} before deleting");
                                 let outcome = Outcome::client(&e);
                                 emit(&what, &outcome);
-                                results.push((what, outcome));
+                                results.push((what, None, outcome));
                                 for a in group {
-                                    results.push((describe(a), Outcome::NotAttempted));
+                                    results.push((describe(a), Some(a), Outcome::NotAttempted));
                                 }
                                 return results;
                             }
@@ -538,7 +600,7 @@ impl<'a> Applier<'a> {
                         }
                     }
                 }
-                results.extend(by_index.into_iter().map(|(_, d, o)| (d, o)));
+                results.extend(by_index.into_iter().map(|(i, d, o)| (d, group.get(i), o)));
             }
         }
         results

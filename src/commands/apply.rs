@@ -230,9 +230,15 @@ pub async fn run(
         Err(why) => return refuse(out, why),
     };
     let stats = prepared.client.stats();
+    let tally = report.tally.describe();
     let summary = format!(
-        "{} done, {}, {}, {:.1}s waiting on the pacer, {:.1}s in total",
+        "{} done{}, {}, {}, {:.1}s waiting on the pacer, {:.1}s in total",
         count(report.done.len(), "action", "actions"),
+        if tally.is_empty() {
+            String::new()
+        } else {
+            format!(" ({tally})")
+        },
         count(
             report.write_requests as usize,
             "write request",

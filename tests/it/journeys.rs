@@ -455,3 +455,27 @@ fn wording_matches_the_rules_it_describes() {
         run.stdout
     );
 }
+
+#[test]
+fn the_apply_summary_says_what_its_action_count_counts() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    for name in ["A", "B", "C"] {
+        p.seal(
+            &format!("values/{name}.age"),
+            &format!("journey-summary-{name}-8a"),
+        );
+    }
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age }}\n          \
+         B: {{ value: values/B.age }}\n          C: {{ value: values/C.age }}\n"
+    ));
+    let run = p.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("Apply complete: 2 actions done (1 store created, 3 secrets created)"),
+        "{}",
+        run.stdout
+    );
+}
