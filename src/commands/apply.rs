@@ -309,8 +309,8 @@ pub fn what_next(report: &ApplyReport) -> String {
             FailureCause::Refused => "the API refused a request (the error above names it): \
                  change what it names first"
                 .to_string(),
-            FailureCause::Verification => "a check made after the writes failed (see above): \
-                 look at the store before running apply again"
+            FailureCause::Verification => "a check apply makes on its own work failed (see \
+                 above): look at the store before running apply again"
                 .to_string(),
             FailureCause::Transient => continue,
         };
