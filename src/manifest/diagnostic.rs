@@ -152,14 +152,19 @@ pub(crate) fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// `s` with every control character turned into a space: text that may quote user input
+/// must not reach a terminal with one.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Keeps user-written text short and printable in messages (a 10,000-character key helps
 /// nobody, and a control character must not reach a terminal).
 pub(crate) fn shown(s: &str) -> String {
     const MAX: usize = 60;
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let clean = printable(s);
     if clean.chars().count() <= MAX {
         clean
     } else {

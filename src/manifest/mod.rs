@@ -17,7 +17,7 @@ pub mod raw;
 pub mod structure;
 pub mod validate;
 
-use diagnostic::quoted;
+use diagnostic::{printable, quoted};
 
 use std::path::{Path, PathBuf};
 
@@ -145,7 +145,8 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
         E::Eof { .. } => "unexpected end of file (is the manifest empty?)".to_string(),
         E::InvalidBooleanStrict { .. } => "wrong type: expected `true` or `false`".to_string(),
         E::InvalidScalar { ty, .. } => format!("wrong type: expected {}", scalar_kind(ty)),
-        other => without_controls(&UserMessageFormatter.format_message(other)),
+        // Parser messages may quote input.
+        other => printable(&UserMessageFormatter.format_message(other)),
     }
 }
 
@@ -158,13 +159,6 @@ fn scalar_kind(ty: &str) -> &str {
         "f32" | "f64" => "a number",
         other => other,
     }
-}
-
-/// Parser messages may quote input; keep control characters out of the terminal.
-fn without_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// What a validated manifest declares, for the `check` summary line.

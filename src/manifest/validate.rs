@@ -390,11 +390,7 @@ fn validate_secrets(
                     at,
                     format!(
                         "secret `{display}` has `ensure: absent`, which allows no other key (found {})",
-                        others
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        quoted(&others)
                     ),
                 );
             }
