@@ -112,10 +112,7 @@ pub fn write_atomic(
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let dir = crate::manifest::base_dir_of(path);
     std::fs::create_dir_all(&dir).map_err(write_err)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".cfsecrets-")

@@ -138,7 +138,7 @@ pub fn unseal_all(desired: &Desired, ids: &Identities) -> (UnsealedValues, Vec<V
                 };
                 let (file, bundle_key, result) = match &present.value {
                     ValueSource::Keep => continue,
-                    ValueSource::File(path) => (path.clone(), None, load_file(path, ids)),
+                    ValueSource::File(path) => (path.clone(), None, decrypt_text(path, ids)),
                     ValueSource::Bundle { path, key: bkey } => {
                         let bundle = bundles
                             .entry(path.clone())
@@ -209,10 +209,6 @@ fn short_reason(err: &super::ValuesError) -> String {
         E::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
         other => other.to_string(),
     }
-}
-
-fn load_file(path: &Path, ids: &Identities) -> Result<SecretValue, ProblemKind> {
-    decrypt_text(path, ids)
 }
 
 fn load_bundle(path: &Path, ids: &Identities) -> Result<Bundle, ProblemKind> {
