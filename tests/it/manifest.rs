@@ -10,6 +10,8 @@ use cfsecrets::manifest::{
     self, Desired, DesiredSecret, Diagnostics, FileCheck, Prune, Safety, ValueSource,
 };
 
+use crate::docs::repo;
+
 /// Files that "exist", relative to the base directory `base`.
 struct Files(BTreeSet<PathBuf>);
 
@@ -843,17 +845,9 @@ fn every_problem_is_reported_in_one_run_sorted_by_position() {
 
 // ── files on disk, the binary ─────────────────────────────────────────────────────────
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn cfsecrets() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cfsecrets"));
-    cmd.current_dir(repo())
-        .env_remove("CLOUDFLARE_ACCOUNT_ID")
-        .env_remove("CFSECRETS_AGE_KEY")
-        .env_remove("CFSECRETS_AGE_KEY_FILE")
-        .env("NO_COLOR", "1");
+    let mut cmd = crate::support::bin();
+    cmd.current_dir(repo());
     cmd
 }
 
@@ -1015,11 +1009,7 @@ fn the_plan_schema_is_printed_and_matches_the_committed_file() {
     let out = cfsecrets().args(["schema", "plan"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let printed = String::from_utf8(out.stdout).unwrap();
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/plan.schema.json"
-    ))
-    .unwrap();
+    let committed = std::fs::read_to_string(repo().join("schemas/plan.schema.json")).unwrap();
     assert_eq!(printed, committed);
     let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(schema["title"], "Plan");

@@ -18,14 +18,7 @@ use cfsecrets::values::{
 };
 use proptest::prelude::*;
 
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cfsecrets"));
-    cmd.env_remove("CFSECRETS_AGE_KEY")
-        .env_remove("CFSECRETS_AGE_KEY_FILE")
-        .env_remove("CLOUDFLARE_ACCOUNT_ID")
-        .env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::bin;
 
 /// Runs the binary in `dir` with `stdin` piped in.
 fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
