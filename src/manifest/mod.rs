@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
 pub use raw::manifest_schema_json;
-pub use validate::{BUNDLE_SUFFIXES, FileCheck, RealFs};
+pub use validate::{FileCheck, RealFs};
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 

@@ -30,7 +30,7 @@ impl FileCheck for RealFs {
 }
 
 /// Bundle file endings that name a format, checked case-sensitively.
-pub const BUNDLE_SUFFIXES: [&str; 3] = [".env.age", ".yaml.age", ".yml.age"];
+const BUNDLE_SUFFIXES: [&str; 3] = [".env.age", ".yaml.age", ".yml.age"];
 
 struct Ctx<'a> {
     path: &'a Path,
