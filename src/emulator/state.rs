@@ -83,6 +83,13 @@ pub(crate) struct Secret {
     pub pending_reads: u32,
 }
 
+impl Secret {
+    /// `pending` until a client has been shown it enough times (or long enough), then `active`.
+    pub(crate) fn status(&self) -> &'static str {
+        if self.active { "active" } else { "pending" }
+    }
+}
+
 impl World {
     pub(crate) fn usage(&self, account: &str) -> u64 {
         self.accounts
@@ -112,7 +119,7 @@ impl World {
                                 .map(|s| SecretDump {
                                     id: s.id.clone(),
                                     name: s.name.clone(),
-                                    status: if s.active { "active" } else { "pending" }.to_string(),
+                                    status: s.status().to_string(),
                                     comment: s.comment.clone(),
                                     scopes: s.scopes.clone(),
                                     created: rfc3339(s.created),
@@ -192,12 +199,14 @@ mod timestamp {
     }
 }
 
+/// The file: a version beside the world. `W` is `World` when reading and `&World` when
+/// writing, so a save does not copy every value in memory.
 #[derive(Serialize, Deserialize)]
-struct StateFile {
+struct StateFile<W> {
     /// Format version of the file.
     version: u32,
     #[serde(flatten)]
-    world: World,
+    world: W,
 }
 
 const STATE_VERSION: u32 = 1;
@@ -214,11 +223,12 @@ pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
             });
         }
     };
-    let file: StateFile = serde_json::from_str(&text).map_err(|err| EmulatorError::ParseState {
-        path: path.to_path_buf(),
-        line: err.line(),
-        column: err.column(),
-    })?;
+    let file: StateFile<World> =
+        serde_json::from_str(&text).map_err(|err| EmulatorError::ParseState {
+            path: path.to_path_buf(),
+            line: err.line(),
+            column: err.column(),
+        })?;
     if file.version != STATE_VERSION {
         return Err(EmulatorError::StateVersion {
             path: path.to_path_buf(),
@@ -240,7 +250,7 @@ pub(crate) fn save(path: &Path, world: &World) -> Result<(), EmulatorError> {
     };
     let file = StateFile {
         version: STATE_VERSION,
-        world: world.clone(),
+        world,
     };
     let json = serde_json::to_vec_pretty(&file).map_err(|e| fail(std::io::Error::other(e)))?;
     // NamedTempFile is created with mode 0600 and keeps it through the rename.
