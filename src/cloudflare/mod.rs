@@ -38,14 +38,14 @@ pub use config::{
     check_base_url,
 };
 pub use error::{ApiError, ClientError, ErrorKind, TransportKind};
-pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, Pacer, PacerWait};
+pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, PacerWait};
 pub use wire::{
-    ApiMessage, DuplicateSecret, Envelope, HasId, NewSecret, Quota, QuotaCounts, ResultInfo,
-    Secret, SecretPatch, Store,
+    ApiMessage, DuplicateSecret, Envelope, NewSecret, Quota, QuotaCounts, ResultInfo, Secret,
+    SecretPatch, Store,
 };
 
-use pacer::Counters;
-use wire::{BulkDelete, NewStore, OneOrMany};
+use pacer::{Counters, Pacer};
+use wire::{BulkDelete, HasId, NewStore, OneOrMany};
 
 /// Always asked for; the documented maximum.
 pub const PER_PAGE: u32 = 100;
