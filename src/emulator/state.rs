@@ -83,13 +83,6 @@ pub(crate) struct Secret {
     pub pending_reads: u32,
 }
 
-impl Secret {
-    /// `pending` until a client has been shown it enough times (or long enough), then `active`.
-    pub(crate) fn status(&self) -> &'static str {
-        if self.active { "active" } else { "pending" }
-    }
-}
-
 impl World {
     pub(crate) fn usage(&self, account: &str) -> u64 {
         self.accounts
@@ -105,32 +98,42 @@ impl World {
                 .accounts
                 .iter()
                 .map(|(id, account)| {
-                    let stores = account
-                        .stores
-                        .iter()
-                        .map(|store| StoreDump {
-                            id: store.id.clone(),
-                            name: store.name.clone(),
-                            created: rfc3339(store.created),
-                            modified: rfc3339(store.modified),
-                            secrets: store
-                                .secrets
-                                .iter()
-                                .map(|s| SecretDump {
-                                    id: s.id.clone(),
-                                    name: s.name.clone(),
-                                    status: s.status().to_string(),
-                                    comment: s.comment.clone(),
-                                    scopes: s.scopes.clone(),
-                                    created: rfc3339(s.created),
-                                    modified: rfc3339(s.modified),
-                                })
-                                .collect(),
-                        })
-                        .collect();
+                    let stores = account.stores.iter().map(Store::dump).collect();
                     (id.clone(), AccountDump { stores })
                 })
                 .collect(),
+        }
+    }
+}
+
+impl Store {
+    fn dump(&self) -> StoreDump {
+        StoreDump {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created: rfc3339(self.created),
+            modified: rfc3339(self.modified),
+            secrets: self.secrets.iter().map(Secret::dump).collect(),
+        }
+    }
+}
+
+impl Secret {
+    /// `pending` until a client has been shown it enough times (or long enough), then `active`.
+    pub(crate) fn status(&self) -> &'static str {
+        if self.active { "active" } else { "pending" }
+    }
+
+    /// Everything but the value.
+    fn dump(&self) -> SecretDump {
+        SecretDump {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            status: self.status().to_string(),
+            comment: self.comment.clone(),
+            scopes: self.scopes.clone(),
+            created: rfc3339(self.created),
+            modified: rfc3339(self.modified),
         }
     }
 }
