@@ -38,14 +38,14 @@ pub use config::{
     check_base_url,
 };
 pub use error::{ApiError, ClientError, ErrorKind, TransportKind};
-pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, Pacer, PacerWait};
+pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, PacerWait};
 pub use wire::{
-    ApiMessage, DuplicateSecret, Envelope, HasId, NewSecret, Quota, QuotaCounts, ResultInfo,
-    Secret, SecretPatch, Store,
+    ApiMessage, DuplicateSecret, Envelope, NewSecret, Quota, QuotaCounts, ResultInfo, Secret,
+    SecretPatch, Store,
 };
 
-use pacer::Counters;
-use wire::{BulkDelete, NewStore, OneOrMany};
+use pacer::{Counters, Pacer};
+use wire::{BulkDelete, HasId, NewStore, OneOrMany};
 
 /// Always asked for; the documented maximum.
 pub const PER_PAGE: u32 = 100;
@@ -789,16 +789,18 @@ fn is_retryable_status(status: u16) -> bool {
 }
 
 /// `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after` (seconds).
-/// HTTP-date forms are ignored (backoff applies).
+/// HTTP-date forms are ignored (backoff applies). Either is cut to a day, so a huge number
+/// cannot overflow a `Duration`.
 fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
     let number = |name: &str| -> Option<f64> {
         let v: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
         (v.is_finite() && v >= 0.0).then_some(v)
     };
-    if let Some(ms) = number("retry-after-ms") {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
-    }
-    number("retry-after").map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+    let secs = match number("retry-after-ms") {
+        Some(ms) => ms / 1000.0,
+        None => number("retry-after")?,
+    };
+    Some(Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 fn api_error(endpoint: Endpoint, account_id: &str, answer: &Answer) -> ApiError {
@@ -849,5 +851,34 @@ mod tests {
         assert_eq!(clip("bad\x1b[31mred\n"), "bad [31mred ");
         let long = "x".repeat(300);
         assert_eq!(clip(&long).chars().count(), 201);
+    }
+
+    #[test]
+    fn retry_after_prefers_ms_and_caps_huge_values() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        let day = Some(Duration::from_secs(86_400));
+        assert_eq!(
+            retry_after_of(&headers(&[("retry-after", "2"), ("retry-after-ms", "250")])),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_after_of(&headers(&[("retry-after-ms", "1e300")])),
+            day
+        );
+        assert_eq!(retry_after_of(&headers(&[("retry-after", "1e300")])), day);
+        assert_eq!(retry_after_of(&headers(&[("retry-after", "-1")])), None);
+        assert_eq!(
+            retry_after_of(&headers(&[(
+                "retry-after",
+                "Wed, 21 Oct 2026 07:28:00 GMT"
+            )])),
+            None
+        );
     }
 }

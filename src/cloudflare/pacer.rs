@@ -69,7 +69,7 @@ pub struct PacerWait {
 
 /// Shared async pacer.
 #[derive(Debug)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     window: Mutex<SlidingWindow>,
     limit: u32,
     length: Duration,

@@ -128,7 +128,7 @@ impl<T> OneOrMany<T> {
 }
 
 /// Anything a paginated list can de-duplicate on.
-pub trait HasId {
+pub(crate) trait HasId {
     fn id(&self) -> &str;
 }
 

@@ -12,7 +12,7 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, Method, Uri};
 use serde_json::{Map, Value, json};
 
-use super::state::{Account, Secret, SecretValue, Store, World, now_nanos, rfc3339};
+use super::state::{Account, Secret, SecretValue, Store, World, rfc3339};
 use super::{BatchMode, EmulatorConfig};
 
 /// The scopes the API knows, in sorted order.
@@ -373,8 +373,7 @@ fn secret_json(secret: &Secret, store_id: &str) -> Value {
     obj.insert("id".into(), json!(secret.id));
     obj.insert("name".into(), json!(secret.name));
     obj.insert("store_id".into(), json!(store_id));
-    let status = if secret.active { "active" } else { "pending" };
-    obj.insert("status".into(), json!(status));
+    obj.insert("status".into(), json!(secret.status()));
     obj.insert("created".into(), json!(rfc3339(secret.created)));
     obj.insert("modified".into(), json!(rfc3339(secret.modified)));
     if let Some(comment) = &secret.comment {
@@ -558,8 +557,7 @@ fn list_secrets(
         .flat_map(|(_, v)| v.split(','))
         .filter(|s| !s.is_empty())
         .collect();
-    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(s)) {
-        let _ = bad;
+    if scopes.iter().any(|s| !SCOPES.contains(s)) {
         return Err(ApiError::bad("secret_scope_invalid"));
     }
     let store = store_mut(world, route)?;
@@ -692,15 +690,14 @@ fn create_secrets(
     route: &Route,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    store_mut(world, route)?;
+    let mut usage = world.usage(&route.account);
+    let store = store_mut(world, route)?;
     let items = match parse_json(body)? {
         Value::Array(items) if !items.is_empty() => items,
         _ => return Err(ApiError::invalid_json()),
     };
-    let mut usage = world.usage(&route.account);
     let quota = ctx.config.quota;
     let limit = ctx.config.value_limit;
-    let store = store_mut(world, route)?;
     // Check every item against the store, the batch so far and the quota.
     let mut accepted: Vec<NewSecret> = Vec::new();
     let mut errors: Vec<ApiError> = Vec::new();
@@ -891,11 +888,6 @@ fn duplicate_secret(
 /// Whether a method writes (for the "lost response" fault).
 pub(crate) fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// Current time for handlers.
-pub(crate) fn now() -> i128 {
-    now_nanos()
 }
 
 #[cfg(test)]

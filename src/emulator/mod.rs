@@ -185,8 +185,8 @@ struct Shared {
     world: Mutex<World>,
     faults: Mutex<FaultEngine>,
     ids: Mutex<StdRng>,
+    /// The request log; a record's `seq` is its position in it, counted from 1.
     log: Mutex<Vec<RequestRecord>>,
-    seq: Mutex<u64>,
     persist_failures: Mutex<u64>,
 }
 
@@ -210,10 +210,10 @@ impl Shared {
     }
 
     fn record(&self, method: &Method, path: &str, status: Option<u16>, fault: Option<&str>) {
-        let mut seq = lock(&self.seq);
-        *seq += 1;
-        lock(&self.log).push(RequestRecord {
-            seq: *seq,
+        let mut log = lock(&self.log);
+        let seq = log.len() as u64 + 1;
+        log.push(RequestRecord {
+            seq,
             method: method.to_string(),
             path: path.to_string(),
             status,
@@ -229,13 +229,16 @@ impl Shared {
         out
     }
 
+    fn clear_log(&self) {
+        lock(&self.log).clear();
+    }
+
     fn reset(&self) {
         let mut world = lock(&self.world);
         *world = World::default();
         lock(&self.faults).reset();
         *lock(&self.ids) = id_rng(self.config.seed);
-        lock(&self.log).clear();
-        *lock(&self.seq) = 0;
+        self.clear_log();
         self.persist(&world);
     }
 
@@ -285,7 +288,6 @@ impl Emulator {
             ids: Mutex::new(id_rng(config.seed)),
             world: Mutex::new(world),
             log: Mutex::new(Vec::new()),
-            seq: Mutex::new(0),
             persist_failures: Mutex::new(0),
             config,
         });
@@ -392,8 +394,7 @@ impl EmulatorHandle {
 
     /// Forgets the log and counters only.
     pub fn clear_log(&self) {
-        lock(&self.shared.log).clear();
-        *lock(&self.shared.seq) = 0;
+        self.shared.clear_log();
     }
 
     /// Empties the world, the log, the counters and the scheduled faults; restarts the
@@ -473,8 +474,7 @@ async fn admin_log(State(s): AppState) -> Response {
 }
 
 async fn admin_clear_log(State(s): AppState) -> StatusCode {
-    lock(&s.log).clear();
-    *lock(&s.seq) = 0;
+    s.clear_log();
     StatusCode::NO_CONTENT
 }
 
@@ -632,7 +632,7 @@ async fn api_request(
         }
         Resolved::Error(err) => Reply::error(&err),
         Resolved::Api(route) => {
-            let now = api::now();
+            let now = state::now_nanos();
             let delay = s.config.activate_after;
             let delay_elapsed = |created: i128| {
                 delay.is_some_and(|d| now.saturating_sub(created) >= d.as_nanos() as i128)

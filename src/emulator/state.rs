@@ -98,32 +98,42 @@ impl World {
                 .accounts
                 .iter()
                 .map(|(id, account)| {
-                    let stores = account
-                        .stores
-                        .iter()
-                        .map(|store| StoreDump {
-                            id: store.id.clone(),
-                            name: store.name.clone(),
-                            created: rfc3339(store.created),
-                            modified: rfc3339(store.modified),
-                            secrets: store
-                                .secrets
-                                .iter()
-                                .map(|s| SecretDump {
-                                    id: s.id.clone(),
-                                    name: s.name.clone(),
-                                    status: if s.active { "active" } else { "pending" }.to_string(),
-                                    comment: s.comment.clone(),
-                                    scopes: s.scopes.clone(),
-                                    created: rfc3339(s.created),
-                                    modified: rfc3339(s.modified),
-                                })
-                                .collect(),
-                        })
-                        .collect();
+                    let stores = account.stores.iter().map(Store::dump).collect();
                     (id.clone(), AccountDump { stores })
                 })
                 .collect(),
+        }
+    }
+}
+
+impl Store {
+    fn dump(&self) -> StoreDump {
+        StoreDump {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created: rfc3339(self.created),
+            modified: rfc3339(self.modified),
+            secrets: self.secrets.iter().map(Secret::dump).collect(),
+        }
+    }
+}
+
+impl Secret {
+    /// `pending` until a client has been shown it enough times (or long enough), then `active`.
+    pub(crate) fn status(&self) -> &'static str {
+        if self.active { "active" } else { "pending" }
+    }
+
+    /// Everything but the value.
+    fn dump(&self) -> SecretDump {
+        SecretDump {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            status: self.status().to_string(),
+            comment: self.comment.clone(),
+            scopes: self.scopes.clone(),
+            created: rfc3339(self.created),
+            modified: rfc3339(self.modified),
         }
     }
 }
@@ -192,12 +202,14 @@ mod timestamp {
     }
 }
 
+/// The file: a version beside the world. `W` is `World` when reading and `&World` when
+/// writing, so a save does not copy every value in memory.
 #[derive(Serialize, Deserialize)]
-struct StateFile {
+struct StateFile<W> {
     /// Format version of the file.
     version: u32,
     #[serde(flatten)]
-    world: World,
+    world: W,
 }
 
 const STATE_VERSION: u32 = 1;
@@ -214,11 +226,12 @@ pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
             });
         }
     };
-    let file: StateFile = serde_json::from_str(&text).map_err(|err| EmulatorError::ParseState {
-        path: path.to_path_buf(),
-        line: err.line(),
-        column: err.column(),
-    })?;
+    let file: StateFile<World> =
+        serde_json::from_str(&text).map_err(|err| EmulatorError::ParseState {
+            path: path.to_path_buf(),
+            line: err.line(),
+            column: err.column(),
+        })?;
     if file.version != STATE_VERSION {
         return Err(EmulatorError::StateVersion {
             path: path.to_path_buf(),
@@ -240,7 +253,7 @@ pub(crate) fn save(path: &Path, world: &World) -> Result<(), EmulatorError> {
     };
     let file = StateFile {
         version: STATE_VERSION,
-        world: world.clone(),
+        world,
     };
     let json = serde_json::to_vec_pretty(&file).map_err(|e| fail(std::io::Error::other(e)))?;
     // NamedTempFile is created with mode 0600 and keeps it through the rename.

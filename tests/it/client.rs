@@ -63,13 +63,21 @@ impl Reply {
     }
 }
 
-fn ok(result: Value) -> Reply {
+/// An answer with this status and body, no extra headers, no delay.
+fn answer(status: u16, body: impl Into<String>) -> Reply {
     Reply {
-        status: 200,
+        status,
         headers: vec![],
-        body: json!({"success": true, "errors": [], "messages": [], "result": result}).to_string(),
+        body: body.into(),
         delay: None,
     }
+}
+
+fn ok(result: Value) -> Reply {
+    answer(
+        200,
+        json!({"success": true, "errors": [], "messages": [], "result": result}).to_string(),
+    )
 }
 
 fn page(result: Value, page: u64, total_pages: Option<u64>) -> Reply {
@@ -78,21 +86,17 @@ fn page(result: Value, page: u64, total_pages: Option<u64>) -> Reply {
     if let Some(t) = total_pages {
         info["total_pages"] = json!(t);
     }
-    Reply {
-        status: 200,
-        headers: vec![],
-        body: json!({"success": true, "errors": [], "messages": [], "result": result, "result_info": info}).to_string(),
-        delay: None,
-    }
+    answer(
+        200,
+        json!({"success": true, "errors": [], "messages": [], "result": result, "result_info": info}).to_string(),
+    )
 }
 
 fn fail(status: u16, code: u32, message: &str) -> Reply {
-    Reply {
+    answer(
         status,
-        headers: vec![],
-        body: json!({"success": false, "errors": [{"code": code, "message": message}], "messages": [], "result": null}).to_string(),
-        delay: None,
-    }
+        json!({"success": false, "errors": [{"code": code, "message": message}], "messages": [], "result": null}).to_string(),
+    )
 }
 
 type Responder = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
@@ -593,12 +597,7 @@ async fn success_false_in_a_2xx_is_an_error_and_non_json_errors_still_type() {
         if req.path.ends_with("quota") {
             fail(200, 7003, "No route for the URI")
         } else {
-            Reply {
-                status: 403,
-                headers: vec![],
-                body: "<html>denied</html>".into(),
-                delay: None,
-            }
+            answer(403, "<html>denied</html>")
         }
     })
     .await;

@@ -941,7 +941,7 @@ async fn dropped_connections_retry_reads_and_stop_creates() {
                     }],
                 )
                 .await
-                .map(drop_ok),
+                .map(std::mem::drop),
             DUPLICATE => c
                 .duplicate_secret(
                     ACCT,
@@ -954,8 +954,8 @@ async fn dropped_connections_retry_reads_and_stop_creates() {
                     },
                 )
                 .await
-                .map(drop_ok),
-            _ => c.create_store(ACCT, "other").await.map(drop_ok),
+                .map(std::mem::drop),
+            _ => c.create_store(ACCT, "other").await.map(std::mem::drop),
         }
         .unwrap_err();
         assert!(
@@ -979,8 +979,6 @@ async fn dropped_connections_retry_reads_and_stop_creates() {
     assert_eq!(c.list_stores(ACCT).await.unwrap().len(), 1);
     assert_eq!(c.stats().outcome_unknown, 3);
 }
-
-fn drop_ok<T>(_: T) {}
 
 #[tokio::test]
 async fn random_drops_are_survived_by_idempotent_calls() {
