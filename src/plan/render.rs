@@ -138,14 +138,7 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
     }
     if let Some(s) = &change.scopes {
         match &s.old {
-            None => lines.push(format!(
-                "{ind}scopes: {}",
-                s.new
-                    .iter()
-                    .map(|x| x.as_wire())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            None => lines.push(format!("{ind}scopes: {}", s.new_wire().join(", "))),
             Some(_) => {
                 let mut parts = Vec::new();
                 for a in s.added() {
