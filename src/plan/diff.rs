@@ -728,14 +728,11 @@ impl AccountPlanner<'_> {
             }
         };
         let send_value = value.is_some();
-        let fp = if send_value {
-            match value {
-                Some(ValueChange::Changed { new, .. }) => Some(new),
-                Some(ValueChange::Unverified { new }) => new,
-                _ => None,
-            }
-        } else {
-            live_fp
+        // The fingerprint the marker carries after this update.
+        let fp = match value {
+            Some(ValueChange::Changed { new, .. }) => Some(new),
+            Some(ValueChange::Unverified { new }) => new,
+            Some(ValueChange::New { .. }) | None => live_fp,
         };
 
         let wanted_scopes = wire_scopes(&p.scopes);
