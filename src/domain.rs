@@ -10,6 +10,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// True when `s` is made only of `0-9a-f` (the hex form this crate writes and accepts).
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// A Cloudflare account id: exactly 32 lowercase hexadecimal characters.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -24,10 +30,7 @@ impl AccountId {
                 s.chars().count()
             ));
         }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !is_lower_hex(s) {
             return Err("account id must be 32 lowercase hex characters".to_string());
         }
         Ok(Self(s.to_string()))
@@ -195,10 +198,21 @@ impl Fingerprint {
         hex::encode(self.0)
     }
 
+    /// Parses the form [`Fingerprint::to_hex`] writes: exactly 16 lowercase hex characters.
+    /// Strict, so a parsed fingerprint always renders back to the same text (the ownership
+    /// marker relies on that).
     pub fn parse_hex(s: &str) -> Result<Self, String> {
+        let error = || {
+            format!(
+                "fingerprint must be {} lowercase hex characters",
+                Self::LEN * 2
+            )
+        };
+        if !is_lower_hex(s) {
+            return Err(error());
+        }
         let mut bytes = [0u8; Self::LEN];
-        hex::decode_to_slice(s, &mut bytes)
-            .map_err(|_| format!("fingerprint must be {} hex characters", Self::LEN * 2))?;
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| error())?;
         Ok(Self(bytes))
     }
 
@@ -277,5 +291,7 @@ mod tests {
         assert_eq!(Fingerprint::parse_hex(&fp.to_hex()), Ok(fp));
         assert_eq!(fp.short(), "ab010203");
         assert!(Fingerprint::parse_hex("xyz").is_err());
+        assert!(Fingerprint::parse_hex("AB01020304050607").is_err());
+        assert!(Fingerprint::parse_hex("ab010203").is_err());
     }
 }

@@ -16,10 +16,10 @@ use crate::output::count;
 use super::marker::{self, Marker};
 use super::model::*;
 
-/// Largest value the API accepts, in bytes (API notes §5.2).
-pub const MAX_VALUE_BYTES: usize = 65_536;
-/// Above this size some accounts still refuse values (API notes §5.2): a warning.
-pub const WARN_VALUE_BYTES: usize = 1_024;
+// The value size limits (API notes §5.2): above `MAX_VALUE_BYTES` the API refuses a value (a
+// problem); above `WARN_VALUE_BYTES` some accounts still do (a warning). They are the limits
+// `values` checks when unsealing, shared so the two can never disagree.
+pub use crate::values::{LEGACY_VALUE_BYTES as WARN_VALUE_BYTES, MAX_VALUE_BYTES};
 /// Default number of secrets per batch create request.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
 
@@ -728,14 +728,11 @@ impl AccountPlanner<'_> {
             }
         };
         let send_value = value.is_some();
-        let fp = if send_value {
-            match value {
-                Some(ValueChange::Changed { new, .. }) => Some(new),
-                Some(ValueChange::Unverified { new }) => new,
-                _ => None,
-            }
-        } else {
-            live_fp
+        // The fingerprint the marker carries after this update.
+        let fp = match value {
+            Some(ValueChange::Changed { new, .. }) => Some(new),
+            Some(ValueChange::Unverified { new }) => new,
+            Some(ValueChange::New { .. }) | None => live_fp,
         };
 
         let wanted_scopes = wire_scopes(&p.scopes);

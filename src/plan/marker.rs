@@ -69,13 +69,7 @@ impl Marker {
                 if seen_fp || marker.protect {
                     return None;
                 }
-                if hex.len() != Fingerprint::LEN * 2
-                    || !hex
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                {
-                    return None;
-                }
+                // Strict (16 lowercase hex), so a parsed marker renders back unchanged.
                 marker.fingerprint = Some(Fingerprint::parse_hex(hex).ok()?);
                 seen_fp = true;
             } else if word == "protect" {

@@ -11,6 +11,7 @@
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
 //! * [`render`] — text, Markdown and JSON output.
 //! * [`schema`] — `schemas/plan.schema.json`.
+//! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries.
 //! * [`simulate`] — test support: apply a plan to a [`crate::live::LiveState`] in memory.
 
 pub mod diff;

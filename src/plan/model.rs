@@ -231,23 +231,27 @@ pub struct ScopesChange {
 }
 
 impl ScopesChange {
+    /// The scopes to send, in wire spellings (the order of `new`).
+    pub fn new_wire(&self) -> Vec<String> {
+        self.new.iter().map(|s| s.as_wire().to_string()).collect()
+    }
+
     /// Scopes gained (wire spellings, sorted).
     pub fn added(&self) -> Vec<String> {
-        let old = self.old.clone().unwrap_or_default();
-        self.new
-            .iter()
-            .map(|s| s.as_wire().to_string())
+        let old = self.old.as_deref().unwrap_or_default();
+        self.new_wire()
+            .into_iter()
             .filter(|s| !old.contains(s))
             .collect()
     }
 
     /// Scopes lost (wire spellings, sorted).
     pub fn removed(&self) -> Vec<String> {
-        let new: Vec<&str> = self.new.iter().map(|s| s.as_wire()).collect();
+        let new = self.new_wire();
         self.old
             .iter()
             .flatten()
-            .filter(|s| !new.contains(&s.as_str()))
+            .filter(|s| !new.contains(s))
             .cloned()
             .collect()
     }

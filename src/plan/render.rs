@@ -15,6 +15,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::output::Palette;
 use crate::output::count;
 
+use super::marker::Marker;
 use super::model::*;
 
 /// Largest Markdown output, below GitHub's 65,536-character comment limit.
@@ -50,7 +51,7 @@ fn fp_short(fp: Option<crate::domain::Fingerprint>) -> String {
 
 /// An inline word-level diff of two comments (`similar`), one output line per comment line.
 /// Plain: removed text in `[-…-]`, added text in `{+…+}`; coloured: red and green.
-pub fn comment_diff(old: &str, new: &str, p: &Palette, indent: &str) -> Vec<String> {
+fn comment_diff(old: &str, new: &str, p: &Palette, indent: &str) -> Vec<String> {
     let old = clean(old);
     let new = clean(new);
     let diff = TextDiff::from_lines(&old, &new);
@@ -138,14 +139,7 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
     }
     if let Some(s) = &change.scopes {
         match &s.old {
-            None => lines.push(format!(
-                "{ind}scopes: {}",
-                s.new
-                    .iter()
-                    .map(|x| x.as_wire())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            None => lines.push(format!("{ind}scopes: {}", s.new_wire().join(", "))),
             Some(_) => {
                 let mut parts = Vec::new();
                 for a in s.added() {
@@ -178,29 +172,30 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
     // The marker itself stays out of sight (its fingerprint is on the value line); only
     // ownership and the protect flag are worth a line.
     if let Some(m) = &change.marker {
-        let new = super::marker::Marker::parse(&m.new).unwrap_or_default();
-        match m.old.as_deref().map(super::marker::Marker::parse) {
-            None if action.kind == ActionKind::Update => {
-                lines.push(format!(
-                    "{ind}ownership: cfsecrets takes over (marker added)"
-                ));
-            }
-            Some(None) => {
-                lines.push(format!(
-                    "{ind}ownership: cfsecrets takes over (marker added)"
-                ));
-            }
-            Some(Some(old)) if old.protect != new.protect => {
-                let flag = |b: bool| if b { "on" } else { "off" };
-                lines.push(format!(
-                    "{ind}protect: {} → {}",
-                    flag(old.protect),
-                    flag(new.protect)
-                ));
-            }
-            _ => {}
+        let new = Marker::parse(&m.new).unwrap_or_default();
+        // `None`: no marker before (a new secret, or an update taking ownership);
+        // `Some(None)`: a text that is not a marker.
+        let old = m.old.as_deref().map(Marker::parse);
+        let takes_over = match old {
+            None => action.kind == ActionKind::Update,
+            Some(old) => old.is_none(),
+        };
+        if takes_over {
+            lines.push(format!(
+                "{ind}ownership: cfsecrets takes over (marker added)"
+            ));
         }
-        if new.protect && m.old.is_none() {
+        if let Some(Some(old)) = old
+            && old.protect != new.protect
+        {
+            let flag = |b: bool| if b { "on" } else { "off" };
+            lines.push(format!(
+                "{ind}protect: {} → {}",
+                flag(old.protect),
+                flag(new.protect)
+            ));
+        }
+        if new.protect && old.is_none() {
             lines.push(format!("{ind}protect: on"));
         }
     }
@@ -403,7 +398,7 @@ fn html_escape(s: &str) -> String {
         .replace('_', "&#95;")
 }
 
-/// A code fence longer than any run of backticks in `body`.
+/// A code fence longer than any run of backticks in `lines`.
 fn fence_for(lines: &[String]) -> String {
     let mut longest = 0;
     for l in lines {

@@ -89,9 +89,8 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                             .scopes
                             .as_ref()
                             .ok_or_else(|| format!("{}: no scopes sent", change.name))?
-                            .new
-                            .iter()
-                            .map(|s| s.as_wire().to_string())
+                            .new_wire()
+                            .into_iter()
                             .collect();
                         if action.kind == ActionKind::Duplicate {
                             let source =
@@ -119,8 +118,7 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                             .find(|s| s.id == id)
                             .ok_or_else(|| format!("secret_not_found: {id}"))?;
                         if let Some(scopes) = &change.scopes {
-                            secret.scopes =
-                                scopes.new.iter().map(|s| s.as_wire().to_string()).collect();
+                            secret.scopes = scopes.new_wire().into_iter().collect();
                         }
                         if let Some(comment) = &change.comment {
                             secret.comment = comment.clone();
