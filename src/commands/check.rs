@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::{AlreadyReported, Status, UsageError};
-use crate::manifest::{Counts, Desired, DesiredSecret, Diagnostics, Severity, ValueSource};
+use crate::manifest::{Counts, Desired, Diagnostics, Severity};
 use crate::output::{Output, count};
 use crate::values::{self, FingerprintKey};
 
@@ -62,13 +62,8 @@ fn check_values(
         }
         lines.push(format!("{}: {}", problem.severity(), problem));
     }
-    let checked = desired
-        .accounts
-        .iter()
-        .flat_map(|a| &a.stores)
-        .flat_map(|s| s.secrets.values())
-        .filter(|s| matches!(s, DesiredSecret::Present(p) if p.value != ValueSource::Keep))
-        .count();
+    let counts = desired.counts();
+    let checked = counts.secrets - counts.absent - counts.kept;
     if !lines.is_empty() {
         out.eprint(&(lines.join("\n") + "\n"))
             .context("cannot write to stderr")?;

@@ -23,7 +23,7 @@ use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, Env, Status, UsageError};
 use crate::domain::AccountId;
 use crate::live::{self, LiveState};
-use crate::manifest::{Desired, DesiredSecret, Severity, ValueSource};
+use crate::manifest::{Desired, Severity};
 use crate::output::{Output, count};
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
 use crate::values::{self, FingerprintKey, UnsealedValues};
@@ -39,7 +39,7 @@ pub const ENV_RATE_WINDOW_MS: &str = "CFSECRETS_RATE_WINDOW_MS";
 pub fn client_from(api: &ApiArgs, env: &Env) -> anyhow::Result<Client> {
     let mut config = ClientConfig::from_env(&api.api_url, &|k| env.get(k))
         .context("cannot configure the cloudflare client")?;
-    config.rate_limit_per_5min = api.rate_limit.max(1);
+    config.rate_limit_per_5min = api.rate_limit;
     if let Some(ms) = env
         .get(ENV_RETRY_BASE_MS)
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -129,12 +129,8 @@ pub async fn prepare(
     let ids = crate::commands::identities(global)?;
     // A manifest whose secrets are all `value: keep` or absent holds no value to compare: its
     // plan is complete without an identity.
-    let holds_values = desired
-        .accounts
-        .iter()
-        .flat_map(|a| &a.stores)
-        .flat_map(|s| s.secrets.values())
-        .any(|s| matches!(s, DesiredSecret::Present(p) if p.value != ValueSource::Keep));
+    let counts = desired.counts();
+    let holds_values = counts.secrets > counts.absent + counts.kept;
     let (values, key) = match &ids {
         None if holds_values && need_identity => {
             return Err(UsageError(
