@@ -14,8 +14,10 @@ use crate::values::fingerprint::FingerprintKey;
 use crate::values::seal::{IDENTITY_MODE, SEALED_MODE, write_atomic};
 use crate::values::{Identities, Recipients};
 
-const RECIPIENTS_FILE: &str = ".age-recipients";
-const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
+/// Where `init` puts the recipients file and the fingerprint key, beside the manifest;
+/// `import` writes manifests that reference the same paths.
+pub(crate) const RECIPIENTS_FILE: &str = ".age-recipients";
+pub(crate) const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
 const SCHEMA_PATH: &str = "schemas/manifest.schema.json";
 
 pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
