@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::commands::{AlreadyReported, Status, identity_missing};
 use crate::manifest::{Counts, Desired, Diagnostics, Severity};
 use crate::output::{Output, count};
 use crate::values::{self, FingerprintKey};
@@ -37,13 +37,8 @@ fn check_values(
     desired: &Desired,
     global: &GlobalArgs,
 ) -> anyhow::Result<String> {
-    let ids = crate::commands::identities(global)?.ok_or_else(|| {
-        UsageError(
-            "`check --decrypt` needs an identity: pass -i FILE or set CFSECRETS_AGE_KEY or \
-             CFSECRETS_AGE_KEY_FILE"
-                .to_string(),
-        )
-    })?;
+    let ids = crate::commands::identities(global)?
+        .ok_or_else(|| identity_missing("`check --decrypt` needs an identity"))?;
     let mut lines = Vec::new();
     let mut errors = 0;
     let mut warnings = 0;

@@ -20,7 +20,7 @@ use anyhow::Context as _;
 
 use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
-use crate::commands::{AlreadyReported, Env, Status, UsageError};
+use crate::commands::{AlreadyReported, Env, Status, identity_missing};
 use crate::domain::AccountId;
 use crate::live::{self, LiveState};
 use crate::manifest::{Desired, Severity};
@@ -133,12 +133,7 @@ pub async fn prepare(
     let holds_values = counts.secrets > counts.absent + counts.kept;
     let (values, key) = match &ids {
         None if holds_values && need_identity => {
-            return Err(UsageError(
-                "apply needs an identity to unseal values: pass -i FILE or set \
-                 CFSECRETS_AGE_KEY or CFSECRETS_AGE_KEY_FILE"
-                    .to_string(),
-            )
-            .into());
+            return Err(identity_missing("apply needs an identity to unseal values").into());
         }
         // Without an identity the plan says, once, that values were not compared.
         None => (UnsealedValues::new(), None),
@@ -227,8 +222,9 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(values::index::sha256_hex(&bytes))
 }
 
-/// How a sealed file is named in the digest: relative to the manifest's directory.
-fn shown_path(desired: &Desired, path: &Path) -> String {
+/// How a sealed file is named (in the digest, by `reseal`): as the manifest writes it,
+/// relative to the manifest's directory.
+pub(crate) fn shown_path(desired: &Desired, path: &Path) -> String {
     path.strip_prefix(&desired.base_dir)
         .unwrap_or(path)
         .display()
