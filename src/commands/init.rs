@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::commands::{Status, UsageError};
 use crate::domain::AccountId;
-use crate::output::Output;
+use crate::output::{Output, count};
 use crate::values::fingerprint::FingerprintKey;
 use crate::values::seal::{IDENTITY_MODE, SEALED_MODE, write_atomic};
 use crate::values::{Identities, Recipients};
@@ -126,12 +126,9 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
     Ok(Status::Success)
 }
 
-/// "1 recipient", "2 recipients".
+/// "1 recipient", "2 recipients" (distinct keys).
 pub(crate) fn recipients_count(r: &Recipients) -> String {
-    match r.sorted().len() {
-        1 => "1 recipient".to_string(),
-        n => format!("{n} recipients"),
-    }
+    count(r.sorted().len(), "recipient", "recipients")
 }
 
 fn record_in_index(
