@@ -331,7 +331,15 @@ impl Outcome {
 
     /// A failed client call.
     fn client(e: &ClientError) -> Self {
-        Outcome::Failed(short(e), FailureCause::of(e))
+        Outcome::Failed(e.to_string(), FailureCause::of(e))
+    }
+
+    /// A write failed and the re-list meant to learn its outcome failed too.
+    fn relist_failed(write: &ClientError, list: &ClientError) -> Self {
+        Outcome::Failed(
+            format!("{write}; re-list failed: {list}"),
+            FailureCause::of(write).or(FailureCause::of(list)),
+        )
     }
 }
 
@@ -350,10 +358,6 @@ fn wire_scopes(change: &SecretChange) -> Vec<String> {
         .as_ref()
         .map(|s| s.new.iter().map(|x| x.as_wire().to_string()).collect())
         .unwrap_or_default()
-}
-
-fn short(e: &ClientError) -> String {
-    e.to_string()
 }
 
 impl<'a> Applier<'a> {
@@ -534,43 +538,35 @@ impl<'a> Applier<'a> {
                 }
                 let stop = AtomicBool::new(false);
                 let stores_ro: &BTreeMap<String, String> = stores;
-                let outcomes: Vec<(&Action, Outcome)> = futures::stream::iter(group)
-                    .map(|action| {
-                        let stop = &stop;
-                        async move {
-                            if stop.load(Ordering::SeqCst) {
-                                return (action, Outcome::NotAttempted);
-                            }
-                            let outcome = match stores_ro.get(&action.store.name) {
-                                None => Outcome::check(format!(
-                                    "store {} has no id (was it created?)",
-                                    action.store.name
-                                )),
-                                Some(store_id) => {
-                                    self.single(account, action, store_id, writes).await
+                let mut by_index: Vec<(usize, String, Outcome)> =
+                    futures::stream::iter(group.iter().enumerate())
+                        .map(|(index, action)| {
+                            let stop = &stop;
+                            async move {
+                                if stop.load(Ordering::SeqCst) {
+                                    return (index, describe(action), Outcome::NotAttempted);
                                 }
-                            };
-                            if matches!(outcome, Outcome::Failed(..)) {
-                                stop.store(true, Ordering::SeqCst);
+                                let outcome = match stores_ro.get(&action.store.name) {
+                                    None => Outcome::check(format!(
+                                        "store {} has no id (was it created?)",
+                                        action.store.name
+                                    )),
+                                    Some(store_id) => {
+                                        self.single(account, action, store_id, writes).await
+                                    }
+                                };
+                                if matches!(outcome, Outcome::Failed(..)) {
+                                    stop.store(true, Ordering::SeqCst);
+                                }
+                                let description = describe(action);
+                                emit(&description, &outcome);
+                                (index, description, outcome)
                             }
-                            emit(&describe(action), &outcome);
-                            (action, outcome)
-                        }
-                    })
-                    .buffer_unordered(self.parallelism.max(1))
-                    .collect()
-                    .await;
+                        })
+                        .buffer_unordered(self.parallelism.max(1))
+                        .collect()
+                        .await;
                 // Report in plan order.
-                let mut by_index: Vec<(usize, String, Outcome)> = outcomes
-                    .into_iter()
-                    .map(|(a, o)| {
-                        let idx = group
-                            .iter()
-                            .position(|g| std::ptr::eq(g, a))
-                            .unwrap_or(usize::MAX);
-                        (idx, describe(a), o)
-                    })
-                    .collect();
                 by_index.sort_by_key(|(i, _, _)| *i);
                 if deleting {
                     for (store, listed_before) in &before {
@@ -665,7 +661,7 @@ impl<'a> Applier<'a> {
                     return Outcome::Done(None);
                 }
                 Err(e) => {
-                    last_error = short(&e);
+                    last_error = e.to_string();
                     last_cause = FailureCause::of(&e);
                     let unknown = e.is_outcome_unknown();
                     match self.client.list_stores(&account.account_id).await {
@@ -676,10 +672,7 @@ impl<'a> Applier<'a> {
                             }
                         }
                         Err(list_error) => {
-                            return Outcome::Failed(
-                                format!("{last_error}; re-list failed: {list_error}"),
-                                last_cause.or(FailureCause::of(&list_error)),
-                            );
+                            return Outcome::relist_failed(&e, &list_error);
                         }
                     }
                     if !unknown {
@@ -737,16 +730,13 @@ impl<'a> Applier<'a> {
                 Ok(_) => return Outcome::Done(None),
                 Err(e) => e,
             };
-            last_error = short(&error);
+            last_error = error.to_string();
             last_cause = FailureCause::of(&error);
             // Learn what exists before deciding.
             let listed = match self.comments(account, store_id).await {
                 Ok(listed) => listed,
                 Err(list_error) => {
-                    return Outcome::Failed(
-                        format!("{last_error}; re-list failed: {list_error}"),
-                        last_cause.or(FailureCause::of(&list_error)),
-                    );
+                    return Outcome::relist_failed(&error, &list_error);
                 }
             };
             pending.retain(|c| listed.get(&c.name) != c.comment.as_ref());
@@ -798,7 +788,7 @@ impl<'a> Applier<'a> {
                     {
                         Ok(_) => return Outcome::Done(None),
                         Err(e) => {
-                            last_error = short(&e);
+                            last_error = e.to_string();
                             last_cause = FailureCause::of(&e);
                             match self.comments(account, store_id).await {
                                 Ok(listed)
@@ -808,10 +798,7 @@ impl<'a> Applier<'a> {
                                 }
                                 Ok(_) => {}
                                 Err(list_error) => {
-                                    return Outcome::Failed(
-                                        format!("{last_error}; re-list failed: {list_error}"),
-                                        last_cause.or(FailureCause::of(&list_error)),
-                                    );
+                                    return Outcome::relist_failed(&e, &list_error);
                                 }
                             }
                             if !e.is_outcome_unknown() {

@@ -156,12 +156,10 @@ pub async fn run(
         None => {
             out.print(&render(out, now, PlanFormat::Text))
                 .context("cannot write to stdout")?;
-            if let Err(why) = check_appliable(now) {
-                return refuse(out, why);
-            }
             now
         }
     };
+    // The precheck starts with `check_appliable`, so a plan made now is refused here too.
     let applier = Applier {
         client: &prepared.client,
         values: &prepared.values,

@@ -5,8 +5,8 @@
 use anyhow::Context as _;
 
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::commands::{AlreadyReported, Status, UsageError};
-use crate::manifest::{Counts, Desired, DesiredSecret, Diagnostics, Severity, ValueSource};
+use crate::commands::{AlreadyReported, Status, identity_missing};
+use crate::manifest::{Counts, Desired, Diagnostics, Severity};
 use crate::output::{Output, count};
 use crate::values::{self, FingerprintKey};
 
@@ -37,13 +37,8 @@ fn check_values(
     desired: &Desired,
     global: &GlobalArgs,
 ) -> anyhow::Result<String> {
-    let ids = crate::commands::identities(global)?.ok_or_else(|| {
-        UsageError(
-            "`check --decrypt` needs an identity: pass -i FILE or set CFSECRETS_AGE_KEY or \
-             CFSECRETS_AGE_KEY_FILE"
-                .to_string(),
-        )
-    })?;
+    let ids = crate::commands::identities(global)?
+        .ok_or_else(|| identity_missing("`check --decrypt` needs an identity"))?;
     let mut lines = Vec::new();
     let mut errors = 0;
     let mut warnings = 0;
@@ -62,13 +57,8 @@ fn check_values(
         }
         lines.push(format!("{}: {}", problem.severity(), problem));
     }
-    let checked = desired
-        .accounts
-        .iter()
-        .flat_map(|a| &a.stores)
-        .flat_map(|s| s.secrets.values())
-        .filter(|s| matches!(s, DesiredSecret::Present(p) if p.value != ValueSource::Keep))
-        .count();
+    let counts = desired.counts();
+    let checked = counts.secrets - counts.absent - counts.kept;
     if !lines.is_empty() {
         out.eprint(&(lines.join("\n") + "\n"))
             .context("cannot write to stderr")?;

@@ -14,6 +14,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, ImportArgs};
+use crate::commands::init::{FINGERPRINT_KEY, RECIPIENTS_FILE};
 use crate::commands::plan::{check_out_dir, client_from, watching_pacer};
 use crate::commands::{Status, UsageError};
 use crate::domain::{AccountId, Scope, SecretName};
@@ -22,9 +23,6 @@ use crate::manifest::edit::yaml_str;
 use crate::output::Output;
 use crate::output::count;
 use crate::plan::marker;
-
-const RECIPIENTS_FILE: &str = ".age-recipients";
-const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
 
 /// What [`render_manifest`] wrote.
 #[derive(Debug, Default, PartialEq, Eq)]

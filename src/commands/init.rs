@@ -9,13 +9,15 @@ use anyhow::Context;
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::commands::{Status, UsageError};
 use crate::domain::AccountId;
-use crate::output::Output;
+use crate::output::{Output, count};
 use crate::values::fingerprint::FingerprintKey;
 use crate::values::seal::{IDENTITY_MODE, SEALED_MODE, write_atomic};
 use crate::values::{Identities, Recipients};
 
-const RECIPIENTS_FILE: &str = ".age-recipients";
-const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
+/// Where `init` puts the recipients file and the fingerprint key, beside the manifest;
+/// `import` writes manifests that reference the same paths.
+pub(crate) const RECIPIENTS_FILE: &str = ".age-recipients";
+pub(crate) const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
 const SCHEMA_PATH: &str = "schemas/manifest.schema.json";
 
 pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
@@ -124,12 +126,9 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
     Ok(Status::Success)
 }
 
-/// "1 recipient", "2 recipients".
+/// "1 recipient", "2 recipients" (distinct keys).
 pub(crate) fn recipients_count(r: &Recipients) -> String {
-    match r.sorted().len() {
-        1 => "1 recipient".to_string(),
-        n => format!("{n} recipients"),
-    }
+    count(r.sorted().len(), "recipient", "recipients")
 }
 
 fn record_in_index(

@@ -121,6 +121,14 @@ pub fn identities(global: &GlobalArgs) -> anyhow::Result<Option<Identities>> {
     })?)
 }
 
+/// The usage error for a command that cannot go on without an identity; `why` opens it
+/// (e.g. `reseal needs an identity to decrypt with`) and the rest says how to supply one.
+pub fn identity_missing(why: &str) -> UsageError {
+    UsageError(format!(
+        "{why}: pass -i FILE or set CFSECRETS_AGE_KEY or CFSECRETS_AGE_KEY_FILE"
+    ))
+}
+
 async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<Status> {
     let global = &cli.global;
     match &cli.command {

@@ -20,10 +20,10 @@ use anyhow::Context as _;
 
 use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
-use crate::commands::{AlreadyReported, Env, Status, UsageError};
+use crate::commands::{AlreadyReported, Env, Status, identity_missing};
 use crate::domain::AccountId;
 use crate::live::{self, LiveState};
-use crate::manifest::{Desired, DesiredSecret, Severity, ValueSource};
+use crate::manifest::{Desired, Severity};
 use crate::output::{Output, count};
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
 use crate::values::{self, FingerprintKey, UnsealedValues};
@@ -39,7 +39,7 @@ pub const ENV_RATE_WINDOW_MS: &str = "CFSECRETS_RATE_WINDOW_MS";
 pub fn client_from(api: &ApiArgs, env: &Env) -> anyhow::Result<Client> {
     let mut config = ClientConfig::from_env(&api.api_url, &|k| env.get(k))
         .context("cannot configure the cloudflare client")?;
-    config.rate_limit_per_5min = api.rate_limit.max(1);
+    config.rate_limit_per_5min = api.rate_limit;
     if let Some(ms) = env
         .get(ENV_RETRY_BASE_MS)
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -129,20 +129,11 @@ pub async fn prepare(
     let ids = crate::commands::identities(global)?;
     // A manifest whose secrets are all `value: keep` or absent holds no value to compare: its
     // plan is complete without an identity.
-    let holds_values = desired
-        .accounts
-        .iter()
-        .flat_map(|a| &a.stores)
-        .flat_map(|s| s.secrets.values())
-        .any(|s| matches!(s, DesiredSecret::Present(p) if p.value != ValueSource::Keep));
+    let counts = desired.counts();
+    let holds_values = counts.secrets > counts.absent + counts.kept;
     let (values, key) = match &ids {
         None if holds_values && need_identity => {
-            return Err(UsageError(
-                "apply needs an identity to unseal values: pass -i FILE or set \
-                 CFSECRETS_AGE_KEY or CFSECRETS_AGE_KEY_FILE"
-                    .to_string(),
-            )
-            .into());
+            return Err(identity_missing("apply needs an identity to unseal values").into());
         }
         // Without an identity the plan says, once, that values were not compared.
         None => (UnsealedValues::new(), None),
@@ -231,8 +222,9 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(values::index::sha256_hex(&bytes))
 }
 
-/// How a sealed file is named in the digest: relative to the manifest's directory.
-fn shown_path(desired: &Desired, path: &Path) -> String {
+/// How a sealed file is named (in the digest, by `reseal`): as the manifest writes it,
+/// relative to the manifest's directory.
+pub(crate) fn shown_path(desired: &Desired, path: &Path) -> String {
     path.strip_prefix(&desired.base_dir)
         .unwrap_or(path)
         .display()
@@ -356,10 +348,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyh
 /// `--detailed-exitcode`; else 0.
 pub fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<Status> {
     if plan.has_problems() {
-        let msg = format!(
-            "the plan has {} and cannot be applied",
-            count(plan.problems.len(), "problem", "problems")
-        );
+        let msg = crate::apply::RefusedPlan::Problems(plan.problems.len()).to_string();
         out.error(&anyhow::anyhow!(msg.clone()))?;
         return Err(AlreadyReported(msg).into());
     }

@@ -3,7 +3,8 @@
 //! that were sealed outside this tool), unless `--force`.
 
 use crate::cli::{GlobalArgs, ResealArgs};
-use crate::commands::{Status, UsageError};
+use crate::commands::plan::shown_path;
+use crate::commands::{Status, identity_missing};
 use crate::output::Output;
 use crate::values::Recipients;
 use crate::values::layout::sealed_files_of;
@@ -14,27 +15,15 @@ pub async fn run(
     global: &GlobalArgs,
     args: &ResealArgs,
 ) -> anyhow::Result<Status> {
-    let ids = crate::commands::identities(global)?.ok_or_else(|| {
-        UsageError(
-            "reseal needs an identity to decrypt with: pass -i FILE or set CFSECRETS_AGE_KEY or \
-             CFSECRETS_AGE_KEY_FILE"
-                .to_string(),
-        )
-    })?;
+    let ids = crate::commands::identities(global)?
+        .ok_or_else(|| identity_missing("reseal needs an identity to decrypt with"))?;
     // Validate the whole manifest first: nothing is rewritten for a manifest that is wrong.
     let desired = crate::commands::load_manifest(out, global)?;
     let recipients = Recipients::from_file(&desired.recipients_file)?;
     let files = sealed_files_of(&desired);
     let report = reseal_files(&desired.base_dir, &files, &recipients, &ids, args.force)?;
-    // Paths as the manifest writes them: relative to its directory.
-    let shown = |path: &std::path::Path| {
-        path.strip_prefix(&desired.base_dir)
-            .unwrap_or(path)
-            .display()
-            .to_string()
-    };
     for path in &report.resealed {
-        out.status(&format!("resealed {}", shown(path)))?;
+        out.status(&format!("resealed {}", shown_path(&desired, path)))?;
     }
     let why = if args.force {
         "--force".to_string()

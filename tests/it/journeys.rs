@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::process::Stdio;
 
-use crate::support::{Emu, Project, TOKEN, bin};
+use crate::support::{Emu, Project, bin};
 
 const STORE: &str = "main";
 
@@ -22,10 +22,9 @@ fn one_secret(emu: &Emu) -> Project {
 
 /// Runs `cfsecrets secret set` in `p` with `value` on stdin.
 fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
-    let mut child = bin()
-        .args(["secret", "set"])
+    let mut child = p
+        .command(&["secret", "set"], false)
         .args(args)
-        .current_dir(p.root())
         .stdin(Stdio::piped())
         .spawn()
         .expect("run cfsecrets");
@@ -37,26 +36,22 @@ fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
 
 /// Runs the binary in `p` with stdout and stderr connected to a pipe whose reader is
 /// already gone, as with `cfsecrets … | head` once `head` has exited. Returns the exit code.
-fn run_into_closed_pipe(p: &Project, emu: &Emu, args: &[&str]) -> Option<i32> {
+fn run_into_closed_pipe(p: &Project, args: &[&str]) -> Option<i32> {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let mut cmd = bin();
-    cmd.args(args)
-        .current_dir(p.root())
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .env("CLOUDFLARE_API_BASE_URL", emu.base_url())
-        .env("CFSECRETS_RETRY_BASE_MS", "1")
-        .env("CFSECRETS_AGE_KEY_FILE", &p.identity)
+    p.command(args, true)
         .stdout(Stdio::from(writer.try_clone().expect("clone pipe")))
-        .stderr(Stdio::from(writer));
-    cmd.status().expect("run cfsecrets").code()
+        .stderr(Stdio::from(writer))
+        .status()
+        .expect("run cfsecrets")
+        .code()
 }
 
 #[test]
 fn apply_into_a_closed_pipe_does_not_report_success_when_nothing_was_applied() {
     let emu = Emu::start();
     let p = one_secret(&emu);
-    let code = run_into_closed_pipe(&p, &emu, &["apply", "--auto-approve"]);
+    let code = run_into_closed_pipe(&p, &["apply", "--auto-approve"]);
     let applied = emu.names(STORE) == ["A"];
     assert!(
         applied || code != Some(0),
@@ -69,7 +64,7 @@ fn detailed_exitcode_plan_into_a_closed_pipe_does_not_claim_no_changes() {
     let emu = Emu::start();
     let p = one_secret(&emu);
     p.run(&["plan", "--detailed-exitcode"]).expect(2);
-    let code = run_into_closed_pipe(&p, &emu, &["plan", "--detailed-exitcode"]);
+    let code = run_into_closed_pipe(&p, &["plan", "--detailed-exitcode"]);
     assert_ne!(code, Some(0), "a plan with changes exited 0");
 }
 

@@ -333,7 +333,10 @@ impl Project {
         self.run_env(args, false)
     }
 
-    fn run_env(&self, args: &[&str], identity: bool) -> Run {
+    /// The binary set up to run in the project (credentials, emulator URL, fast retries,
+    /// the identity when `identity`, the extra environment), for a caller that needs its own
+    /// stdin or stdout; [`Project::run`] is this plus capturing the output.
+    pub fn command(&self, args: &[&str], identity: bool) -> Command {
         let mut cmd = bin();
         cmd.args(args)
             .current_dir(self.root())
@@ -347,7 +350,14 @@ impl Project {
         for (k, v) in self.env.lock().unwrap().iter() {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run cfsecrets");
+        cmd
+    }
+
+    fn run_env(&self, args: &[&str], identity: bool) -> Run {
+        let out = self
+            .command(args, identity)
+            .output()
+            .expect("run cfsecrets");
         let run = Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
