@@ -61,7 +61,7 @@ pub struct ApiArgs {
         long,
         env = "CLOUDFLARE_API_BASE_URL",
         hide_env_values = true,
-        default_value = "https://api.cloudflare.com/client/v4",
+        default_value = crate::cloudflare::DEFAULT_BASE_URL,
         value_name = "URL"
     )]
     pub api_url: String,
@@ -69,7 +69,7 @@ pub struct ApiArgs {
     /// Client-side request budget per 5 minutes (Cloudflare allows 1,200 per token); at least 1.
     #[arg(
         long,
-        default_value_t = 1200,
+        default_value_t = crate::cloudflare::DEFAULT_RATE_LIMIT_PER_5MIN,
         value_name = "N",
         value_parser = clap::value_parser!(u32).range(1..)
     )]

@@ -54,6 +54,14 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Text from outside (a user's file, a server's message) made safe for a terminal: every
+/// control character becomes a space, so no escape sequence gets through. Pure.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Whether the process runs under CI (the `CI` variable set to anything but `false`/`0`).
 pub fn running_in_ci() -> bool {
     std::env::var("CI")

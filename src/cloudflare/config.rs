@@ -15,7 +15,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 pub const DEFAULT_RATE_LIMIT_PER_5MIN: u32 = 1200;
 
 /// A credential string (API token or global API key). Its `Debug` and `Display` never show it;
-/// the only way out is [`Credential::expose`], used when a request header is built.
+/// the only way out is `Credential::expose`, used when a request header is built.
 #[derive(Clone)]
 pub struct Credential(SecretString);
 

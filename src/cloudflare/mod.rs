@@ -822,10 +822,7 @@ fn api_error(endpoint: Endpoint, account_id: &str, answer: &Answer) -> ApiError 
 /// A server-supplied message made safe to print: control characters (a terminal escape
 /// sequence from a hostile or broken server) become spaces, and it is cut to 200 characters.
 fn clip(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let clean = crate::output::printable(s);
     match clean.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &clean[..i]),
         None => clean,

@@ -57,7 +57,7 @@ impl SlidingWindow {
 pub const ANNOUNCE_WAIT_OVER: Duration = Duration::from_secs(1);
 
 /// A wait for the request budget, announced once per wait period to whoever watches
-/// [`Pacer::waits`] (the command layer prints it; the client never prints).
+/// `Pacer::waits` (the command layer prints it; the client never prints).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacerWait {
     /// How long until the next request may start.

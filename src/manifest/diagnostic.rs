@@ -1,6 +1,7 @@
 //! Diagnostics: one problem found in the manifest, with `file:line:column`, and the sorted
 //! list of all of them that validation returns.
 
+use crate::output::printable;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -150,14 +151,6 @@ pub(crate) fn quoted(names: &[&str]) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `s` with every control character turned into a space: text that may quote user input
-/// must not reach a terminal with one.
-pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// Keeps user-written text short and printable in messages (a 10,000-character key helps

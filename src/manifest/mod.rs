@@ -17,7 +17,8 @@ pub mod raw;
 pub mod structure;
 pub mod validate;
 
-use diagnostic::{printable, quoted};
+use crate::output::printable;
+use diagnostic::quoted;
 
 use std::path::{Path, PathBuf};
 

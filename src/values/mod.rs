@@ -8,9 +8,9 @@
 //!
 //! * [`secret`] — [`SecretValue`], the only home of plaintext.
 //! * [`keys`] — [`Identities`] (private keys) and [`Recipients`] (public keys).
-//! * [`seal`] — armored sealing, armored-or-binary unsealing, atomic writes.
+//! * [`seal`](mod@seal) — armored sealing, armored-or-binary unsealing, atomic writes.
 //! * [`bundle`] — dotenv and flat YAML bundles.
-//! * [`unseal`] — [`unseal_all`] and [`check_values`] over a validated `Desired`.
+//! * [`unseal`](mod@unseal) — [`unseal_all`] and [`check_values`] over a validated `Desired`.
 //! * [`fingerprint`] — the sealed fingerprint key and keyed value fingerprints.
 //! * [`index`] — which recipient set each sealed file was last sealed to (for `reseal`).
 //! * [`layout`] — which sealed files a validated manifest uses.
