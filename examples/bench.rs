@@ -40,7 +40,7 @@ use cfsecrets::manifest::{
 };
 use cfsecrets::output::{Output, Palette};
 use cfsecrets::plan::marker::{self, Marker};
-use cfsecrets::plan::{self, Plan, PlanOptions, ValueFingerprints};
+use cfsecrets::plan::{self, Plan, PlanOptions, ValueFingerprints, ValueKey};
 use cfsecrets::values::{
     FingerprintKey, Identities, Recipients, fingerprints, seal, unseal_all, write_atomic,
 };
@@ -473,10 +473,7 @@ async fn paced_apply(
         "{} value(s) could not be unsealed",
         problems.len()
     );
-    let fps: ValueFingerprints = fingerprints(&values, &key)
-        .into_iter()
-        .map(|(k, fp)| ((k.account, k.store, k.secret), fp))
-        .collect();
+    let fps: ValueFingerprints = fingerprints(&values, &key);
     let mut config = ClientConfig::new(&emu.base_url(), Auth::Token(Credential::new(TOKEN)))?;
     config.rate_limit_per_5min = budget;
     config.rate_window = window;
@@ -600,7 +597,7 @@ fn synthetic(
                     renamed_from: None,
                 }),
             );
-            let key = (label.clone(), STORE.to_string(), name.clone());
+            let key = ValueKey::new(&label, STORE, name.clone());
             fps.insert(key.clone(), fp(a, i, 0));
             sizes.insert(key, 40);
             if i >= 80 {

@@ -36,7 +36,7 @@ use crate::domain::Fingerprint;
 use crate::plan::{
     AccountPlan, Action, ActionKind, FORMAT_VERSION, Plan, SecretChange, ValueChange,
 };
-use crate::values::{FingerprintKey, SecretValue, UnsealedValues, ValueKey};
+use crate::values::{FingerprintKey, SecretValue, UnsealedValues};
 
 /// Why a plan was refused before any write.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -343,20 +343,11 @@ impl Outcome {
     }
 }
 
-fn value_key(account: &AccountPlan, action: &Action, change: &SecretChange) -> Option<ValueKey> {
-    let (account, store, secret) = Plan::value_key(account, action, change)?;
-    Some(ValueKey {
-        account,
-        store,
-        secret,
-    })
-}
-
 fn wire_scopes(change: &SecretChange) -> Vec<String> {
     change
         .scopes
         .as_ref()
-        .map(|s| s.new.iter().map(|x| x.as_wire().to_string()).collect())
+        .map(|s| s.new_wire())
         .unwrap_or_default()
 }
 
@@ -370,7 +361,7 @@ impl<'a> Applier<'a> {
                     continue;
                 }
                 let shown = format!("{}/{}/{}", account.label, action.store.name, change.name);
-                let key = value_key(account, action, change)
+                let key = Plan::value_key(account, action, change)
                     .ok_or_else(|| RefusedPlan::MissingValue(shown.clone()))?;
                 let planned = planned_fingerprint(change)
                     .ok_or_else(|| RefusedPlan::NoFingerprint(shown.clone()))?;
@@ -400,7 +391,7 @@ impl<'a> Applier<'a> {
         action: &Action,
         change: &SecretChange,
     ) -> Option<&'a SecretValue> {
-        let key = value_key(account, action, change)?;
+        let key = Plan::value_key(account, action, change)?;
         let value = self.values.get(&key)?;
         // Re-checked at send time too: the map must hold what the plan was made from.
         (Some(self.fingerprint_key?.fingerprint(value)) == planned_fingerprint(change))
@@ -983,11 +974,7 @@ mod tests {
         let other = key.fingerprint(&SecretValue::new("another".to_string()));
         let mut values = UnsealedValues::new();
         values.insert(
-            ValueKey {
-                account: "prod".into(),
-                store: "main".into(),
-                secret: SecretName::parse("A").unwrap(),
-            },
+            crate::domain::ValueKey::new("prod", "main", SecretName::parse("A").unwrap()),
             value,
         );
         let config = crate::cloudflare::ClientConfig::new(

@@ -247,6 +247,32 @@ impl From<Fingerprint> for String {
     }
 }
 
+/// Identifies one declared secret's value: (account label, store name, secret name). Names
+/// only; shared by the values room (the unsealed map), the planner (fingerprints, sizes) and
+/// the applier (what to send).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ValueKey {
+    pub account: String,
+    pub store: String,
+    pub secret: SecretName,
+}
+
+impl ValueKey {
+    pub fn new(account: impl Into<String>, store: impl Into<String>, secret: SecretName) -> Self {
+        Self {
+            account: account.into(),
+            store: store.into(),
+            secret,
+        }
+    }
+}
+
+impl fmt::Display for ValueKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.account, self.store, self.secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,24 +164,11 @@ pub async fn prepare(
         }
     };
     let fingerprints: Option<ValueFingerprints> = match &key {
-        Some(key) => Some(
-            values::fingerprints(&values, key)
-                .into_iter()
-                .map(|(k, fp)| ((k.account, k.store, k.secret), fp))
-                .collect(),
-        ),
+        Some(key) => Some(values::fingerprints(&values, key)),
         None if !holds_values => Some(ValueFingerprints::new()),
         None => None,
     };
-    let value_sizes = values
-        .iter()
-        .map(|(k, v)| {
-            (
-                (k.account.clone(), k.store.clone(), k.secret.clone()),
-                v.len(),
-            )
-        })
-        .collect();
+    let value_sizes = values.iter().map(|(k, v)| (k.clone(), v.len())).collect();
 
     let accounts: Vec<AccountId> = desired
         .accounts

@@ -347,12 +347,12 @@ impl AccountPlanner<'_> {
 
     fn desired_fp(&self, store: &str, name: &SecretName) -> Option<Fingerprint> {
         self.values?
-            .get(&(self.desired.label.clone(), store.to_string(), name.clone()))
+            .get(&ValueKey::new(&self.desired.label, store, name.clone()))
             .copied()
     }
 
     fn check_size(&mut self, store: &str, name: &SecretName, section: &mut AccountPlan) {
-        let key = (self.desired.label.clone(), store.to_string(), name.clone());
+        let key = ValueKey::new(&self.desired.label, store, name.clone());
         if let Some(&size) = self.options.value_sizes.get(&key) {
             if size > MAX_VALUE_BYTES {
                 self.problem(

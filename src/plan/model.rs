@@ -34,8 +34,7 @@ use crate::domain::{Fingerprint, Scope, SecretName};
 /// Version of the plan document; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Key of one declared value: (account label, store name, secret name).
-pub type ValueKey = (String, String, SecretName);
+pub use crate::domain::ValueKey;
 
 /// Fingerprints of the declared values, computed by `values` from the plaintext. `None` in
 /// place of this map means "no identity" (a fork pull request): values are not compared.
@@ -384,7 +383,7 @@ impl Plan {
             return None;
         }
         let name = SecretName::parse(&change.name).ok()?;
-        Some((account.label.clone(), action.store.name.clone(), name))
+        Some(ValueKey::new(&account.label, &action.store.name, name))
     }
 
     /// Every value the apply will send, so the caller can unseal only those.

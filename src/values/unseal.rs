@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::domain::SecretName;
 use crate::manifest::Severity;
 use crate::manifest::{Desired, DesiredSecret, ValueSource};
 
@@ -22,19 +21,7 @@ pub const MAX_VALUE_BYTES: usize = 65_536;
 /// The older per-value limit some accounts still enforce; larger values get a warning.
 pub const LEGACY_VALUE_BYTES: usize = 1024;
 
-/// Identifies one declared secret: (account label, store name, secret name).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ValueKey {
-    pub account: String,
-    pub store: String,
-    pub secret: SecretName,
-}
-
-impl fmt::Display for ValueKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.account, self.store, self.secret)
-    }
-}
+pub use crate::domain::ValueKey;
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it.

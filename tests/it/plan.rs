@@ -14,7 +14,8 @@ use cfsecrets::output::Palette;
 use cfsecrets::plan::marker::{self, Marker};
 use cfsecrets::plan::simulate::{simulate, simulate_steps};
 use cfsecrets::plan::{
-    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFingerprints, render,
+    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFingerprints,
+    ValueKey, render,
 };
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
@@ -120,12 +121,7 @@ fn live_one(mut secrets: Vec<LiveSecret>, quota: Option<Quota>) -> LiveState {
 fn fps(pairs: &[(&str, &str)]) -> ValueFingerprints {
     pairs
         .iter()
-        .map(|(n, v)| {
-            (
-                ("production".to_string(), STORE.to_string(), name(n)),
-                fingerprint(v),
-            )
-        })
+        .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fingerprint(v)))
         .collect()
 }
 
@@ -198,7 +194,7 @@ fn a_missing_secret_is_created_with_marker_and_value_then_converges() {
     assert_eq!(plan.summary.write_requests, 1);
     assert_eq!(
         plan.values_needed(),
-        vec![("production".into(), STORE.into(), name("A"))]
+        vec![ValueKey::new("production", STORE, name("A"))]
     );
     let (after, again) = replan(&desired, &live, &values);
     assert!(
@@ -700,7 +696,7 @@ fn missing_stores_are_created_and_a_different_live_store_is_noted() {
     desired.accounts[0].stores[0].name = "fresh".into();
     let live = live_one(vec![secret("1", "X", "", &["workers"])], None);
     let values: ValueFingerprints = [(
-        ("production".to_string(), "fresh".to_string(), name("A")),
+        ValueKey::new("production", "fresh", name("A")),
         fingerprint("a"),
     )]
     .into_iter()
@@ -921,7 +917,7 @@ fn value_sizes_are_checked_before_any_write() {
         Prune::Owned,
         no_safety(),
     );
-    let key = |n: &str| ("production".to_string(), STORE.to_string(), name(n));
+    let key = |n: &str| ValueKey::new("production", STORE, name(n));
     let options = PlanOptions {
         value_sizes: [(key("BIG"), 65_537), (key("MID"), 2_000)]
             .into_iter()
@@ -1058,7 +1054,7 @@ fn showcase() -> (Desired, LiveState, ValueFingerprints) {
         ("UNCHANGED", "u"),
     ]);
     values.insert(
-        ("staging".into(), "staging_store".into(), name("API_TOKEN")),
+        ValueKey::new("staging", "staging_store", name("API_TOKEN")),
         fingerprint("st"),
     );
     (desired, live, values)
@@ -1162,7 +1158,7 @@ fn markdown_stays_under_the_limit_with_a_truncation_note() {
     );
     let values: ValueFingerprints = secrets
         .iter()
-        .map(|n| (("production".into(), STORE.into(), name(n)), fingerprint(n)))
+        .map(|n| (ValueKey::new("production", STORE, name(n)), fingerprint(n)))
         .collect();
     let plan = plan_of(&desired, &live_one(vec![], None), &values);
     let full = render::markdown(&plan);
@@ -1485,7 +1481,7 @@ fn build_world(
                             protect,
                             renamed_from,
                         } => {
-                            let key = (label.clone(), store_name.to_string(), secret_name.clone());
+                            let key = ValueKey::new(&label, store_name, secret_name.clone());
                             let value = match value {
                                 ValueGen::File(v) => {
                                     values.insert(key, fingerprint(&plaintexts[*v]));
@@ -1666,7 +1662,7 @@ impl World {
 
     fn wanted_fp(&self, key: &Key) -> Option<Fingerprint> {
         self.values
-            .get(&(key.0.clone(), key.1.clone(), name(&key.2)))
+            .get(&ValueKey::new(&key.0, &key.1, name(&key.2)))
             .copied()
     }
 }
