@@ -429,3 +429,31 @@ pub fn assert_shape(expected: &serde_json::Value, actual: &serde_json::Value, at
         _ => assert_eq!(expected, actual, "{at}"),
     }
 }
+
+/// Whether the outside program `tool` is on `PATH` for the test named `test`. A fresh machine
+/// has only Rust, so a missing tool skips the test with a note written straight to the
+/// terminal (past the test harness's capture, so it shows in a passing run). `.ci/run`, which
+/// installs the tools, lists them in `CFSECRETS_REQUIRE_TOOLS` (comma-separated): there a
+/// missing tool fails the test instead.
+pub fn require_tool(tool: &str, test: &str, install: &str) -> Option<()> {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if found {
+        return Some(());
+    }
+    let required = std::env::var("CFSECRETS_REQUIRE_TOOLS").unwrap_or_default();
+    assert!(
+        !required.split(',').any(|t| t.trim() == tool),
+        "`{tool}` is required (CFSECRETS_REQUIRE_TOOLS={required}) but not on PATH; install it with `{install}`"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: skipping {test}: `{tool}` is not on PATH (install it with `{install}`; .ci/run makes it mandatory)"
+    );
+    None
+}
