@@ -167,9 +167,7 @@ impl FailureCause {
                     Self::Refused
                 }
             }
-            ClientError::Decode { .. }
-            | ClientError::RepeatedPage { .. }
-            | ClientError::Refused { .. } => Self::Refused,
+            ClientError::RepeatedPage { .. } | ClientError::Refused { .. } => Self::Refused,
         }
     }
 

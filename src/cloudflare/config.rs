@@ -70,7 +70,8 @@ pub enum ConfigError {
         "api url must use https (plain http is allowed only for loopback hosts), got {scheme}://{host}"
     )]
     InsecureUrl { scheme: String, host: String },
-    #[error("api url must not carry credentials or a query")]
+    /// Never shows the URL: what follows `#` or `?`, or a user name, may be a credential.
+    #[error("api url must not carry a user name, password, query or fragment")]
     UrlWithCredentials,
     #[error("the cloudflare credential contains characters not allowed in an http header")]
     InvalidCredential,
@@ -153,7 +154,11 @@ impl ClientConfig {
 /// and `localhost`; no user info, query or fragment.
 pub fn check_base_url(raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw.trim()).map_err(|e| ConfigError::InvalidUrl(e.to_string()))?;
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(ConfigError::UrlWithCredentials);
     }
     let host = url.host_str().unwrap_or_default().to_string();
@@ -214,10 +219,18 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(
-            check_base_url("https://user:pw@api.example/client/v4"),
-            Err(ConfigError::UrlWithCredentials)
-        );
+        for bad in [
+            "https://user:pw@api.example/client/v4",
+            "https://user@api.example/client/v4",
+            "https://api.example/client/v4?token=x",
+            "https://api.example/client/v4#frag-SEKRIT",
+            "https://api.example/client/v4#",
+            "http://127.0.0.1:8787/client/v4#SEKRIT",
+        ] {
+            let err = check_base_url(bad).unwrap_err();
+            assert_eq!(err, ConfigError::UrlWithCredentials, "{bad}");
+            assert!(!err.to_string().contains("SEKRIT"), "{err}");
+        }
         assert!(matches!(
             check_base_url("not a url"),
             Err(ConfigError::InvalidUrl(_))

@@ -56,11 +56,24 @@ impl fmt::Display for ApiError {
         if self.is(ErrorKind::Authentication) {
             write!(
                 f,
-                " (check CLOUDFLARE_API_TOKEN, or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL, and \
-                 that the token has Secrets Store Read, and Write for apply)"
+                " (check CLOUDFLARE_API_TOKEN, or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL; {})",
+                self.missing_permission()
             )?;
         }
         Ok(())
+    }
+}
+
+impl ApiError {
+    /// What the refused request needed, judged by its method: a read (plan, import, and the
+    /// reads of apply) needs Secrets Store Read; a write (apply) needs Secrets Store Write.
+    fn missing_permission(&self) -> &'static str {
+        if self.endpoint.method() == reqwest::Method::GET {
+            "reading secrets needs a token with Secrets Store Read"
+        } else {
+            "changing secrets needs a token with Secrets Store Write (Edit in the dashboard's \
+             token editor)"
+        }
     }
 }
 
@@ -78,8 +91,21 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke after the request may have been sent.
     Dropped,
-    /// A 2xx answer arrived but its body could not be read as the expected envelope.
+    /// A 2xx answer arrived but its body could not be read as the expected envelope
+    /// (truncated or garbled on the way). For a write, the change may have happened.
     Unreadable,
+}
+
+/// What lies under a [`ClientError::Transport`]: reqwest's error (its URL stripped), or why a
+/// success answer could not be read. Never a body, a value or a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportCause {
+    #[error(transparent)]
+    Http(reqwest::Error),
+    /// A 2xx answer that is not the expected envelope: `detail` is serde's complaint without
+    /// any quoted input (e.g. "EOF while parsing an object at line 1 column 80").
+    #[error("http {status}: {detail}")]
+    Unreadable { status: u16, detail: String },
 }
 
 impl fmt::Display for TransportKind {
@@ -99,15 +125,17 @@ pub enum ClientError {
     #[error(transparent)]
     Api(#[from] ApiError),
 
+    /// The request kept failing on the way (no connection, a timeout, a dropped connection,
+    /// an unreadable success answer) until the retries ran out. Only idempotent requests (and
+    /// POSTs that could not connect) end here; a running `apply` again is expected to finish.
     #[error("{endpoint} for account {account_id}: {kind} after {attempts} {}", if *attempts == 1 { "attempt" } else { "attempts" })]
     Transport {
         endpoint: Endpoint,
         account_id: String,
         kind: TransportKind,
         attempts: u32,
-        /// reqwest's error with the URL stripped.
         #[source]
-        source: reqwest::Error,
+        source: TransportCause,
     },
 
     /// A non-idempotent write (batch create, duplicate, store create) was sent, but no answer
@@ -120,15 +148,6 @@ pub enum ClientError {
         endpoint: Endpoint,
         account_id: String,
         kind: TransportKind,
-    },
-
-    /// A 2xx response whose body is not the expected envelope.
-    #[error("{endpoint} for account {account_id}: unreadable response (http {status}): {detail}")]
-    Decode {
-        endpoint: Endpoint,
-        account_id: String,
-        status: u16,
-        detail: String,
     },
 
     /// A paginated list returned an id already seen on an earlier page.
@@ -265,6 +284,33 @@ mod tests {
         let other = err(404, Some(1001), "store_not_found");
         assert!(!other.is(ErrorKind::Authentication));
         assert!(!other.to_string().contains("CLOUDFLARE_API_TOKEN"));
+    }
+
+    #[test]
+    fn a_refused_read_asks_for_read_and_a_refused_write_for_write() {
+        for (endpoint, needs) in [
+            (Endpoint::ListStores, "Secrets Store Read"),
+            (Endpoint::ListSecrets, "Secrets Store Read"),
+            (Endpoint::Quota, "Secrets Store Read"),
+            (Endpoint::CreateSecrets, "Secrets Store Write"),
+            (Endpoint::PatchSecret, "Secrets Store Write"),
+            (Endpoint::DeleteSecret, "Secrets Store Write"),
+            (Endpoint::DuplicateSecret, "Secrets Store Write"),
+            (Endpoint::CreateStore, "Secrets Store Write"),
+        ] {
+            let e = ApiError {
+                endpoint,
+                ..err(403, Some(10000), "Authentication error")
+            };
+            let shown = e.to_string();
+            assert!(shown.contains(needs), "{endpoint}: {shown}");
+            let other = if needs.ends_with("Read") {
+                "Secrets Store Write"
+            } else {
+                "Secrets Store Read"
+            };
+            assert!(!shown.contains(other), "{endpoint}: {shown}");
+        }
     }
 
     #[test]

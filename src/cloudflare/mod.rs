@@ -1,25 +1,32 @@
 //! The Cloudflare Secrets Store REST client.
 //!
 //! Owns: the twelve endpoints of `SECRETS_STORE_API.md` §4, the v4 envelope, pagination
-//! (`per_page=100`, stop at `total_pages` or an empty page, refuse repeated ids), retries with
-//! exponential backoff and jitter (429, 500/502/503/504, timeouts, dropped connections,
-//! honouring `Retry-After` / `retry-after-ms`), a shared pacer (N requests per sliding
-//! 5 minutes), typed errors and the wire DTOs. It knows nothing of manifests or plans, and
-//! shares no logic with the emulator.
+//! (`per_page=100`; stop on an empty or short page, once `total_count` items are in, or at
+//! `total_pages` when a server sends it; refuse repeated ids), retries with exponential
+//! backoff and jitter (429, 500/502/503/504, timeouts, dropped connections, unreadable
+//! success answers, honouring `Retry-After` / `retry-after-ms`), a shared pacer (N requests
+//! per sliding 5 minutes), typed errors and the wire DTOs. It knows nothing of manifests or
+//! plans, and shares no logic with the emulator.
 //!
-//! Retry rules. GET, PATCH and DELETE are idempotent and are retried after any transient
-//! failure; a retried DELETE that then meets "not found" counts as done. POSTs (store create,
-//! batch create, duplicate) are retried only when the failure proves nothing happened: a
-//! connect error, or a 429/5xx *answer*. When a POST was sent and no answer came back, the call
-//! fails with [`ClientError::OutcomeUnknown`] and the caller must re-list before deciding.
+//! Retry rules. A transport fault is anything that leaves the answer unknown: no connection,
+//! a timeout, a dropped connection, or a 2xx answer whose body cannot be read (truncated or
+//! garbled on the way). GET, PATCH and DELETE are idempotent and are retried after any
+//! transport fault; a retried DELETE that then meets "not found" counts as done. POSTs (store
+//! create, batch create, duplicate) are retried only when the failure proves nothing happened:
+//! a connect error, or a 429/5xx *answer*. When a POST was sent and no readable answer came
+//! back, the call fails with [`ClientError::OutcomeUnknown`] and the caller must re-list
+//! before deciding. Either way the failure is transient: running again finishes the work.
 //!
 //! Secrecy. Credentials live in [`Credential`] (redacted `Debug`) and in sensitive header
 //! values. Plaintext values enter only as `&str` inside [`NewSecret`] / [`SecretPatch`], are
-//! serialised into a zeroised buffer, and never reach an error, `Debug` output or a log.
+//! serialised into a zeroised buffer, and never reach an error, `Debug` output or a log. A
+//! server message that quotes a value the request carried has it removed before the message
+//! is stored (see `redact`).
 
 mod config;
 mod error;
 mod pacer;
+mod redact;
 mod wire;
 
 use std::collections::HashSet;
@@ -37,7 +44,7 @@ pub use config::{
     Auth, ClientConfig, ConfigError, Credential, DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT_PER_5MIN,
     check_base_url,
 };
-pub use error::{ApiError, ClientError, ErrorKind, TransportKind};
+pub use error::{ApiError, ClientError, ErrorKind, TransportCause, TransportKind};
 pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, PacerWait};
 pub use wire::{
     ApiMessage, DuplicateSecret, Envelope, NewSecret, Quota, QuotaCounts, ResultInfo, Secret,
@@ -190,6 +197,28 @@ struct Call<'a> {
     url: Url,
     /// Serialised JSON; may hold plaintext, so it is wiped on drop and never shown.
     body: Option<Zeroizing<Vec<u8>>>,
+    /// The plaintext values in `body`, to be removed from any message the server answers.
+    values: Vec<&'a str>,
+    /// Whether a success answer must carry `result` (an answer without one is unreadable).
+    needs_result: bool,
+}
+
+impl<'a> Call<'a> {
+    /// Names the plaintext values this call's body carries.
+    fn carrying(mut self, values: impl IntoIterator<Item = &'a str>) -> Self {
+        self.values.extend(values);
+        self
+    }
+}
+
+/// How a 2xx answer was taken.
+enum Finished<T> {
+    Done(Result<Envelope<T>, ClientError>),
+    /// Not the expected envelope: a transport fault.
+    Unreadable {
+        status: u16,
+        detail: String,
+    },
 }
 
 /// A raw answer: status, headers, body bytes.
@@ -274,11 +303,14 @@ impl Client {
         let body = json_body(Endpoint::CreateStore, &NewStore { name })?;
         let call = self.call(Endpoint::CreateStore, account_id, &["stores"], Some(body))?;
         let result: OneOrMany<Store> = self.send_for_result(call).await?;
-        result.into_first().ok_or_else(|| ClientError::Decode {
-            endpoint: Endpoint::CreateStore,
-            account_id: account_id.to_string(),
-            status: 200,
-            detail: "empty result".to_string(),
+        // An empty array: the store may have been made, but we cannot tell its id.
+        result.into_first().ok_or_else(|| {
+            Counters::bump(&self.inner.counters.outcome_unknown);
+            ClientError::OutcomeUnknown {
+                endpoint: Endpoint::CreateStore,
+                account_id: account_id.to_string(),
+                kind: TransportKind::Unreadable,
+            }
         })
     }
 
@@ -365,12 +397,14 @@ impl Client {
             });
         }
         let body = json_body(Endpoint::CreateSecrets, &secrets)?;
-        let call = self.call(
-            Endpoint::CreateSecrets,
-            account_id,
-            &["stores", store_id, "secrets"],
-            Some(body),
-        )?;
+        let call = self
+            .call(
+                Endpoint::CreateSecrets,
+                account_id,
+                &["stores", store_id, "secrets"],
+                Some(body),
+            )?
+            .carrying(secrets.iter().map(|s| s.value));
         self.send_for_result(call).await
     }
 
@@ -410,12 +444,14 @@ impl Client {
             });
         }
         let body = json_body(Endpoint::PatchSecret, patch)?;
-        let call = self.call(
-            Endpoint::PatchSecret,
-            account_id,
-            &["stores", store_id, "secrets", secret_id],
-            Some(body),
-        )?;
+        let call = self
+            .call(
+                Endpoint::PatchSecret,
+                account_id,
+                &["stores", store_id, "secrets", secret_id],
+                Some(body),
+            )?
+            .carrying(patch.value);
         self.send_for_result(call).await
     }
 
@@ -519,24 +555,37 @@ impl Client {
             account_id,
             url: self.url(endpoint, account_id, rest)?,
             body,
+            values: Vec::new(),
+            needs_result: false,
         })
     }
 
-    async fn send_for_result<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ClientError> {
+    /// Sends and returns `result`; a success answer without one is unreadable (retried like
+    /// any transport fault, or an unknown outcome for a POST).
+    async fn send_for_result<T: DeserializeOwned>(
+        &self,
+        mut call: Call<'_>,
+    ) -> Result<T, ClientError> {
+        call.needs_result = true;
         let (endpoint, account_id) = (call.endpoint, call.account_id.to_string());
-        self.send::<T>(call)
-            .await?
-            .result
-            .ok_or(ClientError::Decode {
+        match self.send::<T>(call).await?.result {
+            Some(result) => Ok(result),
+            // `finish` already refused such an answer; kept total rather than panicking.
+            None => Err(ClientError::Transport {
                 endpoint,
                 account_id,
-                status: 200,
-                detail: "result is missing".to_string(),
-            })
+                kind: TransportKind::Unreadable,
+                attempts: 1,
+                source: TransportCause::Unreadable {
+                    status: 200,
+                    detail: "result is missing".to_string(),
+                },
+            }),
+        }
     }
 
-    /// Every page of a list: `per_page=100`, stop at `total_pages` or an empty page, refuse a
-    /// page that repeats an id.
+    /// Every page of a list (`per_page=100`), stopping as soon as the answers say it was the
+    /// last page (see [`is_last_page`]); a page that repeats an id is refused.
     async fn list_all<T: DeserializeOwned + HasId>(
         &self,
         endpoint: Endpoint,
@@ -563,12 +612,15 @@ impl Client {
                     account_id,
                     url,
                     body: None,
+                    values: Vec::new(),
+                    needs_result: false,
                 })
                 .await?;
             let batch = envelope.result.unwrap_or_default();
             if batch.is_empty() {
                 break;
             }
+            let got = batch.len() as u64;
             for item in batch {
                 if !seen.insert(item.id().to_string()) {
                     return Err(ClientError::RepeatedPage {
@@ -580,8 +632,8 @@ impl Client {
                 }
                 items.push(item);
             }
-            let total_pages = envelope.result_info.and_then(|i| i.total_pages);
-            if total_pages.is_some_and(|total| page >= total) || page >= MAX_PAGES {
+            let info = envelope.result_info.unwrap_or_default();
+            if is_last_page(&info, page, got, items.len() as u64) || page >= MAX_PAGES {
                 break;
             }
             page += 1;
@@ -602,89 +654,95 @@ impl Client {
             if attempt > 0 {
                 Counters::bump(&inner.counters.retries);
             }
-            let retry_after = match self.attempt(&call).await {
-                Err(e) => {
-                    let kind = classify(&e);
-                    if kind != TransportKind::Connect && !endpoint.is_idempotent() {
-                        Counters::bump(&inner.counters.outcome_unknown);
-                        return Err(ClientError::OutcomeUnknown {
-                            endpoint,
-                            account_id: account_id(),
-                            kind,
-                        });
-                    }
-                    if attempt >= inner.config.max_retries {
-                        return Err(ClientError::Transport {
-                            endpoint,
-                            account_id: account_id(),
-                            kind,
-                            attempts: attempt + 1,
-                            source: e.without_url(),
-                        });
-                    }
-                    None
-                }
+            let fault = match self.attempt(&call).await {
+                Err(e) => (classify(&e), TransportCause::Http(e.without_url())),
                 Ok(answer) if is_retryable_status(answer.status) => {
                     if answer.status == 429 {
                         Counters::bump(&inner.counters.rate_limited);
                     }
                     if attempt >= inner.config.max_retries {
-                        return Err(api_error(endpoint, call.account_id, &answer).into());
+                        return Err(api_error(&call, &answer).into());
                     }
-                    retry_after_of(&answer.headers)
+                    let delay = self.backoff(attempt, retry_after_of(&answer.headers));
+                    self.wait(delay).await;
+                    attempt += 1;
+                    continue;
                 }
-                Ok(answer) => return self.finish(&call, answer, attempt),
+                Ok(answer) => match self.finish(&call, answer, attempt) {
+                    Finished::Done(result) => return result,
+                    Finished::Unreadable { status, detail } => (
+                        TransportKind::Unreadable,
+                        TransportCause::Unreadable { status, detail },
+                    ),
+                },
             };
-            let delay = self.backoff(attempt, retry_after);
-            Counters::add_wait(&inner.counters.backoff_wait_us, delay);
-            tokio::time::sleep(delay).await;
+            let (kind, source) = fault;
+            if kind != TransportKind::Connect && !endpoint.is_idempotent() {
+                // The write may have happened: only a re-list can tell.
+                Counters::bump(&inner.counters.outcome_unknown);
+                return Err(ClientError::OutcomeUnknown {
+                    endpoint,
+                    account_id: account_id(),
+                    kind,
+                });
+            }
+            if attempt >= inner.config.max_retries {
+                return Err(ClientError::Transport {
+                    endpoint,
+                    account_id: account_id(),
+                    kind,
+                    attempts: attempt + 1,
+                    source,
+                });
+            }
+            self.wait(self.backoff(attempt, None)).await;
             attempt += 1;
         }
     }
 
-    /// Turns a final (non-retryable) answer into a result.
+    async fn wait(&self, delay: Duration) {
+        Counters::add_wait(&self.inner.counters.backoff_wait_us, delay);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Turns a final (non-retryable) answer into a result, or says it was unreadable.
     fn finish<T: DeserializeOwned>(
         &self,
         call: &Call<'_>,
         answer: Answer,
         attempt: u32,
-    ) -> Result<Envelope<T>, ClientError> {
+    ) -> Finished<T> {
         let endpoint = call.endpoint;
         if (200..300).contains(&answer.status) {
             match serde_json::from_slice::<Envelope<T>>(&answer.body) {
-                Ok(envelope) if envelope.success != Some(false) => return Ok(envelope),
-                Ok(_) => {}
-                Err(e) if endpoint.is_idempotent() => {
-                    return Err(ClientError::Decode {
-                        endpoint,
-                        account_id: call.account_id.to_string(),
+                Ok(envelope) if envelope.success == Some(false) => {}
+                Ok(envelope) if call.needs_result && envelope.result.is_none() => {
+                    return Finished::Unreadable {
+                        status: answer.status,
+                        detail: "result is missing".to_string(),
+                    };
+                }
+                Ok(envelope) => return Finished::Done(Ok(envelope)),
+                Err(e) => {
+                    return Finished::Unreadable {
                         status: answer.status,
                         detail: serde_detail(&e),
-                    });
-                }
-                Err(_) => {
-                    // The write happened, but we cannot tell what it produced.
-                    Counters::bump(&self.inner.counters.outcome_unknown);
-                    return Err(ClientError::OutcomeUnknown {
-                        endpoint,
-                        account_id: call.account_id.to_string(),
-                        kind: TransportKind::Unreadable,
-                    });
+                    };
                 }
             }
         }
-        let err = api_error(endpoint, call.account_id, &answer);
+        let err = api_error(call, &answer);
         if attempt > 0 && endpoint.gone_kind().is_some_and(|k| err.is(k)) {
             // An earlier attempt of this delete may have landed; "not found" means done.
-            return Ok(Envelope {
+            return Finished::Done(Ok(Envelope {
                 success: Some(true),
                 errors: Vec::new(),
                 messages: Vec::new(),
                 result: None,
                 result_info: None,
-            });
+            }));
         }
-        Err(err.into())
+        Finished::Done(Err(err.into()))
     }
 
     /// One HTTP attempt. Reading the body is part of it, so a connection dropped mid-answer
@@ -784,6 +842,32 @@ fn classify(e: &reqwest::Error) -> TransportKind {
     }
 }
 
+/// Whether the page just read (the `page`-th, holding `got` items, `seen` in all so far) was
+/// the last. Cloudflare's lists carry `total_count` but no `total_pages` (API notes §10):
+///
+/// * `total_pages`, when a server sends it, decides;
+/// * else `total_count` does: the list is done once that many items are in, and a short page
+///   before that (a server whose pages are smaller than it says) does not end it;
+/// * with neither, a page shorter than the page size (the server's `per_page`, else ours)
+///   is the last.
+///
+/// Where the signals could disagree, the one that reads on wins: an empty page always ends
+/// the list (checked by the caller), so a server that overstates costs one request more,
+/// never a loop (repeated ids are refused), while stopping early would lose secrets.
+fn is_last_page(info: &ResultInfo, page: u64, got: u64, seen: u64) -> bool {
+    if let Some(total) = info.total_pages {
+        return page >= total;
+    }
+    if let Some(total) = info.total_count {
+        return seen >= total;
+    }
+    let per_page = info
+        .per_page
+        .filter(|&n| n > 0)
+        .unwrap_or(u64::from(PER_PAGE));
+    got < per_page
+}
+
 fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
@@ -803,15 +887,19 @@ fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
-fn api_error(endpoint: Endpoint, account_id: &str, answer: &Answer) -> ApiError {
+/// The typed error of a failed answer. Each message has the call's values removed (before it
+/// is cut or cleaned, so a value cannot be split past the removal), then is made printable.
+fn api_error(call: &Call<'_>, answer: &Answer) -> ApiError {
     let items = serde_json::from_slice::<Envelope<IgnoredAny>>(&answer.body)
         .map(|e| e.errors)
         .unwrap_or_default();
-    let mut items = items.into_iter().map(|m| (m.code, clip(&m.message)));
+    let mut items = items
+        .into_iter()
+        .map(|m| (m.code, clip(&redact::redact(&m.message, &call.values))));
     let (code, message_token) = items.next().unwrap_or((None, String::new()));
     ApiError {
-        endpoint,
-        account_id: account_id.to_string(),
+        endpoint: call.endpoint,
+        account_id: call.account_id.to_string(),
         status: answer.status,
         code,
         message_token,
@@ -848,6 +936,48 @@ mod tests {
         assert_eq!(clip("bad\x1b[31mred\n"), "bad [31mred ");
         let long = "x".repeat(300);
         assert_eq!(clip(&long).chars().count(), 201);
+    }
+
+    #[test]
+    fn the_last_page_is_known_without_total_pages() {
+        let info = |per_page, total_count, total_pages| ResultInfo {
+            per_page,
+            total_count,
+            total_pages,
+            ..ResultInfo::default()
+        };
+        // Cloudflare's shape: total_count only.
+        assert!(is_last_page(&info(Some(100), Some(100), None), 1, 100, 100));
+        assert!(!is_last_page(
+            &info(Some(100), Some(250), None),
+            1,
+            100,
+            100
+        ));
+        assert!(!is_last_page(
+            &info(Some(100), Some(250), None),
+            2,
+            100,
+            200
+        ));
+        assert!(is_last_page(&info(Some(100), Some(250), None), 3, 50, 250));
+        // A short page before total_count is reached does not end the list.
+        assert!(!is_last_page(&info(Some(100), Some(250), None), 1, 50, 50));
+        // total_pages is believed when sent.
+        assert!(is_last_page(
+            &info(Some(100), Some(250), Some(1)),
+            1,
+            100,
+            100
+        ));
+        assert!(!is_last_page(&info(None, None, Some(3)), 2, 100, 200));
+        assert!(!is_last_page(&info(Some(100), None, Some(2)), 1, 2, 2));
+        // Neither: a short page ends it, a full one does not.
+        assert!(is_last_page(&info(None, None, None), 1, 99, 99));
+        assert!(!is_last_page(&info(None, None, None), 1, 100, 100));
+        // The server's page size counts when it says one.
+        assert!(!is_last_page(&info(Some(20), None, None), 1, 20, 20));
+        assert!(is_last_page(&info(Some(20), None, None), 2, 7, 27));
     }
 
     #[test]

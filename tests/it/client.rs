@@ -660,11 +660,11 @@ async fn pagination_follows_total_pages() {
 }
 
 #[tokio::test]
-async fn pagination_without_total_pages_stops_on_an_empty_page() {
+async fn pagination_without_totals_stops_on_a_short_page() {
     let f = fake(|req, _| match page_of(req) {
         1 => page(secrets_range(0, 100), 1, None),
         2 => page(secrets_range(100, 130), 2, None),
-        _ => page(json!([]), 3, None),
+        p => panic!("page {p} after a short page was requested"),
     })
     .await;
     let all = client(&f.base)
@@ -672,6 +672,90 @@ async fn pagination_without_total_pages_stops_on_an_empty_page() {
         .await
         .unwrap();
     assert_eq!(all.len(), 130);
+    assert_eq!(f.count(), 2);
+}
+
+/// Which totals a paginating fake puts into `result_info`.
+#[derive(Clone, Copy, Debug)]
+enum Totals {
+    /// `total_count` only: what Cloudflare's Secrets Store lists send (API notes §10).
+    Count,
+    /// `total_count` and `total_pages`.
+    CountAndPages,
+    /// Neither: only `page`, `per_page` and `count`.
+    Neither,
+}
+
+/// A fake that pages `n` secrets honestly by `page` and `per_page`.
+async fn paging_fake(n: usize, totals: Totals) -> Fake {
+    fake(move |req, _| {
+        let p = page_of(req);
+        let start = ((p - 1) * 100).min(n);
+        let end = (start + 100).min(n);
+        let items = secrets_range(start, end);
+        let mut info = json!({"page": p, "per_page": 100, "count": end - start});
+        if matches!(totals, Totals::Count | Totals::CountAndPages) {
+            info["total_count"] = json!(n);
+        }
+        if matches!(totals, Totals::CountAndPages) {
+            info["total_pages"] = json!(n.div_ceil(100));
+        }
+        answer(
+            200,
+            json!({"success": true, "errors": [], "messages": [], "result": items, "result_info": info}).to_string(),
+        )
+    })
+    .await
+}
+
+#[tokio::test]
+async fn pagination_costs_exactly_the_pages_it_needs() {
+    // (items, totals sent, requests): a full first page that total_count (or total_pages)
+    // says is everything costs one request; only a server that sends neither total needs
+    // the empty page after a full last page.
+    let cases = [
+        (0, Totals::Count, 1),
+        (100, Totals::Count, 1),
+        (250, Totals::Count, 3),
+        (100, Totals::CountAndPages, 1),
+        (250, Totals::CountAndPages, 3),
+        (99, Totals::Neither, 1),
+        (100, Totals::Neither, 2),
+        (250, Totals::Neither, 3),
+    ];
+    for (n, totals, requests) in cases {
+        let f = paging_fake(n, totals).await;
+        let all = client(&f.base)
+            .list_secrets(ACCOUNT, "st1", &ListSecrets::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), n, "{n} items, {totals:?}");
+        let ids: std::collections::BTreeSet<_> = all.iter().map(|s| s.id.clone()).collect();
+        assert_eq!(ids.len(), n, "{n} items, {totals:?}: each once");
+        assert_eq!(f.count(), requests, "{n} items, {totals:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_short_page_does_not_end_a_list_that_total_count_says_goes_on() {
+    // A server whose pages hold 50 items although it says per_page 100: stopping at the
+    // first short page would lose 70 secrets.
+    let f = fake(|req, _| {
+        let p = page_of(req);
+        let start = ((p - 1) * 50).min(120);
+        let end = (start + 50).min(120);
+        let info = json!({"page": p, "per_page": 100, "count": end - start, "total_count": 120});
+        answer(
+            200,
+            json!({"success": true, "errors": [], "messages": [], "result": secrets_range(start, end), "result_info": info}).to_string(),
+        )
+    })
+    .await;
+    let all = client(&f.base)
+        .list_secrets(ACCOUNT, "st1", &ListSecrets::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 120);
     assert_eq!(f.count(), 3);
 }
 
@@ -762,6 +846,194 @@ async fn retries_5xx_answers_even_for_a_batch_create() {
     // Each attempt carried the same body.
     assert!(f.seen().iter().all(|s| s.json()[0]["name"] == "A"));
     assert_eq!(c.stats().retries, 3);
+}
+
+/// `body` cut to its first half: a complete HTTP answer whose JSON stops short.
+fn truncated(body: &str) -> Reply {
+    answer(200, &body[..body.len() / 2])
+}
+
+/// `body` with its start overwritten by junk (so it cannot parse, wherever strings lie).
+fn garbled(body: &str) -> Reply {
+    answer(200, format!("#\u{1}~garbled~{}", &body[12..]))
+}
+
+fn null_body() -> String {
+    json!({"success": true, "errors": [], "messages": [], "result": null}).to_string()
+}
+
+#[tokio::test]
+async fn unreadable_success_answers_are_retried_on_reads_patches_and_deletes() {
+    // Each endpoint: truncated, then garbled, then a readable answer.
+    let f = fake(|req, n| {
+        let good = match req.method.as_str() {
+            "DELETE" => null_body(),
+            _ if req.path.ends_with("/secrets") => json!({"success": true, "errors": [], "messages": [], "result": secrets_range(0, 3), "result_info": {"page": 1, "per_page": 100, "count": 3, "total_count": 3}}).to_string(),
+            _ => secret_body("s1"),
+        };
+        match n % 3 {
+            0 => truncated(&good),
+            1 => garbled(&good),
+            _ => answer(200, good),
+        }
+    })
+    .await;
+    let c = client(&f.base);
+    assert_eq!(c.get_secret(ACCOUNT, "st1", "s1").await.unwrap().id, "s1");
+    let patch = SecretPatch {
+        value: Some(VALUE),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.patch_secret(ACCOUNT, "st1", "s1", &patch)
+            .await
+            .unwrap()
+            .id,
+        "s1"
+    );
+    c.delete_secret(ACCOUNT, "st1", "s1").await.unwrap();
+    let listed = c
+        .list_secrets(ACCOUNT, "st1", &ListSecrets::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(f.count(), 12);
+    let stats = c.stats();
+    assert_eq!((stats.retries, stats.outcome_unknown), (8, 0));
+    // The PATCH was resent with the same body each time.
+    let patches: Vec<String> = f
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "PATCH")
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(patches.len(), 3);
+    assert!(patches.iter().all(|b| *b == patches[0]));
+}
+
+#[tokio::test]
+async fn a_retried_delete_whose_answer_was_unreadable_then_finds_nothing_is_done() {
+    let f = fake(|_, n| match n {
+        0 => truncated(&null_body()),
+        _ => fail(404, 1001, "secret_not_found"),
+    })
+    .await;
+    client(&f.base)
+        .delete_secret(ACCOUNT, "st1", "s1")
+        .await
+        .unwrap();
+    assert_eq!(f.count(), 2);
+}
+
+#[tokio::test]
+async fn a_success_answer_without_its_result_is_unreadable_too() {
+    let f = fake(|_, n| match n {
+        0 => answer(200, null_body()),
+        _ => answer(200, secret_body("s1")),
+    })
+    .await;
+    let c = client(&f.base);
+    assert_eq!(c.get_secret(ACCOUNT, "st1", "s1").await.unwrap().id, "s1");
+    assert_eq!(c.stats().retries, 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_to_a_create_is_an_unknown_outcome_and_not_resent() {
+    let created = json!({"success": true, "errors": [], "messages": [], "result": [secret_json("s1", "A", "pending")]}).to_string();
+    let f = fake(move |req, _| {
+        if req.path.ends_with("/stores") {
+            // A store create answered with an empty array: made, but which?
+            answer(
+                200,
+                json!({"success": true, "errors": [], "messages": [], "result": []}).to_string(),
+            )
+        } else {
+            garbled(&created)
+        }
+    })
+    .await;
+    let c = client(&f.base);
+    let sc = scopes(&["workers"]);
+    let err = c
+        .create_secrets(
+            ACCOUNT,
+            "st1",
+            &[NewSecret {
+                name: "A",
+                value: VALUE,
+                scopes: &sc,
+                comment: None,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::OutcomeUnknown {
+                kind: TransportKind::Unreadable,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("re-list"), "{err}");
+    let err = c
+        .duplicate_secret(
+            ACCOUNT,
+            "st1",
+            "s1",
+            &DuplicateSecret {
+                name: "B",
+                scopes: &sc,
+                comment: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    let err = c.create_store(ACCOUNT, "main").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::OutcomeUnknown {
+                kind: TransportKind::Unreadable,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(f.count(), 3, "each POST was sent once");
+    assert_eq!(c.stats().outcome_unknown, 3);
+    assert!(!format!("{err} {err:?}").contains(VALUE));
+}
+
+#[tokio::test]
+async fn answers_unreadable_to_the_end_are_a_transport_error() {
+    let f = fake(|_, _| truncated(&secret_body("s1"))).await;
+    let err = client(&f.base)
+        .get_secret(ACCOUNT, "st1", "s1")
+        .await
+        .unwrap_err();
+    match &err {
+        ClientError::Transport {
+            kind: TransportKind::Unreadable,
+            attempts,
+            source,
+            ..
+        } => {
+            assert_eq!(*attempts, 4);
+            let cause = source.to_string();
+            assert!(cause.starts_with("http 200: EOF while parsing"), "{cause}");
+        }
+        other => panic!("expected an unreadable transport error, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("unreadable answer after 4 attempts"),
+        "{err}"
+    );
+    assert_eq!(f.count(), 4);
 }
 
 #[tokio::test]
@@ -990,6 +1262,105 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
     assert!(ClientConfig::from_env("https://api.cloudflare.com/client/v4", &env).is_ok());
 }
 
+#[test]
+fn an_api_url_with_a_fragment_is_refused_without_being_shown() {
+    let env = |k: &str| (k == "CLOUDFLARE_API_TOKEN").then(|| TOKEN.to_string());
+    for url in [
+        "https://api.cloudflare.com/client/v4#frag-SEKRIT",
+        "http://127.0.0.1:8787/client/v4#SEKRIT",
+        "https://api.cloudflare.com/client/v4?SEKRIT=1",
+        "https://SEKRIT@api.cloudflare.com/client/v4",
+    ] {
+        let err = ClientConfig::from_env(url, &env).unwrap_err();
+        assert_eq!(err, ConfigError::UrlWithCredentials, "{url}");
+        assert!(err.to_string().contains("fragment"), "{err}");
+        assert!(!format!("{err} {err:?}").contains("SEKRIT"), "{err}");
+    }
+}
+
+/// Canary values for the echo tests: long, distinctive, with characters JSON escapes.
+const CANARY_A: &str = "CANARY-echo-a-5d1f0e\"quoted\"-7b29c4";
+const CANARY_B: &str = "CANARY-echo-b-e83a51-0c94d2";
+
+/// Whether any 8-byte run of `value` (in any ASCII case) appears in `text`.
+fn any_of(value: &str, text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let value = value.to_ascii_lowercase();
+    value
+        .as_bytes()
+        .windows(8)
+        .any(|w| text.as_bytes().windows(8).any(|t| t == w))
+}
+
+#[tokio::test]
+async fn a_server_that_echoes_values_has_them_removed_from_its_errors() {
+    // The fake quotes every value it was sent: whole, JSON-escaped, cut short, upper-cased.
+    let f = fake(|req, _| {
+        let body = req.json();
+        let values: Vec<String> = match &body {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i["value"].as_str().unwrap().to_string())
+                .collect(),
+            other => vec![other["value"].as_str().unwrap().to_string()],
+        };
+        let mut errors = vec![json!({"code": 1001, "message": format!("secret_value_too_long: value {}", values[0])})];
+        for v in &values {
+            errors.push(json!({"code": 1001, "message": format!("got {} ({}…) {}", serde_json::to_string(v).unwrap(), &v[..12], v.to_uppercase())}));
+        }
+        answer(
+            400,
+            json!({"success": false, "errors": errors, "messages": [], "result": null}).to_string(),
+        )
+    })
+    .await;
+    let c = client(&f.base);
+    let sc = scopes(&["workers"]);
+    let batch = [
+        NewSecret {
+            name: "A",
+            value: CANARY_A,
+            scopes: &sc,
+            comment: None,
+        },
+        NewSecret {
+            name: "B",
+            value: CANARY_B,
+            scopes: &sc,
+            comment: None,
+        },
+    ];
+    let create = c.create_secrets(ACCOUNT, "st1", &batch).await.unwrap_err();
+    let patch = c
+        .patch_secret(
+            ACCOUNT,
+            "st1",
+            "s1",
+            &SecretPatch {
+                value: Some(CANARY_B),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    for err in [&create, &patch] {
+        assert!(err.is(ErrorKind::SecretValueTooLong), "{err}");
+        let api = err.api().unwrap();
+        assert_eq!(api.message_token, "secret_value_too_long: value <redacted>");
+        let stored = format!("{err} | {err:?} | {:?}", api.more);
+        assert!(stored.contains("<redacted>"), "{stored}");
+        for canary in [CANARY_A, CANARY_B] {
+            assert!(!stored.contains(canary), "{stored}");
+            assert!(
+                !any_of(canary, &stored),
+                "a piece of a value survived: {stored}"
+            );
+        }
+        assert!(!stored.contains("CANARY"), "{stored}");
+    }
+    assert_eq!(create.api().unwrap().more.len(), 2, "every item was kept");
+}
+
 #[tokio::test]
 async fn the_token_never_shows_in_debug_or_errors() {
     let f = fake(|_, _| fail(403, 10000, "Authentication error")).await;
@@ -1093,7 +1464,9 @@ async fn live_fetch_names_the_account_that_failed() {
         .expect("a cause")
         .to_string();
     assert!(
-        cause.contains("403") && cause.contains("check CLOUDFLARE_API_TOKEN"),
+        cause.contains("403")
+            && cause.contains("check CLOUDFLARE_API_TOKEN")
+            && cause.contains("reading secrets needs a token with Secrets Store Read"),
         "{cause}"
     );
     assert!(!format!("{err} {cause} {err:?}").contains(TOKEN));

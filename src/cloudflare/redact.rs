@@ -1,0 +1,156 @@
+//! Removing the values a request carried from the server's messages about it.
+//!
+//! A server may quote what it was sent (`secret_value_too_long: value <the value>`), whole,
+//! cut short, JSON-escaped or in another letter case. Before an error message is stored in an
+//! [`super::ApiError`], every stretch of it that matches one of the request's values is
+//! replaced by [`MARK`]: each whole occurrence of a value (or of its JSON-escaped form), and
+//! every run of [`FRAGMENT`] or more bytes that also occurs inside one, compared without ASCII
+//! case. So no run of `FRAGMENT` bytes of a value survives.
+//!
+//! A value shorter than `FRAGMENT` bytes is removed where it stands as a word of its own (not
+//! glued to letters, digits or `_`): a value `v` must not turn `secret_scope_invalid` into
+//! something no error kind matches.
+
+use std::collections::HashSet;
+
+/// What a removed stretch becomes.
+pub(crate) const MARK: &str = "<redacted>";
+
+/// The shortest run of a value's bytes that is removed wherever it appears.
+pub(crate) const FRAGMENT: usize = 8;
+
+/// `message` with every stretch that matches one of `values` replaced by [`MARK`].
+pub(crate) fn redact(message: &str, values: &[&str]) -> String {
+    let hay = message.as_bytes().to_ascii_lowercase();
+    let mut hidden = vec![false; hay.len()];
+    for value in values.iter().filter(|v| !v.is_empty()) {
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped
+            .strip_prefix('"')
+            .and_then(|e| e.strip_suffix('"'))
+            .unwrap_or_default();
+        for form in [*value, escaped] {
+            hide(&hay, form.as_bytes().to_ascii_lowercase(), &mut hidden);
+        }
+    }
+    if !hidden.contains(&true) {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut in_mark = false;
+    for (i, c) in message.char_indices() {
+        if hidden[i..i + c.len_utf8()].contains(&true) {
+            if !in_mark {
+                out.push_str(MARK);
+                in_mark = true;
+            }
+        } else {
+            out.push(c);
+            in_mark = false;
+        }
+    }
+    out
+}
+
+/// Marks in `hidden` every occurrence of `form` in `hay` (for a short form, those standing as
+/// a word) and every `FRAGMENT`-byte window of `hay` that occurs in `form`.
+fn hide(hay: &[u8], form: Vec<u8>, hidden: &mut [bool]) {
+    if form.is_empty() || hay.len() < form.len().min(FRAGMENT) {
+        return;
+    }
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let short = form.len() < FRAGMENT;
+    if form.len() <= hay.len() {
+        for start in 0..=hay.len() - form.len() {
+            let end = start + form.len();
+            if !hay[start..].starts_with(&form) {
+                continue;
+            }
+            let glued_before = start > 0 && word(form[0]) && word(hay[start - 1]);
+            let glued_after = end < hay.len() && word(form[form.len() - 1]) && word(hay[end]);
+            if !short || !(glued_before || glued_after) {
+                hidden[start..end].fill(true);
+            }
+        }
+    }
+    if form.len() >= FRAGMENT {
+        let windows: HashSet<&[u8]> = form.windows(FRAGMENT).collect();
+        for (start, window) in hay.windows(FRAGMENT).enumerate() {
+            if windows.contains(window) {
+                hidden[start..start + FRAGMENT].fill(true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "CANARY-7f3a9b2c-unique-value";
+
+    /// No `FRAGMENT`-byte window of `value` appears in `text`, in any ASCII case.
+    fn nothing_of(value: &str, text: &str) -> bool {
+        let text = text.to_ascii_lowercase();
+        let value = value.to_ascii_lowercase();
+        value
+            .as_bytes()
+            .windows(FRAGMENT)
+            .all(|w| !text.as_bytes().windows(FRAGMENT).any(|t| t == w))
+    }
+
+    #[test]
+    fn whole_cut_escaped_and_recased_echoes_are_removed() {
+        let cases = [
+            format!("secret_value_too_long: value {CANARY}"),
+            format!("secret_value_too_long: value {}…", &CANARY[..12]),
+            format!("bad value \"{}\" here", &CANARY[5..20]),
+            format!("echo {} twice {CANARY}", CANARY.to_ascii_uppercase()),
+        ];
+        for message in &cases {
+            let out = redact(message, &[CANARY]);
+            assert!(out.starts_with(message.split(' ').next().unwrap()), "{out}");
+            assert!(out.contains(MARK), "{out}");
+            assert!(nothing_of(CANARY, &out), "{out}");
+        }
+        assert_eq!(
+            redact(&format!("secret_value_too_long: value {CANARY}"), &[CANARY]),
+            "secret_value_too_long: value <redacted>"
+        );
+    }
+
+    #[test]
+    fn json_escaped_values_and_every_value_of_a_batch() {
+        let quoted = "line1\n\"quoted\"\tCANARY-esc-0451";
+        let other = "CANARY-second-9e21";
+        let message = format!(
+            "invalid: {} and {other}",
+            serde_json::to_string(quoted).unwrap()
+        );
+        let out = redact(&message, &["short", quoted, other]);
+        assert!(nothing_of(quoted, &out) && nothing_of(other, &out), "{out}");
+        assert!(!out.contains("CANARY"), "{out}");
+        assert!(out.starts_with("invalid: "), "{out}");
+    }
+
+    #[test]
+    fn short_values_go_whole_and_unrelated_text_stays() {
+        assert_eq!(
+            redact("value abc too long", &["abc"]),
+            "value <redacted> too long"
+        );
+        assert_eq!(redact("value=v", &["v"]), "value=<redacted>");
+        assert_eq!(
+            redact("secret_scope_invalid", &["v"]),
+            "secret_scope_invalid"
+        );
+        assert_eq!(redact("a-b: a-b", &["a-b"]), "<redacted>: <redacted>");
+        assert_eq!(redact("store_not_found", &[CANARY]), "store_not_found");
+        assert_eq!(redact("store_not_found", &[]), "store_not_found");
+        assert_eq!(redact("anything", &[""]), "anything");
+        // Multi-byte text around a removed stretch stays whole.
+        let value = "wert-ÄÖÜ-geheim-1234";
+        let out = redact(&format!("zu lang: «{value}» ✓"), &[value]);
+        assert_eq!(out, "zu lang: «<redacted>» ✓");
+    }
+}
