@@ -268,6 +268,10 @@ pub struct EmulatorArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// A second token that may only read: writes with it are refused as an authentication
+    /// error (as Cloudflare refuses a token without Secrets Store Write).
+    #[arg(long, hide_env_values = true, value_name = "TOKEN")]
+    pub read_only_token: Option<String>,
     /// Persist state to this JSON file (written atomically after each change).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -304,6 +308,13 @@ pub struct EmulatorArgs {
     /// Fraction (0..1) of writes that succeed and then lose their response.
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub drop_response_rate: f64,
+    /// Fraction (0..1) of success answers whose body is truncated or garbled after the
+    /// request was carried out.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub corrupt_rate: f64,
+    /// Put `total_pages` into list answers (Cloudflare's lists carry only `total_count`).
+    #[arg(long)]
+    pub total_pages: bool,
     /// Seed for the fault dice (deterministic faults).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

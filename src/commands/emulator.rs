@@ -13,6 +13,7 @@ pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
         ("--error-rate", args.error_rate),
         ("--drop-rate", args.drop_rate),
         ("--drop-response-rate", args.drop_response_rate),
+        ("--corrupt-rate", args.corrupt_rate),
     ] {
         if !(0.0..=1.0).contains(&p) {
             return Err(UsageError(format!("{flag} must be between 0 and 1")));
@@ -27,8 +28,17 @@ pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
     if args.token.as_deref().is_some_and(str::is_empty) {
         return Err(UsageError("--token must not be empty".into()));
     }
+    if args.read_only_token.as_deref().is_some_and(str::is_empty) {
+        return Err(UsageError("--read-only-token must not be empty".into()));
+    }
+    if args.read_only_token.is_some() && args.read_only_token == args.token {
+        return Err(UsageError(
+            "--read-only-token must differ from --token".into(),
+        ));
+    }
     Ok(EmulatorConfig {
         token: args.token.clone(),
+        read_only_token: args.read_only_token.clone(),
         value_limit: args.value_limit,
         quota: args.quota,
         max_stores: args.max_stores,
@@ -45,11 +55,13 @@ pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
             error_rate: args.error_rate,
             drop_rate: args.drop_rate,
             drop_response_rate: args.drop_response_rate,
+            corrupt_rate: args.corrupt_rate,
         },
         seed: args.seed,
         state_file: args.state.clone(),
         activate_after_reads: Some(args.pending_reads),
         activate_after: None,
+        total_pages: args.total_pages,
     })
 }
 
@@ -133,22 +145,37 @@ mod tests {
             "9",
             "--pending-reads",
             "0",
+            "--corrupt-rate",
+            "0.25",
+            "--total-pages",
+            "--read-only-token",
+            "reader",
         ]))
         .unwrap();
+        assert_eq!(c.faults.corrupt_rate, 0.25);
+        assert!(c.total_pages);
+        assert_eq!(c.read_only_token.as_deref(), Some("reader"));
         assert_eq!(c.batch_mode, BatchMode::Partial);
         assert_eq!(c.value_limit, 1024);
         assert_eq!(c.faults.rate_limit, 5);
         assert_eq!(c.seed, Some(9));
         assert_eq!(c.activate_after_reads, Some(0));
-        assert_eq!(
-            config(&args(&[])).unwrap().batch_mode,
-            BatchMode::AllOrNothing
+        let defaults = config(&args(&[])).unwrap();
+        assert_eq!(defaults.batch_mode, BatchMode::AllOrNothing);
+        assert!(
+            !defaults.total_pages,
+            "Cloudflare's lists carry no total_pages"
         );
+        assert_eq!(defaults.faults.corrupt_rate, 0.0);
     }
 
     #[test]
     fn fractions_outside_zero_to_one_are_refused() {
         let err = config(&args(&["--drop-rate", "1.5"])).unwrap_err();
         assert!(err.0.contains("--drop-rate"), "{}", err.0);
+        let err = config(&args(&["--corrupt-rate=-0.1"])).unwrap_err();
+        assert!(err.0.contains("--corrupt-rate"), "{}", err.0);
+        let err = config(&args(&["--token", "t", "--read-only-token", "t"])).unwrap_err();
+        assert!(err.0.contains("--read-only-token"), "{}", err.0);
     }
 }

@@ -104,17 +104,21 @@ impl Reply {
             changed: false,
         }
     }
-    fn list(items: Vec<Value>, page: u64, per_page: u64, total: u64) -> Self {
+    /// A list page. `result_info` holds `page`, `per_page`, `count` and `total_count`, as
+    /// Cloudflare's lists do, and `total_pages` only when `with_total_pages`.
+    fn list(items: Vec<Value>, p: &Paging, total: u64, with_total_pages: bool) -> Self {
         let count = items.len() as u64;
-        let total_pages = total.div_ceil(per_page);
+        let mut info = json!({
+            "page": p.page, "per_page": p.per_page, "count": count, "total_count": total,
+        });
+        if with_total_pages {
+            info["total_pages"] = json!(total.div_ceil(p.per_page));
+        }
         Self {
             status: 200,
             body: json!({
                 "success": true, "errors": [], "messages": [], "result": items,
-                "result_info": {
-                    "page": page, "per_page": per_page, "count": count,
-                    "total_count": total, "total_pages": total_pages,
-                }
+                "result_info": info,
             }),
             changed: false,
         }
@@ -246,21 +250,40 @@ fn is_account_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Whether the request carries acceptable credentials: `Authorization: Bearer T` or
-/// `X-Auth-Email` plus `X-Auth-Key: T`, where T is the configured token (any non-empty
-/// token when none is configured).
-pub(crate) fn authorized(headers: &HeaderMap, token: Option<&str>) -> bool {
-    let accepts = |given: &str| match token {
-        Some(token) => given == token,
-        None => !given.is_empty(),
-    };
+/// What a request's credentials allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Full,
+    /// The configured read-only token: reads only.
+    ReadOnly,
+    Denied,
+}
+
+/// The credential a request carries: `Authorization: Bearer T`, or `X-Auth-Key: T` with a
+/// non-empty `X-Auth-Email`.
+fn credential(headers: &HeaderMap) -> Option<&str> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(bearer) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        return accepts(bearer.trim());
+        return Some(bearer.trim());
     }
     match (header("x-auth-email"), header("x-auth-key")) {
-        (Some(email), Some(key)) => !email.trim().is_empty() && accepts(key.trim()),
-        _ => false,
+        (Some(email), Some(key)) if !email.trim().is_empty() => Some(key.trim()),
+        _ => None,
+    }
+}
+
+/// What the request's credential allows: the configured read-only token reads; the
+/// configured token (any non-empty one when none is configured) does everything.
+pub(crate) fn access(headers: &HeaderMap, config: &EmulatorConfig) -> Access {
+    let Some(given) = credential(headers).filter(|g| !g.is_empty()) else {
+        return Access::Denied;
+    };
+    if config.read_only_token.as_deref() == Some(given) {
+        return Access::ReadOnly;
+    }
+    match &config.token {
+        Some(token) if given != token => Access::Denied,
+        _ => Access::Full,
     }
 }
 
@@ -287,7 +310,7 @@ pub(crate) fn dispatch(
     let fresh = ensure_default_store(world, ctx, &route.account);
     let result = match route.endpoint {
         Endpoint::Quota => Ok(quota(world, ctx, &route.account)),
-        Endpoint::ListStores => list_stores(world, route, &query),
+        Endpoint::ListStores => list_stores(world, ctx, route, &query),
         Endpoint::CreateStore => create_store(world, ctx, route, body),
         Endpoint::GetStore => get_store(world, route),
         Endpoint::DeleteStore => delete_store(world, route, &query),
@@ -441,6 +464,7 @@ fn window(p: &Paging, total: usize) -> std::ops::Range<usize> {
 
 fn list_stores(
     world: &mut World,
+    ctx: &Ctx<'_>,
     route: &Route,
     query: &[(String, String)],
 ) -> Result<Reply, ApiError> {
@@ -460,7 +484,7 @@ fn list_stores(
         .iter()
         .map(|s| store_json(s, &route.account))
         .collect();
-    Ok(Reply::list(items, p.page, p.per_page, total as u64))
+    Ok(Reply::list(items, &p, total as u64, ctx.config.total_pages))
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
@@ -594,7 +618,7 @@ fn list_secrets(
         .iter()
         .map(|&i| read_secret(&mut store.secrets[i], &store_id, ctx))
         .collect();
-    Ok(Reply::list(items, p.page, p.per_page, total as u64))
+    Ok(Reply::list(items, &p, total as u64, ctx.config.total_pages))
 }
 
 /// A validated new secret from a create body.
@@ -929,16 +953,31 @@ mod tests {
 
     #[test]
     fn auth_accepts_bearer_or_email_and_key() {
+        let with = |token: Option<&str>, read_only: Option<&str>| EmulatorConfig {
+            token: token.map(str::to_string),
+            read_only_token: read_only.map(str::to_string),
+            ..EmulatorConfig::default()
+        };
         let mut h = HeaderMap::new();
-        assert!(!authorized(&h, None));
+        assert_eq!(access(&h, &with(None, None)), Access::Denied);
         h.insert("authorization", "Bearer tok".parse().unwrap());
-        assert!(authorized(&h, None));
-        assert!(authorized(&h, Some("tok")));
-        assert!(!authorized(&h, Some("other")));
+        assert_eq!(access(&h, &with(None, None)), Access::Full);
+        assert_eq!(access(&h, &with(Some("tok"), None)), Access::Full);
+        assert_eq!(access(&h, &with(Some("other"), None)), Access::Denied);
+        assert_eq!(
+            access(&h, &with(Some("other"), Some("tok"))),
+            Access::ReadOnly
+        );
+        // Without a configured token any token is accepted, but the read-only one stays
+        // read-only.
+        assert_eq!(access(&h, &with(None, Some("tok"))), Access::ReadOnly);
         let mut h = HeaderMap::new();
         h.insert("x-auth-key", "tok".parse().unwrap());
-        assert!(!authorized(&h, Some("tok")));
+        assert_eq!(access(&h, &with(Some("tok"), None)), Access::Denied);
         h.insert("x-auth-email", "a@example.com".parse().unwrap());
-        assert!(authorized(&h, Some("tok")));
+        assert_eq!(access(&h, &with(Some("tok"), None)), Access::Full);
+        let mut h = HeaderMap::new();
+        h.insert("authorization", "Bearer ".parse().unwrap());
+        assert_eq!(access(&h, &with(None, None)), Access::Denied);
     }
 }

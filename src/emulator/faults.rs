@@ -1,9 +1,11 @@
 //! Fault injection: latency, a fixed-window rate limit, random transient errors, dropped
-//! connections and lost responses, plus faults scheduled for the next N matching requests.
+//! connections, lost responses and truncated or garbled success bodies, plus faults scheduled
+//! for the next N matching requests.
 //!
-//! Determinism: every API request draws exactly four numbers from one RNG (seeded when a
-//! seed is given), whatever the configuration, so the same seed and the same sequence of
-//! requests give the same faults.
+//! Determinism: every API request draws exactly four numbers from one RNG and three from a
+//! second one (for body corruption; both seeded when a seed is given), whatever the
+//! configuration, so the same seed and the same sequence of requests give the same faults.
+//! The second stream keeps the first one's faults what they were before corruption existed.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,9 @@ pub struct FaultConfig {
     pub drop_rate: f64,
     /// Fraction (0..1) of writes that are applied and then lose their response.
     pub drop_response_rate: f64,
+    /// Fraction (0..1) of success answers whose body is truncated or garbled (equally
+    /// likely) after the request was carried out.
+    pub corrupt_rate: f64,
 }
 
 impl Default for FaultConfig {
@@ -39,6 +44,7 @@ impl Default for FaultConfig {
             error_rate: 0.0,
             drop_rate: 0.0,
             drop_response_rate: 0.0,
+            corrupt_rate: 0.0,
         }
     }
 }
@@ -64,6 +70,14 @@ pub enum FaultKind {
     /// Handle the request (a write is applied), then close the connection unanswered.
     #[serde(rename = "drop_response")]
     DropResponse,
+    /// Handle the request; a 2xx answer is sent cut short (a complete HTTP answer whose JSON
+    /// body stops part way).
+    #[serde(rename = "truncate")]
+    Truncate,
+    /// Handle the request; a 2xx answer has a run of its body's bytes overwritten with bytes
+    /// that are not UTF-8, so it no longer parses.
+    #[serde(rename = "garble")]
+    Garble,
 }
 
 impl FaultKind {
@@ -75,6 +89,32 @@ impl FaultKind {
             FaultKind::Unavailable => "503",
             FaultKind::Drop => "drop",
             FaultKind::DropResponse => "drop_response",
+            FaultKind::Truncate => "truncate",
+            FaultKind::Garble => "garble",
+        }
+    }
+
+    /// Whether the request is carried out and only its success body is spoiled.
+    pub fn corrupts(self) -> bool {
+        matches!(self, FaultKind::Truncate | FaultKind::Garble)
+    }
+}
+
+/// Spoils a success body as `kind` says, at the point `at` (0..1) of it.
+pub(crate) fn corrupt(kind: FaultKind, body: &mut Vec<u8>, at: f64) {
+    let len = body.len();
+    if len == 0 {
+        return;
+    }
+    let pos = ((len as f64 * at) as usize).min(len - 1);
+    match kind {
+        // Any strict prefix of a JSON object is not JSON.
+        FaultKind::Truncate => body.truncate(pos),
+        // 0xFF never occurs in UTF-8, so the body cannot parse wherever the run lands.
+        _ => {
+            let start = pos.min(len.saturating_sub(8));
+            let end = (start + 8).min(len);
+            body[start..end].fill(0xFF);
         }
     }
 }
@@ -104,10 +144,16 @@ fn one() -> u32 {
 }
 
 /// The outcome of the dice for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Decision {
     Pass,
     Fault(FaultKind),
+    /// Carry the request out, then spoil a success body with `kind` (a corrupting kind) at
+    /// the point `at` (0..1) of it.
+    Corrupt {
+        kind: FaultKind,
+        at: f64,
+    },
     /// Over the rate limit; retry after this many seconds.
     RateLimited(u64),
 }
@@ -117,6 +163,8 @@ pub(crate) struct FaultEngine {
     pub scheduled: Vec<ScheduledFault>,
     seed: Option<u64>,
     rng: StdRng,
+    /// A separate stream for body corruption.
+    corrupt_rng: StdRng,
     window: Option<(Instant, u32)>,
 }
 
@@ -127,6 +175,7 @@ impl FaultEngine {
             scheduled: Vec::new(),
             seed,
             rng: rng_for(seed),
+            corrupt_rng: rng_for(seed.map(|s| s ^ CORRUPT_STREAM)),
             window: None,
         }
     }
@@ -136,6 +185,7 @@ impl FaultEngine {
         self.scheduled.clear();
         self.window = None;
         self.rng = rng_for(self.seed);
+        self.corrupt_rng = rng_for(self.seed.map(|s| s ^ CORRUPT_STREAM));
     }
 
     pub(crate) fn set_config(&mut self, config: FaultConfig) {
@@ -160,6 +210,9 @@ impl FaultEngine {
         let error_roll: f64 = self.rng.random();
         let kind_roll: u32 = self.rng.random_range(0..4);
         let lost_roll: f64 = self.rng.random();
+        let corrupt_roll: f64 = self.corrupt_rng.random();
+        let garble: bool = self.corrupt_rng.random();
+        let at: f64 = self.corrupt_rng.random();
 
         if let Some(i) = self.scheduled.iter().position(|f| {
             f.count > 0
@@ -170,6 +223,9 @@ impl FaultEngine {
             self.scheduled[i].count -= 1;
             if self.scheduled[i].count == 0 {
                 self.scheduled.remove(i);
+            }
+            if kind.corrupts() {
+                return Decision::Corrupt { kind, at };
             }
             return Decision::Fault(kind);
         }
@@ -204,9 +260,20 @@ impl FaultEngine {
         if is_write && lost_roll < self.config.drop_response_rate {
             return Decision::Fault(FaultKind::DropResponse);
         }
+        if corrupt_roll < self.config.corrupt_rate {
+            let kind = if garble {
+                FaultKind::Garble
+            } else {
+                FaultKind::Truncate
+            };
+            return Decision::Corrupt { kind, at };
+        }
         Decision::Pass
     }
 }
+
+/// Mixed into the seed for the corruption stream.
+const CORRUPT_STREAM: u64 = 0xC0_22_0B_7E_5E_ED_00_01;
 
 fn rng_for(seed: Option<u64>) -> StdRng {
     match seed {
@@ -277,6 +344,59 @@ mod tests {
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
         assert!(run(7).iter().any(|d| *d != Decision::Pass));
+    }
+
+    #[test]
+    fn corruption_has_its_own_stream_and_spoils_any_json() {
+        let base = FaultConfig {
+            error_rate: 0.3,
+            drop_rate: 0.2,
+            ..FaultConfig::default()
+        };
+        let run = |config: &FaultConfig| {
+            let mut e = FaultEngine::new(config.clone(), Some(3));
+            let now = Instant::now();
+            (0..200)
+                .map(|_| e.decide("GET", "/p", "/t", false, now))
+                .collect::<Vec<_>>()
+        };
+        let plain = run(&base);
+        let spoiled = run(&FaultConfig {
+            corrupt_rate: 0.5,
+            ..base.clone()
+        });
+        // The other faults fall where they fell without corruption.
+        for (a, b) in plain.iter().zip(&spoiled) {
+            match a {
+                Decision::Pass => assert!(matches!(b, Decision::Pass | Decision::Corrupt { .. })),
+                other => assert_eq!(other, b),
+            }
+        }
+        let kinds: Vec<FaultKind> = spoiled
+            .iter()
+            .filter_map(|d| match d {
+                Decision::Corrupt { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect();
+        assert!(kinds.contains(&FaultKind::Truncate) && kinds.contains(&FaultKind::Garble));
+
+        let body = serde_json::to_vec(&serde_json::json!({
+            "success": true, "errors": [], "messages": [],
+            "result": {"id": "0123", "name": "A_LONG_NAME_TO_LAND_IN", "comment": "x"}
+        }))
+        .unwrap();
+        for kind in [FaultKind::Truncate, FaultKind::Garble] {
+            for i in 0..=20 {
+                let mut spoiled = body.clone();
+                corrupt(kind, &mut spoiled, f64::from(i) / 20.0);
+                assert_ne!(spoiled, body);
+                assert!(
+                    serde_json::from_slice::<serde_json::Value>(&spoiled).is_err(),
+                    "{kind:?} at {i}/20 still parses"
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,8 @@
 //!
 //! Connections are served by our own accept loop (hyper) rather than `axum::serve`, so
 //! that a handler can close its connection without answering (the `drop` and
-//! `drop_response` faults).
+//! `drop_response` faults). The `truncate` and `garble` faults send a complete HTTP answer
+//! whose JSON body was spoiled after the request was carried out.
 
 mod api;
 mod faults;
@@ -104,6 +105,9 @@ pub struct EmulatorConfig {
     /// The token clients must present (Bearer, or `X-Auth-Key` with `X-Auth-Email`);
     /// `None` accepts any non-empty token.
     pub token: Option<String>,
+    /// A second token that may only read: its writes are refused as an authentication error
+    /// (403, code 10000), as Cloudflare refuses a token without Secrets Store Write.
+    pub read_only_token: Option<String>,
     /// Largest value in bytes (65,536; some accounts still enforce 1,024).
     pub value_limit: usize,
     /// Secrets per account (100).
@@ -124,12 +128,16 @@ pub struct EmulatorConfig {
     pub activate_after_reads: Option<u32>,
     /// …or once this long has passed since it was created (`None`: time does not).
     pub activate_after: Option<Duration>,
+    /// Whether list answers carry `result_info.total_pages`. Cloudflare's do not (API notes
+    /// §10), so the default leaves it out; turn it on to play a server that sends it.
+    pub total_pages: bool,
 }
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             token: None,
+            read_only_token: None,
             value_limit: 65_536,
             quota: 100,
             max_stores: 1,
@@ -140,6 +148,7 @@ impl Default for EmulatorConfig {
             state_file: None,
             activate_after_reads: Some(1),
             activate_after: None,
+            total_pages: false,
         }
     }
 }
@@ -148,6 +157,10 @@ impl fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorConfig")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "read_only_token",
+                &self.read_only_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("value_limit", &self.value_limit)
             .field("quota", &self.quota)
             .field("max_stores", &self.max_stores)
@@ -158,6 +171,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("state_file", &self.state_file)
             .field("activate_after_reads", &self.activate_after_reads)
             .field("activate_after", &self.activate_after)
+            .field("total_pages", &self.total_pages)
             .finish()
     }
 }
@@ -172,10 +186,14 @@ pub struct RequestRecord {
     /// `/accounts/{account_id}/secrets_store/stores/{store_id}/secrets`; `(no route)` for
     /// paths outside the API.
     pub path: String,
+    /// The path itself, ids included, without `/client/v4` and without the query, e.g.
+    /// `/accounts/0123…/secrets_store/stores/ab12…/secrets/cd34…`: which store or secret a
+    /// request touched (ids are not secret).
+    pub resource: String,
     /// The HTTP status answered; `None` when the connection was dropped.
     pub status: Option<u16>,
     /// The fault applied, if any: `429`, `500`, `502`, `503`, `drop`, `drop_response`,
-    /// `rate_limit`.
+    /// `truncate`, `garble`, `rate_limit`.
     pub fault: Option<String>,
 }
 
@@ -209,13 +227,14 @@ impl Shared {
         hex::encode(bytes)
     }
 
-    fn record(&self, method: &Method, path: &str, status: Option<u16>, fault: Option<&str>) {
+    fn record(&self, req: &Seen<'_>, status: Option<u16>, fault: Option<&str>) {
         let mut log = lock(&self.log);
         let seq = log.len() as u64 + 1;
         log.push(RequestRecord {
             seq,
-            method: method.to_string(),
-            path: path.to_string(),
+            method: req.method.to_string(),
+            path: req.template.to_string(),
+            resource: req.resource.to_string(),
             status,
             fault: fault.map(str::to_string),
         });
@@ -252,6 +271,13 @@ impl Shared {
             }
         }
     }
+}
+
+/// What the log keeps of a request.
+struct Seen<'a> {
+    method: &'a Method,
+    template: &'a str,
+    resource: &'a str,
 }
 
 /// Per-connection switch a handler pulls to close its connection without an answer.
@@ -581,6 +607,11 @@ async fn api_request(
 ) -> Response {
     let (path, template) = api::template(uri.path())
         .unwrap_or_else(|| (uri.path().to_string(), "(no route)".to_string()));
+    let seen = Seen {
+        method: &method,
+        template: &template,
+        resource: &path,
+    };
     let latency = lock(&s.faults).config.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -593,24 +624,26 @@ async fn api_request(
         Instant::now(),
     );
     let mut lose_response = false;
+    let mut spoil = None;
     match decision {
         Decision::Pass => {}
         Decision::RateLimited(secs) => {
-            s.record(&method, &template, Some(429), Some("rate_limit"));
+            s.record(&seen, Some(429), Some("rate_limit"));
             return rate_limited(secs);
         }
+        Decision::Corrupt { kind, at } => spoil = Some((kind, at)),
         Decision::Fault(kind) => match kind {
             FaultKind::Drop => {
-                s.record(&method, &template, None, Some(kind.label()));
+                s.record(&seen, None, Some(kind.label()));
                 return drop_connection(kill).await;
             }
             FaultKind::DropResponse => lose_response = true,
             FaultKind::TooManyRequests => {
-                s.record(&method, &template, Some(429), Some(kind.label()));
+                s.record(&seen, Some(429), Some(kind.label()));
                 return rate_limited(1);
             }
             FaultKind::InternalError => {
-                s.record(&method, &template, Some(500), Some(kind.label()));
+                s.record(&seen, Some(500), Some(kind.label()));
                 return json_reply(Reply::error(&ApiError::internal()));
             }
             FaultKind::BadGateway | FaultKind::Unavailable => {
@@ -619,49 +652,66 @@ async fn api_request(
                 } else {
                     503
                 };
-                s.record(&method, &template, Some(status), Some(kind.label()));
+                s.record(&seen, Some(status), Some(kind.label()));
                 return edge_error(status);
             }
+            // The engine hands these out as `Decision::Corrupt`.
+            FaultKind::Truncate | FaultKind::Garble => spoil = Some((kind, 0.5)),
         },
     }
 
+    let allowed = match api::access(&headers, &s.config) {
+        api::Access::Full => true,
+        api::Access::ReadOnly => !api::is_write(&method),
+        api::Access::Denied => false,
+    };
     let reply = match api::resolve(&method, uri.path()) {
         Resolved::Error(err) if err.code == 7003 && err.status == 404 => Reply::error(&err),
-        _ if !api::authorized(&headers, s.config.token.as_deref()) => {
-            Reply::error(&ApiError::auth())
-        }
+        _ if !allowed => Reply::error(&ApiError::auth()),
         Resolved::Error(err) => Reply::error(&err),
-        Resolved::Api(route) => {
-            let now = state::now_nanos();
-            let delay = s.config.activate_after;
-            let delay_elapsed = |created: i128| {
-                delay.is_some_and(|d| now.saturating_sub(created) >= d.as_nanos() as i128)
-            };
-            let shared = s.clone();
-            let mut new_id = move || shared.new_id();
-            let mut ctx = api::Ctx {
-                config: &s.config,
-                new_id: &mut new_id,
-                now,
-                delay_elapsed: &delay_elapsed,
-            };
-            let mut world = lock(&s.world);
-            let reply = api::dispatch(&mut world, &mut ctx, &route, &uri, &body);
-            if reply.changed {
-                s.persist(&world);
-            }
-            reply
-        }
+        Resolved::Api(route) => handle(&s, &route, &uri, &body),
     };
     if lose_response {
-        s.record(
-            &method,
-            &template,
-            None,
-            Some(FaultKind::DropResponse.label()),
-        );
+        s.record(&seen, None, Some(FaultKind::DropResponse.label()));
         return drop_connection(kill).await;
     }
-    s.record(&method, &template, Some(reply.status), None);
+    if let Some((kind, at)) = spoil.filter(|_| (200..300).contains(&reply.status)) {
+        s.record(&seen, Some(reply.status), Some(kind.label()));
+        let mut bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
+        faults::corrupt(kind, &mut bytes, at);
+        let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+        return (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response();
+    }
+    s.record(&seen, Some(reply.status), None);
     json_reply(reply)
+}
+
+/// Runs an authorised API call against the world.
+fn handle(s: &Arc<Shared>, route: &api::Route, uri: &Uri, body: &[u8]) -> Reply {
+    let now = state::now_nanos();
+    let delay = s.config.activate_after;
+    let delay_elapsed =
+        |created: i128| delay.is_some_and(|d| now.saturating_sub(created) >= d.as_nanos() as i128);
+    let shared = s.clone();
+    let mut new_id = move || shared.new_id();
+    let mut ctx = api::Ctx {
+        config: &s.config,
+        new_id: &mut new_id,
+        now,
+        delay_elapsed: &delay_elapsed,
+    };
+    let mut world = lock(&s.world);
+    let reply = api::dispatch(&mut world, &mut ctx, route, uri, body);
+    if reply.changed {
+        s.persist(&world);
+    }
+    reply
 }

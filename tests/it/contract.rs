@@ -2,9 +2,10 @@
 //! `cfsecrets::emulator::Emulator` on 127.0.0.1:0. Each half was written from
 //! `SECRETS_STORE_API.md` alone and neither calls the other's code; this chapter is where they
 //! must agree. It covers all twelve endpoints (success and typed error paths), pagination
-//! across several pages, every fault kind of the emulator (latency, rate limit with
-//! `Retry-After`, 429/500/502/503 fractions, dropped connections, drop after success), the
-//! client's pacer against the emulator's rate limit, and `live::fetch` over several accounts.
+//! across several pages (with and without `total_pages`), every fault kind of the emulator
+//! (latency, rate limit with `Retry-After`, 429/500/502/503 fractions, dropped connections,
+//! drop after success, truncated and garbled success bodies), the client's pacer against the
+//! emulator's rate limit, and `live::fetch` over several accounts.
 //!
 //! Envelope fixtures (`tests/fixtures/envelope/*.json`) are checked in both directions:
 //! * client side — every fixture file must deserialize with the client's wire types and give
@@ -635,6 +636,46 @@ async fn authentication_and_routing_errors() {
 // Pagination.
 
 #[tokio::test]
+async fn a_list_costs_exactly_the_pages_it_needs_with_and_without_total_pages() {
+    // 100 secrets: page 1 is full and total_count (or total_pages) says that was all, so one
+    // request; 250: pages of 100, 100 and 50. No empty page is ever fetched.
+    for total_pages in [false, true] {
+        let emu = start(EmulatorConfig {
+            quota: 300,
+            total_pages,
+            ..emu_config()
+        })
+        .await;
+        let c = client(&emu);
+        let store = make_store(&c, ACCT).await.id;
+        let names: Vec<String> = (0..250).map(|i| format!("S{i:03}")).collect();
+        let mut made = 0;
+        for (n, requests) in [(100, 1), (250, 3)] {
+            for chunk in names[made..n].chunks(100) {
+                create_named(&c, ACCT, &store, chunk).await;
+            }
+            made = n;
+            emu.clear_log();
+            let listed = c
+                .list_secrets(ACCT, &store, &ListSecrets::default())
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), n, "total_pages {total_pages}");
+            assert_eq!(
+                emu.count("GET", SECRETS),
+                requests,
+                "{n} secrets, total_pages {total_pages}"
+            );
+            assert_eq!(emu.log().len() as u64, requests);
+        }
+        // The store list: one store, one request.
+        emu.clear_log();
+        assert_eq!(c.list_stores(ACCT).await.unwrap().len(), 1);
+        assert_eq!(emu.count("GET", STORES), 1);
+    }
+}
+
+#[tokio::test]
 async fn pagination_returns_every_secret_once() {
     let emu = start(EmulatorConfig {
         quota: 300,
@@ -1125,6 +1166,181 @@ async fn drop_after_success_leaves_the_write_done_and_the_outcome_unknown() {
     assert_eq!(c.stats().outcome_unknown, 3);
 }
 
+#[tokio::test]
+async fn truncated_and_garbled_answers_are_retried_or_settled_by_relisting() {
+    let emu = start(EmulatorConfig {
+        max_stores: 2,
+        ..emu_config()
+    })
+    .await;
+    let c = client(&emu);
+    let store = make_store(&c, ACCT).await.id;
+    let made = create_named(&c, ACCT, &store, &strings(&["SRC", "DEL"])).await;
+    let spoil = |method: &str, path: &str, kind, count| ScheduledFault {
+        method: method.into(),
+        path: path.into(),
+        kind,
+        count,
+    };
+    let workers = strings(&["workers"]);
+
+    // Reads: a garbled list page and a truncated quota are read again.
+    emu.schedule(spoil("GET", SECRETS, FaultKind::Garble, 2));
+    assert_eq!(names_in(&c, ACCT, &store).await, ["DEL", "SRC"]);
+    emu.schedule(spoil("GET", QUOTA, FaultKind::Truncate, 1));
+    assert_eq!(c.quota(ACCT).await.unwrap().secrets.usage, 2);
+    assert_eq!(emu.count("GET", SECRETS), 3);
+
+    // PATCH: carried out, answer spoiled, sent again with the same body, answered.
+    emu.schedule(spoil("PATCH", SECRET, FaultKind::Truncate, 1));
+    let patched = c
+        .patch_secret(
+            ACCT,
+            &store,
+            &made[0].id,
+            &SecretPatch {
+                comment: Some("patched through a cut answer"),
+                ..SecretPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.comment.as_deref(),
+        Some("patched through a cut answer")
+    );
+    assert_eq!(emu.count("PATCH", SECRET), 2);
+
+    // DELETE: carried out, answer garbled; the retry meets "not found", which is done.
+    emu.schedule(spoil("DELETE", SECRET, FaultKind::Garble, 1));
+    c.delete_secret(ACCT, &store, &made[1].id).await.unwrap();
+    assert_eq!(emu.count("DELETE", SECRET), 2);
+
+    // Creates: the write landed, the answer cannot be read: outcome unknown, sent once.
+    emu.schedule(spoil("POST", SECRETS, FaultKind::Truncate, 1));
+    let err = c
+        .create_secrets(
+            ACCT,
+            &store,
+            &[NewSecret {
+                name: "LANDED",
+                value: "v",
+                scopes: &workers,
+                comment: None,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::OutcomeUnknown {
+                kind: TransportKind::Unreadable,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    emu.schedule(spoil("POST", DUPLICATE, FaultKind::Garble, 1));
+    let err = c
+        .duplicate_secret(
+            ACCT,
+            &store,
+            &made[0].id,
+            &DuplicateSecret {
+                name: "SRC_COPY",
+                scopes: &workers,
+                comment: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    emu.schedule(spoil("POST", STORES, FaultKind::Garble, 1));
+    let err = c.create_store(ACCT, "second").await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert_eq!(
+        (
+            emu.count("POST", SECRETS),
+            emu.count("POST", DUPLICATE),
+            emu.count("POST", STORES)
+        ),
+        (2, 1, 2),
+        "no POST was resent"
+    );
+    // A re-list shows each of them landed.
+    assert_eq!(
+        names_in(&c, ACCT, &store).await,
+        ["LANDED", "SRC", "SRC_COPY"]
+    );
+    assert_eq!(c.list_stores(ACCT).await.unwrap().len(), 2);
+
+    let log = emu.log();
+    let spoiled = faults_in(&log);
+    assert_eq!(
+        spoiled,
+        [
+            "garble", "garble", "truncate", "truncate", "garble", "truncate", "garble", "garble"
+        ]
+    );
+    let stats = c.stats();
+    assert_eq!((stats.retries, stats.outcome_unknown), (5, 3));
+}
+
+#[tokio::test]
+async fn answers_spoiled_at_random_cost_retries_never_duplicate_writes() {
+    let emu = start(EmulatorConfig {
+        seed: Some(23),
+        ..emu_config()
+    })
+    .await;
+    let mut cfg = client_config(&emu);
+    cfg.max_retries = 12;
+    let c = Client::new(cfg).unwrap();
+    let store = make_store(&c, ACCT).await.id;
+    let made = create_named(&c, ACCT, &store, &strings(&["A", "B", "C", "D"])).await;
+    emu.set_faults(FaultConfig {
+        corrupt_rate: 0.4,
+        ..FaultConfig::default()
+    });
+    emu.clear_log();
+    let before = c.stats();
+    for (i, s) in made.iter().enumerate() {
+        assert_eq!(c.get_secret(ACCT, &store, &s.id).await.unwrap().id, s.id);
+        let comment = format!("round {i}");
+        c.patch_secret(
+            ACCT,
+            &store,
+            &s.id,
+            &SecretPatch {
+                comment: Some(&comment),
+                ..SecretPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(names_in(&c, ACCT, &store).await.len(), 4);
+    }
+    c.delete_secret(ACCT, &store, &made[3].id).await.unwrap();
+    let log = emu.log();
+    let spoiled = faults_in(&log);
+    assert!(
+        spoiled.contains(&"truncate") && spoiled.contains(&"garble"),
+        "{spoiled:?}"
+    );
+    // Each spoiled answer cost one retry; nothing else was sent twice.
+    let stats = c.stats();
+    assert_eq!(stats.retries - before.retries, spoiled.len() as u64);
+    assert_eq!(stats.requests_sent - before.requests_sent, log.len() as u64);
+    emu.set_faults(FaultConfig::default());
+    let dump = emu.state();
+    let secrets = &dump.accounts[ACCT].stores[0].secrets;
+    assert_eq!(secrets.len(), 3);
+    for (i, s) in secrets.iter().enumerate() {
+        assert_eq!(s.comment.as_deref(), Some(format!("round {i}").as_str()));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pacing.
 
@@ -1335,7 +1551,7 @@ fn fixtures_deserialize_with_the_client_wire_types() {
                 assert_eq!(stores[0].name, "default_secrets_store");
                 assert_eq!(stores[0].account_id.as_deref(), Some(ACCT));
                 let info = env.result_info.unwrap();
-                assert_eq!((info.total_pages, info.total_count), (Some(1), Some(1)));
+                assert_eq!((info.total_pages, info.total_count), (None, Some(1)));
             }
             "store_create" => {
                 let env: Envelope<Store> = parse(&name);
@@ -1356,16 +1572,16 @@ fn fixtures_deserialize_with_the_client_wire_types() {
                     (info.page, info.per_page, info.count, info.total_count),
                     (Some(1), Some(100), Some(1), Some(1))
                 );
-                assert_eq!(info.total_pages, Some(1));
+                assert_eq!(info.total_pages, None, "Cloudflare sends no total_pages");
             }
             "secrets_list_page2" => {
                 let env: Envelope<Vec<Secret>> = parse(&name);
                 assert_eq!(env.result.unwrap().len(), 1);
                 let info = env.result_info.unwrap();
                 assert_eq!(
-                    (info.page, info.total_pages, info.total_count),
-                    (Some(2), Some(2), Some(2)),
-                    "the client stops here: page >= total_pages"
+                    (info.page, info.per_page, info.total_pages, info.total_count),
+                    (Some(2), Some(1), None, Some(2)),
+                    "the client stops here: total_count items are in"
                 );
             }
             "secret_get" => {

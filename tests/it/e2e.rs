@@ -488,6 +488,26 @@ fn apply_converges_under_dropped_responses() {
 }
 
 #[test]
+fn apply_converges_under_truncated_and_garbled_answers() {
+    converge_under(
+        FaultConfig {
+            corrupt_rate: 0.3,
+            ..FaultConfig::default()
+        },
+        "spoiled answers at 30%",
+        2,
+    );
+    converge_under(
+        FaultConfig {
+            corrupt_rate: 0.6,
+            ..FaultConfig::default()
+        },
+        "spoiled answers at 60%",
+        10,
+    );
+}
+
+#[test]
 fn import_round_trip() {
     let emu = Emu::start();
     let p = three(&emu);

@@ -626,9 +626,10 @@ async fn pagination_search_order_and_scope_filter() {
                 None,
             )
             .await;
+        // Like Cloudflare's lists: total_count, and no total_pages.
         assert_eq!(
             a.json["result_info"],
-            json!({"page": page, "per_page": 10, "count": count, "total_count": 25, "total_pages": 3})
+            json!({"page": page, "per_page": 10, "count": count, "total_count": 25})
         );
         seen.extend(
             a.result()
@@ -714,6 +715,35 @@ async fn pagination_search_order_and_scope_filter() {
         (bad.status, bad.error().1),
         (400, "invalid_order_parameter")
     );
+}
+
+#[tokio::test]
+async fn total_pages_is_sent_only_when_configured() {
+    let emu = Emu::start(EmulatorConfig {
+        total_pages: true,
+        ..config()
+    })
+    .await;
+    let store = emu.store().await;
+    let items: Vec<Value> = (0..25)
+        .map(|i| json!({"name": format!("S{i:02}"), "value": "v", "scopes": ["workers"]}))
+        .collect();
+    assert_eq!(emu.create(&store, Value::Array(items)).await.status, 200);
+    for (page, count) in [(1, 10), (3, 5), (4, 0)] {
+        let a = emu
+            .call(
+                Method::GET,
+                &format!("/stores/{store}/secrets?page={page}&per_page=10"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            a.json["result_info"],
+            json!({"page": page, "per_page": 10, "count": count, "total_count": 25, "total_pages": 3})
+        );
+    }
+    let stores = emu.call(Method::GET, "/stores", None).await;
+    assert_eq!(stores.json["result_info"]["total_pages"], json!(1));
 }
 
 #[tokio::test]
@@ -988,6 +1018,154 @@ async fn dropped_connections_and_lost_responses() {
 }
 
 #[tokio::test]
+async fn truncated_and_garbled_answers_come_after_the_work_is_done() {
+    let emu = Emu::start(config()).await;
+    let store = emu.store().await;
+    let create_path = format!("/stores/{store}/secrets");
+    let schedule = |method: &str, path: &str, kind| ScheduledFault {
+        method: method.into(),
+        path: path.into(),
+        kind,
+        count: 1,
+    };
+
+    // A create answered with a truncated body: the secret exists all the same.
+    emu.handle
+        .schedule(schedule("POST", TREE_TEMPLATE, FaultKind::Truncate));
+    let a = emu
+        .create(
+            &store,
+            json!([{"name": "CUT", "value": "v", "scopes": ["workers"]}]),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert!(a.content_type.starts_with("application/json"));
+    assert!(
+        serde_json::from_str::<Value>(&a.text).is_err(),
+        "{}",
+        a.text
+    );
+    assert!(a.text.is_empty() || a.text.starts_with('{'), "{}", a.text);
+    assert_eq!(emu.names(&store).await, vec!["CUT"]);
+
+    // Via the admin route: garble the next read. Its bytes are no longer UTF-8.
+    let (status, text) = emu
+        .admin(
+            Method::POST,
+            "/faults/schedule",
+            Some(json!({"method": "GET", "path": "/accounts/*/secrets_store/quota", "kind": "garble"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let resp = emu
+        .http
+        .get(emu.url(ACCT, "/quota"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.contains(&0xFF), "{bytes:?}");
+    assert!(serde_json::from_slice::<Value>(&bytes).is_err());
+
+    // An error answer is not spoiled (the scheduled fault is used up all the same).
+    emu.handle.schedule(schedule(
+        "GET",
+        "/accounts/*/secrets_store/stores/*",
+        FaultKind::Garble,
+    ));
+    let missing = emu.call(Method::GET, "/stores/nope", None).await;
+    assert_eq!(missing.error().1, "store_not_found");
+    assert!(emu.handle.scheduled().is_empty());
+
+    // By rate: every success answer, reads and writes alike.
+    let (status, _) = emu
+        .admin(Method::PUT, "/faults", Some(json!({"corrupt_rate": 1.0})))
+        .await;
+    assert_eq!(status, 200);
+    let patched = emu
+        .call(
+            Method::PATCH,
+            &format!(
+                "{create_path}/{}",
+                emu.handle.state().accounts[ACCT].stores[0].secrets[0].id
+            ),
+            Some(json!({"comment": "spoiled answer, done work"})),
+        )
+        .await;
+    assert_eq!((patched.status, patched.json.clone()), (200, Value::Null));
+    emu.handle.set_faults(FaultConfig::default());
+    let dump = emu.handle.state();
+    assert_eq!(
+        dump.accounts[ACCT].stores[0].secrets[0].comment.as_deref(),
+        Some("spoiled answer, done work")
+    );
+
+    let log = emu.handle.log();
+    let faults: Vec<_> = log
+        .iter()
+        .map(|r| (r.method.as_str(), r.status, r.fault.as_deref()))
+        .filter(|(_, _, f)| f.is_some())
+        .collect();
+    assert_eq!(
+        faults,
+        vec![
+            ("POST", Some(200), Some("truncate")),
+            ("GET", Some(200), Some("garble")),
+            ("PATCH", Some(200), faults.last().unwrap().2),
+        ]
+    );
+    assert!(matches!(faults[2].2, Some("truncate" | "garble")));
+    assert!(
+        log.iter()
+            .any(|r| r.status == Some(404) && r.fault.is_none()),
+        "the 404 went out unspoiled: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_token_reads_and_its_writes_are_refused() {
+    const READER: &str = "emulator-reader-token";
+    let emu = Emu::start(EmulatorConfig {
+        read_only_token: Some(READER.into()),
+        ..config()
+    })
+    .await;
+    let store = emu.store().await;
+    emu.create_one(&store, "A").await;
+    let as_reader = |method: Method, rest: &str| {
+        emu.http
+            .request(method, emu.url(ACCT, rest))
+            .bearer_auth(READER)
+    };
+    let list = emu
+        .send(as_reader(Method::GET, &format!("/stores/{store}/secrets")))
+        .await
+        .unwrap();
+    assert_eq!(list.status, 200);
+    assert_eq!(list.result()[0]["name"], json!("A"));
+    let create = emu
+        .send(
+            as_reader(Method::POST, &format!("/stores/{store}/secrets"))
+                .json(&json!([{"name": "B", "value": "v", "scopes": ["workers"]}])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (create.status, create.error()),
+        (403, (10000, "Authentication error"))
+    );
+    let delete = emu
+        .send(as_reader(Method::DELETE, &format!("/stores/{store}")))
+        .await
+        .unwrap();
+    assert_eq!(delete.status, 403);
+    assert_eq!(emu.names(&store).await, vec!["A"]);
+    assert_eq!(emu.handle.state().accounts[ACCT].stores.len(), 1);
+}
+
+#[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
     let emu = Emu::start(EmulatorConfig {
         faults: FaultConfig {
@@ -1023,13 +1201,15 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(status, 400);
 }
 
-/// The statuses of 40 quota calls under random faults.
-async fn fault_sequence(seed: u64) -> Vec<Option<u16>> {
+/// The statuses of 40 quota calls under random faults, each with whether its body parsed
+/// and the raw body.
+async fn fault_sequence(seed: u64) -> Vec<Option<(u16, bool, String)>> {
     let emu = Emu::start(EmulatorConfig {
         seed: Some(seed),
         faults: FaultConfig {
             error_rate: 0.3,
             drop_rate: 0.15,
+            corrupt_rate: 0.2,
             ..FaultConfig::default()
         },
         ..config()
@@ -1041,7 +1221,7 @@ async fn fault_sequence(seed: u64) -> Vec<Option<u16>> {
             emu.try_call(Method::GET, "/quota", None)
                 .await
                 .ok()
-                .map(|a| a.status),
+                .map(|a| (a.status, !a.json.is_null(), a.text)),
         );
     }
     out
@@ -1054,10 +1234,15 @@ async fn seeded_faults_repeat_exactly() {
     let c = fault_sequence(8).await;
     assert_eq!(a, b);
     assert_ne!(a, c);
-    for status in [None, Some(200)] {
-        assert!(a.contains(&status), "{a:?} lacks {status:?}");
+    let statuses: Vec<_> = a.iter().map(|s| s.as_ref().map(|s| (s.0, s.1))).collect();
+    for status in [None, Some((200, true)), Some((200, false))] {
+        assert!(statuses.contains(&status), "{statuses:?} lacks {status:?}");
     }
-    assert!(a.iter().any(|s| matches!(s, Some(429 | 500 | 502 | 503))));
+    assert!(
+        statuses
+            .iter()
+            .any(|s| matches!(s, Some((429 | 500 | 502 | 503, _))))
+    );
 }
 
 #[tokio::test]
@@ -1160,6 +1345,17 @@ async fn admin_log_counters_state_and_reset() {
     assert_eq!(log.as_array().unwrap().len(), 4);
     assert_eq!(log[0]["seq"], json!(1));
     assert_eq!(log[0]["status"], json!(200));
+    // The template, and the path with its ids.
+    assert_eq!(
+        log[1]["path"],
+        json!("/accounts/{account_id}/secrets_store/stores/{store_id}/secrets")
+    );
+    assert_eq!(
+        log[1]["resource"],
+        json!(format!(
+            "/accounts/{ACCT}/secrets_store/stores/{store}/secrets"
+        ))
+    );
 
     let (_, state) = emu.admin(Method::GET, "/state", None).await;
     let state: Value = serde_json::from_str(&state).unwrap();
