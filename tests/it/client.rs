@@ -270,6 +270,22 @@ fn scopes(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// `create_secrets` of one secret `A` holding [`VALUE`] with scope `workers`.
+async fn create_a(c: &Client) -> Result<Vec<cfsecrets::cloudflare::Secret>, ClientError> {
+    let sc = scopes(&["workers"]);
+    c.create_secrets(
+        ACCOUNT,
+        "st1",
+        &[NewSecret {
+            name: "A",
+            value: VALUE,
+            scopes: &sc,
+            comment: None,
+        }],
+    )
+    .await
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request shapes and parsing.
 
@@ -827,20 +843,7 @@ async fn retries_5xx_answers_even_for_a_batch_create() {
     })
     .await;
     let c = client(&f.base);
-    let sc = scopes(&["workers"]);
-    let created = c
-        .create_secrets(
-            ACCOUNT,
-            "st1",
-            &[NewSecret {
-                name: "A",
-                value: VALUE,
-                scopes: &sc,
-                comment: None,
-            }],
-        )
-        .await
-        .unwrap();
+    let created = create_a(&c).await.unwrap();
     assert_eq!(created[0].id, "s1");
     assert_eq!(f.count(), 4);
     // Each attempt carried the same body.
@@ -954,19 +957,7 @@ async fn an_unreadable_answer_to_a_create_is_an_unknown_outcome_and_not_resent()
     .await;
     let c = client(&f.base);
     let sc = scopes(&["workers"]);
-    let err = c
-        .create_secrets(
-            ACCOUNT,
-            "st1",
-            &[NewSecret {
-                name: "A",
-                value: VALUE,
-                scopes: &sc,
-                comment: None,
-            }],
-        )
-        .await
-        .unwrap_err();
+    let err = create_a(&c).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -1106,19 +1097,7 @@ async fn a_batch_create_is_not_resent_after_a_dropped_connection() {
     let (base, log) = raw_fake(vec![Raw::Drop, Raw::Answer(200, secret_body("s1"))]).await;
     let c = client(&base);
     let sc = scopes(&["workers"]);
-    let err = c
-        .create_secrets(
-            ACCOUNT,
-            "st1",
-            &[NewSecret {
-                name: "A",
-                value: VALUE,
-                scopes: &sc,
-                comment: None,
-            }],
-        )
-        .await
-        .unwrap_err();
+    let err = create_a(&c).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
     assert!(matches!(
         err,
@@ -1165,20 +1144,7 @@ async fn a_batch_create_that_times_out_is_outcome_unknown() {
     let mut cfg = config(&f.base);
     cfg.request_timeout = Duration::from_millis(300);
     let c = Client::new(cfg).unwrap();
-    let sc = scopes(&["workers"]);
-    let err = c
-        .create_secrets(
-            ACCOUNT,
-            "st1",
-            &[NewSecret {
-                name: "A",
-                value: VALUE,
-                scopes: &sc,
-                comment: None,
-            }],
-        )
-        .await
-        .unwrap_err();
+    let err = create_a(&c).await.unwrap_err();
     assert!(
         matches!(
             err,

@@ -128,6 +128,25 @@ async fn names_in(c: &Client, account: &str, store: &str) -> Vec<String> {
     names
 }
 
+/// PATCHes a comment while one fault is scheduled for it: the call succeeds, the answer
+/// shows the comment, and the PATCH was sent exactly twice.
+async fn patch_comment_through_a_fault(
+    emu: &EmulatorHandle,
+    c: &Client,
+    store: &str,
+    id: &str,
+    comment: &str,
+) {
+    let before = emu.count("PATCH", SECRET);
+    let patch = SecretPatch {
+        comment: Some(comment),
+        ..SecretPatch::default()
+    };
+    let patched = c.patch_secret(ACCT, store, id, &patch).await.unwrap();
+    assert_eq!(patched.comment.as_deref(), Some(comment));
+    assert_eq!(emu.count("PATCH", SECRET), before + 2);
+}
+
 fn faults_in(log: &[RequestRecord]) -> Vec<&str> {
     log.iter().filter_map(|r| r.fault.as_deref()).collect()
 }
@@ -1124,23 +1143,7 @@ async fn drop_after_success_leaves_the_write_done_and_the_outcome_unknown() {
 
     // PATCH: applied, answer lost, resent (idempotent), answered.
     emu.schedule(lose("PATCH", SECRET));
-    let patched = c
-        .patch_secret(
-            ACCT,
-            &store,
-            &made[0].id,
-            &SecretPatch {
-                comment: Some("patched twice, same result"),
-                ..SecretPatch::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        patched.comment.as_deref(),
-        Some("patched twice, same result")
-    );
-    assert_eq!(emu.count("PATCH", SECRET), 2);
+    patch_comment_through_a_fault(&emu, &c, &store, &made[0].id, "patched twice").await;
 
     // Deletes: applied, answer lost; the retry meets "not found", which counts as done.
     emu.schedule(lose("DELETE", SECRET));
@@ -1193,23 +1196,7 @@ async fn truncated_and_garbled_answers_are_retried_or_settled_by_relisting() {
 
     // PATCH: carried out, answer spoiled, sent again with the same body, answered.
     emu.schedule(spoil("PATCH", SECRET, FaultKind::Truncate, 1));
-    let patched = c
-        .patch_secret(
-            ACCT,
-            &store,
-            &made[0].id,
-            &SecretPatch {
-                comment: Some("patched through a cut answer"),
-                ..SecretPatch::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        patched.comment.as_deref(),
-        Some("patched through a cut answer")
-    );
-    assert_eq!(emu.count("PATCH", SECRET), 2);
+    patch_comment_through_a_fault(&emu, &c, &store, &made[0].id, "through a cut answer").await;
 
     // DELETE: carried out, answer garbled; the retry meets "not found", which is done.
     emu.schedule(spoil("DELETE", SECRET, FaultKind::Garble, 1));

@@ -3,9 +3,9 @@
 //! named by input; a fork-style plan without identity; convergence under injected faults; no
 //! value in any output or plan file; import round trip.
 
-use cfsecrets::emulator::{EmulatorConfig, FaultConfig, FaultKind, ScheduledFault};
+use cfsecrets::emulator::{EmulatorConfig, FaultConfig, FaultKind};
 
-use crate::support::{ACCOUNT, Emu, Project};
+use crate::support::{ACCOUNT, Emu, Project, schedule};
 
 const STORE: &str = "main";
 
@@ -558,15 +558,6 @@ fn missing_credentials_are_named() {
     let r = p.run(&["plan"]);
     r.expect(1);
     assert!(r.stderr.contains("CLOUDFLARE_API_TOKEN"), "{}", r.stderr);
-}
-
-fn schedule(emu: &Emu, method: &str, template: &str, kind: FaultKind, count: u32) {
-    emu.handle().schedule(ScheduledFault {
-        method: method.into(),
-        path: format!("/accounts/{{account_id}}/secrets_store{template}"),
-        kind,
-        count,
-    });
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod contract;
 mod docs;
 mod e2e;
 mod emulator;
+mod gauntlet;
 mod journeys;
 mod leaks;
 mod manifest;

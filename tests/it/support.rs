@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use cfsecrets::cloudflare::{Auth, Client, ClientConfig, Credential, ListSecrets, NewSecret};
-use cfsecrets::emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
+use cfsecrets::emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, FaultKind, ScheduledFault,
+};
 use cfsecrets::values::{Recipients, seal, write_atomic};
 
 /// The token the emulator demands and the binary presents.
@@ -190,6 +192,17 @@ impl Emu {
                 .unwrap();
         })
     }
+}
+
+/// Fails the next `count` requests for `METHOD template` (template relative to the account
+/// root, e.g. `/stores/{store_id}/secrets`) with `kind`, at the emulator.
+pub fn schedule(emu: &Emu, method: &str, template: &str, kind: FaultKind, count: u32) {
+    emu.handle().schedule(ScheduledFault {
+        method: method.into(),
+        path: format!("/accounts/{{account_id}}/secrets_store{template}"),
+        kind,
+        count,
+    });
 }
 
 impl Drop for Emu {
