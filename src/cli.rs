@@ -270,7 +270,7 @@ pub struct EmulatorArgs {
     pub token: Option<String>,
     /// A second token that may only read: writes with it are refused as an authentication
     /// error (as Cloudflare refuses a token without Secrets Store Write).
-    #[arg(long, hide_env_values = true, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN")]
     pub read_only_token: Option<String>,
     /// Persist state to this JSON file (written atomically after each change).
     #[arg(long, value_name = "FILE")]
