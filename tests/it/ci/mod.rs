@@ -96,12 +96,22 @@ fn github_run<'a>(ci: &'a Ci, workflow: &'a Workflow, event: Event) -> Run<'a> {
         .environment_secret("production", "CLOUDFLARE_API_TOKEN_WRITE", TOKEN)
 }
 
-/// A GitLab pipeline's project variables: the write token protected, the rest not.
+/// A GitLab pipeline's project variables: the write token protected, the rest not; the
+/// identity as its key line alone (GitLab masks only one-line values).
 fn with_variables<'a>(ci: &Ci, p: Pipeline<'a>) -> Pipeline<'a> {
     p.variable("CLOUDFLARE_API_TOKEN_READ", TOKEN)
         .protected_variable("CLOUDFLARE_API_TOKEN_WRITE", TOKEN)
-        .variable("CFSECRETS_AGE_KEY", &ci.identity_text())
+        .variable("CFSECRETS_AGE_KEY", &identity_line(ci))
         .variable("GITLAB_NOTE_TOKEN", NOTE_TOKEN)
+}
+
+/// The `AGE-SECRET-KEY-1…` line of the identity.
+fn identity_line(ci: &Ci) -> String {
+    ci.identity_text()
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .expect("an identity line")
+        .to_string()
 }
 
 fn note_bot() -> GlUser {
@@ -122,15 +132,9 @@ fn assert_no_leak(ci: &Ci, p: &Project) {
         texts.extend(state.github.issues.iter().map(|i| i.body.clone()));
         texts.extend(state.gitlab.notes.iter().map(|n| n.body.clone()));
     }
-    let identity = ci.identity_text();
-    let key = identity
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-        .expect("an identity line")
-        .to_string();
     let mut forbidden = p.values.lock().unwrap().clone();
     assert!(!forbidden.is_empty());
-    forbidden.push(key);
+    forbidden.push(identity_line(ci));
     forbidden.push(TOKEN.to_string());
     forbidden.push(NOTE_TOKEN.to_string());
     for text in &texts {
@@ -711,7 +715,7 @@ fn merge_requests_without_protected_variables_or_from_forks() {
     let expected = markdown_plan(&p, false);
     let mut mr = Pipeline::merge_request(&ci, &config, 40)
         .variable("CLOUDFLARE_API_TOKEN_READ", TOKEN)
-        .protected_variable("CFSECRETS_AGE_KEY", &ci.identity_text())
+        .protected_variable("CFSECRETS_AGE_KEY", &identity_line(&ci))
         .variable("GITLAB_NOTE_TOKEN", NOTE_TOKEN);
     mr.run_all();
     let job = mr.job("plan");
@@ -781,7 +785,7 @@ fn the_default_branch_applies_the_saved_plan_in_one_resource_group() {
     // Without the write token (not on a protected branch, say) apply fails and writes nothing.
     let mut push = Pipeline::push_to_default(&ci, &config)
         .variable("CLOUDFLARE_API_TOKEN_READ", TOKEN)
-        .variable("CFSECRETS_AGE_KEY", &ci.identity_text());
+        .variable("CFSECRETS_AGE_KEY", &identity_line(&ci));
     push.run_all();
     assert_eq!(push.job("saved-plan").result, Outcome::Success);
     assert_eq!(push.job("apply").result, Outcome::Failure);
