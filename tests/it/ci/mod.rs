@@ -535,6 +535,8 @@ fn the_dry_run_plans_and_applies_against_its_own_emulator() {
     // test) and finds it through GITHUB_ENV.
     let ci = Ci::new(&p, None);
     let wf = Workflow::load("emulator-dry-run.yml");
+    let text = serde_json::to_string(&wf.doc).unwrap();
+    assert!(!text.contains("secrets.CLOUDFLARE"), "a real token is used");
     let mut run = github_run(&ci, &wf, Event::pull_request(5));
     assert_eq!(run.run_all(), ["dry-run"]);
     let job = run.job("dry-run");
