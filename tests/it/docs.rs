@@ -2,7 +2,7 @@
 //!
 //! * Every `cfsecrets …` command line in README.md — in fenced and indented code blocks, and in
 //!   inline code that starts with `cfsecrets ` — names subcommands and flags that the real
-//!   binary's `--help` lists. The same checker serves the CI workflow chapter (`ci_example`).
+//!   binary's `--help` lists. The same checker serves the CI workflow chapter (`ci`).
 //! * Every intra-document link (`#anchor`) resolves to a heading, every relative link to a file.
 //! * Every file in `tests/it/snapshots/` belongs to a snapshot some test asserts, every asserted
 //!   snapshot has its file, and no pending `.snap.new` file is left behind.
