@@ -98,6 +98,12 @@ pub enum Command {
     /// Run a local emulator of the Secrets Store API (for tests and dry runs).
     Emulator(EmulatorArgs),
     /// Print the Workers bindings (`secrets_store_secrets`) for a store's `workers` secrets.
+    ///
+    /// Prints, ready to paste, one binding per secret of the store that has the `workers`
+    /// scope. The binding name is the secret name with `-` turned into `_`; a name that still
+    /// is not a JavaScript identifier (it starts with a digit, or is a reserved word) is left
+    /// out with a warning, or refused when named with `--secret`. The store id comes from one
+    /// `GET /stores`, or from `--store-id` without any request.
     #[command(after_help = BINDINGS_EXAMPLES)]
     Bindings(BindingsArgs),
 }
@@ -335,11 +341,6 @@ pub enum BindingsFormat {
     Ts,
 }
 
-/// Prints, ready to paste, one binding per secret of the store that has the `workers` scope.
-/// The binding name is the secret name with `-` turned into `_`; a name that still is not a
-/// JavaScript identifier (it starts with a digit, or is a reserved word) is left out with a
-/// warning, or refused when named with `--secret`. The store id comes from one `GET /stores`,
-/// or from `--store-id` without any request.
 #[derive(Debug, Args)]
 pub struct BindingsArgs {
     #[command(flatten)]

@@ -249,7 +249,10 @@ pub fn load_and_check(
                 &config.path,
                 0,
                 0,
-                format!("no `{}` here, at the top level or in any env", read::KEY),
+                format!(
+                    "binds no Secrets Store secret: no `{}` entry at the top level or in any env",
+                    read::KEY
+                ),
             ));
         }
         diagnostics.0.extend(found);

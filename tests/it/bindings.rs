@@ -381,7 +381,7 @@ fn check_warns_without_failing_and_a_bad_config_does_not_hide_the_others() {
     run.expect(0);
     assert_eq!(
         run.stderr,
-        "empty/wrangler.toml: warning: no `secrets_store_secrets` here, at the top level or in any env\n"
+        "empty/wrangler.toml: warning: binds no Secrets Store secret: no `secrets_store_secrets` entry at the top level or in any env\n"
     );
     assert!(
         run.stdout
@@ -394,7 +394,7 @@ fn check_warns_without_failing_and_a_bad_config_does_not_hide_the_others() {
     assert_eq!(
         run.stderr,
         "broken/wrangler.jsonc:1:30: error: not valid JSON: unexpected close brace\n\
-         empty/wrangler.toml: warning: no `secrets_store_secrets` here, at the top level or in any env\n\
+         empty/wrangler.toml: warning: binds no Secrets Store secret: no `secrets_store_secrets` entry at the top level or in any env\n\
          missing: error: cannot read the wrangler config: file not found\n\
          check failed: 2 errors, 1 warning\n"
     );
