@@ -97,7 +97,21 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run a local emulator of the Secrets Store API (for tests and dry runs).
     Emulator(EmulatorArgs),
+    /// Print the Workers bindings (`secrets_store_secrets`) for a store's `workers` secrets.
+    ///
+    /// Prints, ready to paste, one binding per secret of the store that has the `workers`
+    /// scope. The binding name is the secret name with `-` turned into `_`; a name that still
+    /// is not a JavaScript identifier (it starts with a digit, or is a reserved word) is left
+    /// out with a warning, or refused when named with `--secret`. The store id comes from one
+    /// `GET /stores`, or from `--store-id` without any request.
+    #[command(after_help = BINDINGS_EXAMPLES)]
+    Bindings(BindingsArgs),
 }
+
+const BINDINGS_EXAMPLES: &str = "\
+Examples:
+  cfsecrets bindings --account production >> wrangler.toml
+  cfsecrets bindings --account production --secret STRIPE_KEY --format ts --store-id ID";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -105,6 +119,11 @@ pub struct CheckArgs {
     /// bytes, bundle key present. Prints no value.
     #[arg(long)]
     pub decrypt: bool,
+    /// Also check the Workers bindings (`secrets_store_secrets`) of this wrangler config
+    /// against the manifest, in every environment; a directory means the wrangler.json,
+    /// wrangler.jsonc or wrangler.toml in it (that order). Repeatable.
+    #[arg(long = "wrangler", value_name = "PATH")]
+    pub wrangler: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -321,4 +340,35 @@ pub struct EmulatorArgs {
     /// A new secret reads as `pending` this many times before it turns `active`.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub pending_reads: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BindingsFormat {
+    /// `[[secrets_store_secrets]]` tables for wrangler.toml.
+    Toml,
+    /// A `"secrets_store_secrets"` array for wrangler.json or wrangler.jsonc.
+    Jsonc,
+    /// A TypeScript `Env` interface typing each binding as `SecretsStoreSecret`.
+    Ts,
+}
+
+#[derive(Debug, Args)]
+pub struct BindingsArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL")]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+    /// Only this secret (repeatable; default: every secret with the `workers` scope).
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BindingsFormat::Toml)]
+    pub format: BindingsFormat,
+    /// The store's id (32 hexadecimal characters), to stay offline instead of asking the API.
+    #[arg(long, value_name = "ID")]
+    pub store_id: Option<String>,
 }

@@ -28,6 +28,9 @@
 //! * [`apply`] — executes a plan in order against the client and reports what was done.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
+//! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
+//!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
+//!   renders entries to paste. Pure except reading the config files.
 //!
 //! ## Architecture invariants
 //!
@@ -54,3 +57,4 @@ pub mod manifest;
 pub mod output;
 pub mod plan;
 pub mod values;
+pub mod wrangler;

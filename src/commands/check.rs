@@ -22,11 +22,46 @@ pub async fn run(
         return Err(failed(out, format!("error: {err}\n"), 1, 0)?);
     }
     let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
+    if !args.wrangler.is_empty() {
+        line.push_str(&check_wrangler(out, &desired, &args.wrangler)?);
+    }
     if args.decrypt {
         line.push_str(&check_values(out, &desired, global)?);
     }
     out.print(&line).context("cannot write to stdout")?;
     Ok(Status::Success)
+}
+
+/// `check --wrangler`: reads each wrangler config and checks its bindings against the
+/// manifest. Prints every diagnostic to stderr; returns the summary suffix when none is an
+/// error.
+fn check_wrangler(
+    out: &mut Output,
+    desired: &Desired,
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<String> {
+    let declared = crate::wrangler::Declared::from_desired(desired);
+    let (configs, diagnostics) = crate::wrangler::load_and_check(paths, &declared);
+    if diagnostics.has_errors() {
+        return Err(report(out, &diagnostics)?);
+    }
+    if !diagnostics.is_empty() {
+        out.eprint(&format!("{diagnostics}\n"))
+            .context("cannot write to stderr")?;
+    }
+    let bindings = configs.iter().map(|c| c.bindings.len()).sum();
+    let mut suffix = format!(
+        "; {} in {} checked",
+        count(bindings, "binding", "bindings"),
+        count(configs.len(), "wrangler config", "wrangler configs")
+    );
+    if !diagnostics.is_empty() {
+        suffix.push_str(&format!(
+            " ({})",
+            count(diagnostics.len(), "warning", "warnings")
+        ));
+    }
+    Ok(suffix)
 }
 
 /// `check --decrypt`: unseals the fingerprint key and every value and checks each one.

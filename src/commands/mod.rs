@@ -12,6 +12,7 @@ use crate::output::Output;
 use crate::values::Identities;
 
 pub mod apply;
+pub mod bindings;
 pub mod check;
 pub mod emulator;
 mod env;
@@ -141,6 +142,7 @@ async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<Status> {
         Command::Reseal(args) => reseal::run(out, global, args).await,
         Command::Schema(args) => schema::run(out, args),
         Command::Emulator(args) => emulator::run(out, args).await,
+        Command::Bindings(args) => bindings::run(out, global, args).await,
     }
 }
 

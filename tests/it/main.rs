@@ -2,6 +2,8 @@
 //! contents. Tests that need a server start the emulator in-process on 127.0.0.1:0.
 
 mod ci;
+mod bindings;
+mod ci_example;
 mod client;
 mod contract;
 mod docs;

@@ -1,0 +1,196 @@
+//! `cfsecrets bindings`: prints, ready to paste, the Workers bindings for one store's secrets
+//! that have the `workers` scope — `secrets_store_secrets` entries for wrangler.toml or
+//! wrangler.json(c), or a TypeScript `Env` interface. Every check of the input runs before
+//! the one request (`GET /stores`, to learn the store id), which `--store-id` replaces.
+//!
+//! Exit codes: 0 printed; 1 an error (a secret asked for cannot be bound, nothing to print,
+//! the store does not exist yet); 64 usage (unknown account or store, a bad `--store-id`).
+
+use anyhow::Context as _;
+
+use crate::cli::{BindingsArgs, BindingsFormat, GlobalArgs};
+use crate::commands::plan::{client_from, watching_pacer};
+use crate::commands::{AlreadyReported, Status, UsageError, load_manifest};
+use crate::manifest::{DesiredAccount, DesiredStore};
+use crate::output::{Output, count, printable};
+use crate::wrangler::Declared;
+use crate::wrangler::check::looks_like_store_id;
+use crate::wrangler::render::{self, Entry, Style};
+
+pub async fn run(
+    out: &mut Output,
+    global: &GlobalArgs,
+    args: &BindingsArgs,
+) -> anyhow::Result<Status> {
+    let desired = load_manifest(out, global)?;
+    let manifest = global.manifest.display().to_string();
+    let account = find_account(&desired.accounts, &args.account, &manifest)?;
+    let store = find_store(account, args.store.as_deref())?;
+    let offline_id = match &args.store_id {
+        Some(id) => Some(store_id_flag(id)?),
+        None => None,
+    };
+
+    let declared = Declared::from_desired(&desired);
+    let selection = render::select(&declared, &account.label, &store.name, &args.secrets);
+    for skipped in &selection.skipped {
+        out.warn(skipped)?;
+    }
+    if !selection.refused.is_empty() {
+        let mut text = String::new();
+        for refused in &selection.refused {
+            text.push_str(&format!("error: {refused}\n"));
+        }
+        out.eprint(&text)?;
+        return Err(AlreadyReported(format!(
+            "bindings: {}",
+            count(selection.refused.len(), "secret refused", "secrets refused")
+        ))
+        .into());
+    }
+    let place = format!("{}/{}", printable(&account.label), printable(&store.name));
+    if selection.chosen.is_empty() {
+        anyhow::bail!(
+            "no secret of {place} can be bound: none has the `workers` scope{}",
+            if selection.skipped.is_empty() {
+                ""
+            } else {
+                " and a JavaScript name"
+            }
+        );
+    }
+
+    let store_id = match offline_id {
+        Some(id) => id,
+        None => live_store_id(out, global, args, account, store).await?,
+    };
+    let entries: Vec<Entry> = selection
+        .chosen
+        .into_iter()
+        .map(|(binding, secret_name)| Entry {
+            binding,
+            store_id: store_id.clone(),
+            secret_name,
+        })
+        .collect();
+    let style = match args.format {
+        BindingsFormat::Toml => Style::Toml,
+        BindingsFormat::Jsonc => Style::Jsonc,
+        BindingsFormat::Ts => Style::Ts,
+    };
+    out.print(&render::render(
+        style,
+        &account.label,
+        &store.name,
+        &entries,
+    ))
+    .context("cannot write to stdout")?;
+    out.status(&format!(
+        "{} for {place}",
+        count(entries.len(), "binding", "bindings")
+    ))?;
+    Ok(Status::Success)
+}
+
+fn find_account<'a>(
+    accounts: &'a [DesiredAccount],
+    label: &str,
+    manifest: &str,
+) -> anyhow::Result<&'a DesiredAccount> {
+    accounts.iter().find(|a| a.label == label).ok_or_else(|| {
+        let labels: Vec<&str> = accounts.iter().map(|a| a.label.as_str()).collect();
+        UsageError(format!(
+            "no account {:?} in {manifest} (accounts: {})",
+            printable(label),
+            labels.join(", ")
+        ))
+        .into()
+    })
+}
+
+fn find_store<'a>(
+    account: &'a DesiredAccount,
+    name: Option<&str>,
+) -> anyhow::Result<&'a DesiredStore> {
+    let names: Vec<&str> = account.stores.iter().map(|s| s.name.as_str()).collect();
+    match name {
+        Some(name) => account
+            .stores
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "account {} has no store {:?} (stores: {})",
+                    account.label,
+                    printable(name),
+                    names.join(", ")
+                ))
+                .into()
+            }),
+        None => match account.stores.as_slice() {
+            [only] => Ok(only),
+            _ => Err(UsageError(format!(
+                "account {} has {} stores ({}): pass --store NAME",
+                account.label,
+                names.len(),
+                names.join(", ")
+            ))
+            .into()),
+        },
+    }
+}
+
+/// `--store-id`: 32 hexadecimal characters, printed in lowercase as Cloudflare writes ids.
+fn store_id_flag(id: &str) -> anyhow::Result<String> {
+    let id = id.trim().to_ascii_lowercase();
+    if looks_like_store_id(&id) {
+        Ok(id)
+    } else {
+        Err(UsageError(format!(
+            "--store-id: expected 32 hexadecimal characters, got {}",
+            count(id.chars().count(), "character", "characters")
+        ))
+        .into())
+    }
+}
+
+/// The live id of the store, from one `GET /stores`.
+async fn live_store_id(
+    out: &mut Output,
+    global: &GlobalArgs,
+    args: &BindingsArgs,
+    account: &DesiredAccount,
+    store: &DesiredStore,
+) -> anyhow::Result<String> {
+    let client = client_from(&args.api, &global.env)?;
+    let account_id = account.account_id.as_str();
+    let stores = watching_pacer(&client, client.list_stores(account_id), |line| {
+        let _ = out.status(&line);
+    })
+    .await
+    .with_context(|| format!("cannot list the stores of account {}", account.label))?;
+    let found = stores.into_iter().find(|s| s.name == store.name);
+    match found {
+        // The id is printed into a config file: only plain id characters get through.
+        Some(live)
+            if !live.id.is_empty()
+                && live
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(live.id)
+        }
+        Some(_) => anyhow::bail!(
+            "the API gave store {} of account {} an id with unexpected characters",
+            printable(&store.name),
+            account.label
+        ),
+        None => anyhow::bail!(
+            "store {} does not exist yet in account {} ({account_id}): run `cfsecrets apply` \
+             to create it, or pass --store-id",
+            printable(&store.name),
+            account.label
+        ),
+    }
+}

@@ -1,0 +1,577 @@
+//! Workers bindings: `cfsecrets bindings` (each output format, the store id from the API or
+//! from `--store-id`) and `cfsecrets check --wrangler` (wrangler.toml, wrangler.json and
+//! wrangler.jsonc, top level and named environments), through the real binary against the
+//! emulator. The README's "Workers bindings" section is run here as written: its files are
+//! written, its `sh` commands must succeed, and each `$ cfsecrets …` in a `text` block must
+//! print exactly what follows it.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use cfsecrets::wrangler::render::{Entry, Style, render};
+
+use crate::docs::{check_command, repo, shell_words};
+use crate::support::{ACCOUNT, Emu, Project, Run, TOKEN, bin};
+
+const STORE: &str = "default_secrets_store";
+
+// ---------------------------------------------------------------------------------------------
+// The renderers
+
+fn entries() -> Vec<Entry> {
+    [
+        ("STRIPE_KEY", "STRIPE_KEY"),
+        ("webhook_secret", "webhook-secret"),
+    ]
+    .into_iter()
+    .map(|(binding, secret)| Entry {
+        binding: binding.into(),
+        store_id: "0123456789abcdef0123456789abcdef".into(),
+        secret_name: secret.into(),
+    })
+    .collect()
+}
+
+#[test]
+fn rendered_toml() {
+    insta::assert_snapshot!(
+        "bindings_toml",
+        render(Style::Toml, "production", STORE, &entries())
+    );
+}
+
+#[test]
+fn rendered_jsonc() {
+    insta::assert_snapshot!(
+        "bindings_jsonc",
+        render(Style::Jsonc, "production", STORE, &entries())
+    );
+}
+
+#[test]
+fn rendered_ts() {
+    insta::assert_snapshot!(
+        "bindings_ts",
+        render(Style::Ts, "production", STORE, &entries())
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `cfsecrets bindings` against the emulator
+
+/// A project whose store holds two `workers` secrets, one `ai_gateway` secret and one absent.
+fn project(emu: &Emu) -> Project {
+    let p = Project::new(emu);
+    p.manifest(
+        "      default_secrets_store:\n        secrets:\n\
+         \x20         STRIPE_KEY: { value: values/stripe.age, scopes: [workers, ai_gateway] }\n\
+         \x20         webhook-secret: { value: values/webhook.age }\n\
+         \x20         OPENAI_KEY: { value: values/openai.age, scopes: [ai_gateway] }\n\
+         \x20         OLD_TOKEN: { ensure: absent }\n",
+    );
+    p.seal("values/stripe.age", "sk_live_bindings_1");
+    p.seal("values/webhook.age", "whsec_bindings_2");
+    p.seal("values/openai.age", "sk-openai-bindings-3");
+    p
+}
+
+fn create_store(emu: &Emu, name: &str) -> String {
+    let client = emu.client();
+    emu.block_on(client.create_store(ACCOUNT, name)).unwrap().id
+}
+
+#[test]
+fn bindings_learn_the_store_id_with_one_request_in_every_format() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    let id = create_store(&emu, STORE);
+    for (format, expect) in [
+        (
+            "toml",
+            format!(
+                "binding = \"webhook_secret\"\nstore_id = \"{id}\"\nsecret_name = \"webhook-secret\"\n"
+            ),
+        ),
+        (
+            "jsonc",
+            format!("    \"binding\": \"STRIPE_KEY\",\n    \"store_id\": \"{id}\",\n"),
+        ),
+        (
+            "ts",
+            "  webhook_secret: SecretsStoreSecret; // secret webhook-secret\n".to_string(),
+        ),
+    ] {
+        let before = emu.count("GET", "/stores");
+        let run = p.run(&["bindings", "--account", "production", "--format", format]);
+        run.expect(0);
+        assert_eq!(emu.count("GET", "/stores"), before + 1, "{format}");
+        assert!(run.stdout.contains(&expect), "{format}:\n{}", run.stdout);
+        // Only the `workers` secrets: not OPENAI_KEY (ai_gateway), not OLD_TOKEN (absent).
+        assert!(!run.stdout.contains("OPENAI_KEY") && !run.stdout.contains("OLD_TOKEN"));
+        assert_eq!(
+            run.stderr,
+            "2 bindings for production/default_secrets_store\n"
+        );
+    }
+    // What the toml format prints is exactly the renderer's output for the live id.
+    let run = p.run(&["bindings", "--account", "production"]);
+    let expected: Vec<Entry> = entries()
+        .into_iter()
+        .map(|e| Entry {
+            store_id: id.clone(),
+            ..e
+        })
+        .collect();
+    assert_eq!(
+        run.stdout,
+        render(Style::Toml, "production", STORE, &expected)
+    );
+    p.assert_no_value_leaked(&[]);
+}
+
+#[test]
+fn a_store_id_given_keeps_bindings_offline() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    let run = p.run(&[
+        "bindings",
+        "--account",
+        "production",
+        "--secret",
+        "webhook-secret",
+        "--store-id",
+        "ABCDEF0123456789ABCDEF0123456789",
+        "--format",
+        "ts",
+    ]);
+    run.expect(0);
+    assert_eq!(emu.count("GET", "/stores"), 0);
+    assert!(
+        run.stdout
+            .contains("export interface Env {\n  webhook_secret: SecretsStoreSecret; // secret webhook-secret\n}\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("STRIPE_KEY"), "{}", run.stdout);
+
+    // The id is printed as Cloudflare writes ids: lowercase.
+    let run = p.run(&[
+        "bindings",
+        "--account",
+        "production",
+        "--store-id",
+        "ABCDEF0123456789ABCDEF0123456789",
+    ]);
+    assert!(
+        run.stdout
+            .contains("store_id = \"abcdef0123456789abcdef0123456789\""),
+        "{}",
+        run.stdout
+    );
+
+    let run = p.run(&["bindings", "--account", "production", "--store-id", "abc"]);
+    run.expect(64);
+    assert!(
+        run.stderr
+            .contains("--store-id: expected 32 hexadecimal characters, got 3 characters"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(emu.count("GET", "/stores"), 0);
+}
+
+#[test]
+fn secrets_that_cannot_be_bound_are_refused_before_any_request() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    create_store(&emu, STORE);
+    let run = p.run(&[
+        "bindings",
+        "--account",
+        "production",
+        "--secret",
+        "OPENAI_KEY",
+        "--secret",
+        "OLD_TOKEN",
+        "--secret",
+        "NOPE",
+        "--secret",
+        "STRIPE_KEY",
+    ]);
+    run.expect(1);
+    assert_eq!(
+        run.stderr,
+        "error: secret `OPENAI_KEY` lacks the `workers` scope in production/default_secrets_store\n\
+         error: secret `OLD_TOKEN` is declared `ensure: absent` in production/default_secrets_store\n\
+         error: secret `NOPE` is not declared in production/default_secrets_store\n"
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(emu.count("GET", "/stores"), 0);
+
+    for (args, code, says) in [
+        (
+            vec!["bindings", "--account", "staging"],
+            64,
+            "no account \"staging\" in cfsecrets.yaml (accounts: production)",
+        ),
+        (
+            vec!["bindings", "--account", "production", "--store", "other"],
+            64,
+            "account production has no store \"other\" (stores: default_secrets_store)",
+        ),
+    ] {
+        let run = p.run(&args);
+        run.expect(code);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(emu.count("GET", "/stores"), 0);
+}
+
+#[test]
+fn a_store_not_created_yet_has_no_id_and_the_error_says_what_to_do() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    let run = p.run(&["bindings", "--account", "production"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "error: store default_secrets_store does not exist yet in account production \
+             (0123456789abcdef0123456789abcdef): run `cfsecrets apply` to create it, or pass \
+             --store-id"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn an_unbindable_name_is_left_out_with_a_warning() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.manifest(
+        "      default_secrets_store:\n        secrets:\n\
+         \x20         1PASSWORD_TOKEN: { value: values/a.age }\n\
+         \x20         GOOD: { value: values/a.age }\n",
+    );
+    p.seal("values/a.age", "v-unbindable-1");
+    let id = "0123456789abcdef0123456789abcdef";
+    let run = p.run(&["bindings", "--account", "production", "--store-id", id]);
+    run.expect(0);
+    assert!(run.stdout.contains("binding = \"GOOD\""), "{}", run.stdout);
+    assert!(!run.stdout.contains("1PASSWORD"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "warning: secret `1PASSWORD_TOKEN` cannot be a binding name: it starts with a digit"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = p.run(&[
+        "bindings",
+        "--account",
+        "production",
+        "--store-id",
+        id,
+        "--secret",
+        "1PASSWORD_TOKEN",
+    ]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("error: secret `1PASSWORD_TOKEN` cannot be a binding name"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bindings_help_ends_with_examples_that_are_real_commands() {
+    let out = bin().args(["bindings", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let tail = help.trim_end().rsplit("Examples:\n").next().unwrap();
+    let examples: Vec<&str> = tail.lines().map(str::trim).collect();
+    assert!(!examples.is_empty() && examples.len() <= 2, "{help}");
+    for example in examples {
+        assert!(example.starts_with("cfsecrets bindings "), "{example}");
+        assert_eq!(check_command(&shell_words(example)), Ok(()), "{example}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `cfsecrets check --wrangler`
+
+const ID: &str = "5f3c0c2b8f7d4e1a9b6c2d7e8f901234";
+
+fn check(p: &Project, paths: &[&str]) -> Run {
+    let mut args = vec!["check"];
+    for path in paths {
+        args.extend(["--wrangler", path]);
+    }
+    p.run_without_identity(&args)
+}
+
+#[test]
+fn check_reads_toml_json_and_jsonc_with_named_environments() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    p.write(
+        "api/wrangler.toml",
+        &format!(
+            "name = \"api\"\n\
+             [[secrets_store_secrets]]\nbinding = \"STRIPE\"\nstore_id = \"{ID}\"\nsecret_name = \"STRIPE_KEY\"\n\
+             [env.staging]\nsecrets_store_secrets = [ {{ binding = \"AI\", store_id = \"{ID}\", secret_name = \"OPENAI_KEY\" }} ]\n"
+        ),
+    );
+    p.write(
+        "cron/wrangler.json",
+        &format!(
+            "{{\n  \"name\": \"cron\",\n  \"env\": {{\n    \"dev\": {{\n      \"secrets_store_secrets\": [\n        {{ \"binding\": \"HOOK\", \"store_id\": \"{ID}\", \"secret_name\": \"webhook-secret\" }},\n        {{ \"binding\": \"HOOK\", \"store_id\": \"{ID}\", \"secret_name\": \"OLD_TOKEN\" }}\n      ]\n    }}\n  }}\n}}\n"
+        ),
+    );
+    p.write(
+        "queue/wrangler.jsonc",
+        &format!(
+            "// the queue consumer\n{{\n  \"name\": \"queue\", /* no vars */\n  \"secrets_store_secrets\": [\n    {{ \"binding\": \"my-hook\", \"store_id\": \"{ID}\", \"secret_name\": \"webhook-secret\", }},\n  ],\n}}\n"
+        ),
+    );
+    let run = check(&p, &["api", "cron/wrangler.json", "queue"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "api/wrangler.toml:7:106: error: secret `OPENAI_KEY` lacks the `workers` scope (production/default_secrets_store: ai_gateway): a Worker cannot read it; add `workers` to its scopes in cfsecrets.yaml\n\
+         cron/wrangler.json:7:22: error: binding name `HOOK` is repeated in env `dev` (first at line 6)\n\
+         cron/wrangler.json:7:93: error: secret `OLD_TOKEN` is declared `ensure: absent` in cfsecrets.yaml (production/default_secrets_store): the binding would fail\n\
+         queue/wrangler.jsonc:5:18: error: binding name `my-hook` is not a JavaScript identifier: it contains `-` (use `_`)\n\
+         check failed: 4 errors\n"
+    );
+
+    // Fixed, the same three configs pass, and the summary counts what was checked.
+    for (file, from, to) in [
+        ("api/wrangler.toml", "OPENAI_KEY", "STRIPE_KEY"),
+        (
+            "cron/wrangler.json",
+            "\"HOOK\", \"store_id\": \"5f3c0c2b8f7d4e1a9b6c2d7e8f901234\", \"secret_name\": \"OLD_TOKEN\"",
+            "\"STRIPE\", \"store_id\": \"5f3c0c2b8f7d4e1a9b6c2d7e8f901234\", \"secret_name\": \"STRIPE_KEY\"",
+        ),
+        ("queue/wrangler.jsonc", "my-hook", "my_hook"),
+    ] {
+        let text = std::fs::read_to_string(p.path(file)).unwrap();
+        assert!(text.contains(from), "{file}");
+        p.write(file, &text.replace(from, to));
+    }
+    let run = check(&p, &["api", "cron/wrangler.json", "queue"]);
+    run.expect(0);
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        run.stdout,
+        "ok: cfsecrets.yaml — 1 account, 1 store, 4 secrets (1 absent); 5 bindings in 3 wrangler configs checked\n"
+    );
+}
+
+#[test]
+fn check_warns_without_failing_and_a_bad_config_does_not_hide_the_others() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    p.write("empty/wrangler.toml", "name = \"nothing-bound\"\n");
+    p.write("broken/wrangler.jsonc", "{ \"secrets_store_secrets\": [ }");
+    let run = check(&p, &["empty"]);
+    run.expect(0);
+    assert_eq!(
+        run.stderr,
+        "empty/wrangler.toml: warning: binds no Secrets Store secret: no `secrets_store_secrets` entry at the top level or in any env\n"
+    );
+    assert!(
+        run.stdout
+            .ends_with("; 0 bindings in 1 wrangler config checked (1 warning)\n"),
+        "{}",
+        run.stdout
+    );
+    let run = check(&p, &["broken", "empty", "missing"]);
+    run.expect(1);
+    assert_eq!(
+        run.stderr,
+        "broken/wrangler.jsonc:1:30: error: not valid JSON: unexpected close brace\n\
+         empty/wrangler.toml: warning: binds no Secrets Store secret: no `secrets_store_secrets` entry at the top level or in any env\n\
+         missing: error: cannot read the wrangler config: file not found\n\
+         check failed: 2 errors, 1 warning\n"
+    );
+}
+
+#[test]
+fn a_value_pasted_into_a_wrangler_config_is_never_repeated() {
+    let emu = Emu::start();
+    let p = project(&emu);
+    let pasted = "sk_live 51Hx/pasted+value==";
+    p.write(
+        "wrangler.jsonc",
+        &format!(
+            "{{ \"secrets_store_secrets\": [\n  {{ \"binding\": \"{pasted}\", \"store_id\": \"{pasted}\", \"secret_name\": \"{pasted}\" }}\n] }}"
+        ),
+    );
+    let run = check(&p, &["."]);
+    run.expect(1);
+    assert!(!run.all().contains("pasted"), "{}", run.all());
+    assert_eq!(
+        run.stderr.matches("wrangler.jsonc:2:").count(),
+        3,
+        "{}",
+        run.stderr
+    );
+    let run = p.run(&["bindings", "--account", "production", "--secret", pasted]);
+    run.expect(1);
+    assert!(!run.all().contains("pasted"), "{}", run.all());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The README's "Workers bindings" section, run as written
+
+/// One fenced block: its info string and its lines.
+struct Block {
+    info: String,
+    body: String,
+}
+
+fn section_blocks(readme: &str, heading: &str) -> Vec<Block> {
+    let start = readme.find(heading).expect("the section");
+    let rest = &readme[start + heading.len()..];
+    let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    let mut blocks = Vec::new();
+    let mut open: Option<Block> = None;
+    for line in section.lines() {
+        if let Some(info) = line.strip_prefix("```") {
+            match open.take() {
+                Some(block) => blocks.push(block),
+                None => {
+                    open = Some(Block {
+                        info: info.trim().to_string(),
+                        body: String::new(),
+                    })
+                }
+            }
+            continue;
+        }
+        if let Some(block) = open.as_mut() {
+            block.body.push_str(line);
+            block.body.push('\n');
+        }
+    }
+    assert!(open.is_none(), "an unclosed fence in {heading}");
+    blocks
+}
+
+/// Runs one shell line in the project with the binary first on `PATH`. With `merged`,
+/// stderr goes into stdout in the order written (what a terminal shows); otherwise only
+/// stdout is returned (the line's own redirections stay as written).
+fn shell(
+    p: &Project,
+    emu: &Emu,
+    bin_dir: &Path,
+    line: &str,
+    merged: bool,
+) -> (Option<i32>, String) {
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(if merged {
+            format!("{{ {line}\n}} 2>&1")
+        } else {
+            line.to_string()
+        })
+        .current_dir(p.root())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", p.root())
+        .env("NO_COLOR", "1")
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_API_BASE_URL", emu.base_url())
+        .env("CFSECRETS_RETRY_BASE_MS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bash");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    p.outputs.lock().unwrap().push(text.clone());
+    (out.status.code(), text)
+}
+
+#[test]
+fn the_readme_workers_bindings_section_runs_as_shown() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks = section_blocks(&readme, "\n## Workers bindings\n");
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.seal("values/stripe.age", "sk_live_readme_1");
+    p.seal("values/webhook.age", "whsec_readme_2");
+    p.seal("values/openai.age", "sk-openai-readme-3");
+    std::fs::create_dir_all(p.path("src")).unwrap();
+    let live_id = create_store(&emu, STORE);
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_cfsecrets"),
+        bin_dir.path().join("cfsecrets"),
+    )
+    .unwrap();
+
+    let (mut files, mut lines, mut shown) = (0, 0, 0);
+    for block in &blocks {
+        let words: Vec<&str> = block.info.split_whitespace().collect();
+        match words.as_slice() {
+            [_, path] => {
+                p.write(path, &block.body);
+                files += 1;
+            }
+            ["sh"] => {
+                for line in block.body.lines().filter(|l| !l.trim().is_empty()) {
+                    let (code, out) = shell(&p, &emu, bin_dir.path(), line, false);
+                    assert_eq!(code, Some(0), "README: `{line}` failed:\n{out}");
+                    lines += 1;
+                }
+            }
+            ["text"] => {
+                let mut session: Vec<(String, String)> = Vec::new();
+                for line in block.body.lines() {
+                    match (line.strip_prefix("$ "), session.last_mut()) {
+                        (Some(command), _) => session.push((command.to_string(), String::new())),
+                        (None, Some((_, expected))) => {
+                            expected.push_str(line);
+                            expected.push('\n');
+                        }
+                        (None, None) => panic!("a text block that is not a session: {line}"),
+                    }
+                }
+                for (command, expected) in session {
+                    let (_, out) = shell(&p, &emu, bin_dir.path(), &command, true);
+                    assert_eq!(
+                        out.trim_end(),
+                        expected.trim_end(),
+                        "README: `$ {command}` prints something else"
+                    );
+                    shown += 1;
+                }
+            }
+            other => panic!("a block the test does not know how to run: {other:?}"),
+        }
+    }
+    assert_eq!(
+        (files, lines, shown),
+        (2, 2, 3),
+        "the section changed shape"
+    );
+
+    // The sh lines did what the README says: entries with the live store id appended to
+    // wrangler.toml, and an Env interface.
+    let toml = std::fs::read_to_string(p.path("wrangler.toml")).unwrap();
+    assert!(
+        toml.contains(&format!("store_id = \"{live_id}\"")),
+        "{toml}"
+    );
+    let ts = std::fs::read_to_string(p.path("src/env.ts")).unwrap();
+    assert!(ts.contains("  STRIPE_KEY: SecretsStoreSecret;\n"), "{ts}");
+    p.assert_no_value_leaked(&[]);
+}
