@@ -1,9 +1,8 @@
 //! The one integration-test binary. Each module is a chapter; the list reads like a table of
 //! contents. Tests that need a server start the emulator in-process on 127.0.0.1:0.
 
-mod ci;
 mod bindings;
-mod ci_example;
+mod ci;
 mod client;
 mod contract;
 mod docs;
