@@ -493,10 +493,10 @@ async fn paced_apply(
         fingerprint_key: Some(&key),
         parallelism: PACER_PARALLELISM,
     };
-    let report = applier
-        .run(&plan, &|_| {})
-        .await
+    let checked = applier
+        .precheck(&plan)
         .map_err(|why| anyhow!("the applier refused the plan: {why}"))?;
+    let report = applier.run(checked, &|_| {}).await;
     let wall = started.elapsed();
     ensure!(
         report.is_success() && report.done.len() == N,

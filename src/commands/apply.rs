@@ -166,9 +166,10 @@ pub async fn run(
         fingerprint_key: prepared.key.as_ref(),
         parallelism: args.parallelism,
     };
-    if let Err(why) = applier.precheck(plan) {
-        return refuse(out, why);
-    }
+    let checked = match applier.precheck(plan) {
+        Ok(checked) => checked,
+        Err(why) => return refuse(out, why),
+    };
     if plan.is_empty() {
         out.print("No changes; nothing to apply.")?;
         return Ok(Status::Success);
@@ -211,7 +212,7 @@ pub async fn run(
                 }
             }
         };
-        watching_pacer(&prepared.client, applier.run(plan, &on_event), |line| {
+        watching_pacer(&prepared.client, applier.run(checked, &on_event), |line| {
             let mut out = shared.lock().unwrap_or_else(|p| p.into_inner());
             match &bar {
                 Some(bar) => bar.suspend(|| out.status(&line)).ok(),
@@ -223,10 +224,6 @@ pub async fn run(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = match report {
-        Ok(report) => report,
-        Err(why) => return refuse(out, why),
-    };
     let stats = prepared.client.stats();
     let tally = report.tally.describe();
     let summary = format!(
@@ -251,9 +248,10 @@ pub async fn run(
         return Ok(Status::Success);
     }
     let mut text = String::from("apply stopped after a failure.\n");
+    let failed: Vec<String> = report.failed.iter().map(ToString::to_string).collect();
     for (title, lines) in [
         ("done", &report.done),
-        ("failed", &report.failed),
+        ("failed", &failed),
         ("not attempted", &report.not_attempted),
     ] {
         text.push_str(&format!("{title} ({}):\n", lines.len()));
@@ -314,7 +312,7 @@ pub fn what_next(report: &ApplyReport) -> String {
         };
         text.push_str(&format!("  - {advice}\n"));
     }
-    if report.causes.iter().any(|c| c.is_transient()) {
+    if report.any_transient_failure() {
         text.push_str(
             "The other failures were transient: once the above is fixed, run `cfsecrets apply` \
              again to finish.\n",
