@@ -493,8 +493,8 @@ async fn paced_apply(
         fingerprint_key: Some(&key),
         parallelism: PACER_PARALLELISM,
     };
-    let checked = applier
-        .precheck(&plan)
+    let checked = plan::check_appliable(&plan)
+        .and_then(|appliable| applier.precheck(appliable))
         .map_err(|why| anyhow!("the applier refused the plan: {why}"))?;
     let report = applier.run(checked, &|_| {}).await;
     let wall = started.elapsed();

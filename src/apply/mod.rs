@@ -3,11 +3,11 @@
 //! attempted. It never re-plans and never prints: progress goes to a callback ([`Event`]) that
 //! the `apply` command turns into a progress bar or one line per action.
 //!
-//! * Before the first write, [`Applier::precheck`] checks the whole plan: not blocked, no
-//!   problems, values compared, and every value it will send present and matching the
-//!   fingerprint the plan was made with (a mismatch means the value file moved under the plan).
-//!   It returns the [`Checked`] plan, the only thing [`Applier::run`] executes, so the checks
-//!   run once.
+//! * Before the first write, [`Applier::precheck`] takes a plan that
+//!   [`crate::plan::check_appliable`] accepted (not blocked, no problems, values compared) and
+//!   checks every value it will send: present and matching the fingerprint the plan was made
+//!   with (a mismatch means the value file moved under the plan). It returns the [`Checked`]
+//!   plan, the only thing [`Applier::run`] executes, so each check runs once.
 //! * Store creates first (the new ids are recorded for the later actions of that store); one
 //!   batch create per action; duplicates, PATCHes and deletes concurrently, bounded by
 //!   `parallelism`, under the client's shared pacer ([`write`]).
@@ -38,73 +38,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use futures::StreamExt;
 
 use crate::cloudflare::Client;
-use crate::domain::{Fingerprint, ValueKey};
-use crate::plan::{
-    AccountPlan, Action, ActionKind, FORMAT_VERSION, Plan, SecretChange, ValueChange,
-};
+use crate::domain::ValueKey;
+use crate::plan::{AccountPlan, Action, ActionKind, Appliable, Plan, RefusedPlan, SecretChange};
 use crate::values::{FingerprintKey, SecretValue, UnsealedValues};
 
 pub use failure::FailureCause;
 pub use report::{ApplyReport, DoneTally, Event, Failure, describe};
 
 use report::{Outcome, Step};
-
-/// Why a plan was refused before any write.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RefusedPlan {
-    #[error("plan format version {0} is not supported (expected {FORMAT_VERSION})")]
-    FormatVersion(u32),
-    #[error("the plan is blocked by a safety rule ({0})")]
-    Blocked(String),
-    #[error("the plan has {} and cannot be applied", crate::output::count(*.0, "problem", "problems"))]
-    Problems(usize),
-    #[error(
-        "the plan was made without an identity: values were not compared, so it cannot be applied"
-    )]
-    ValuesNotCompared,
-    #[error("the plan gives no fingerprint for {0}")]
-    NoFingerprint(String),
-    #[error("no unsealed value for {0}")]
-    MissingValue(String),
-    #[error(
-        "the value of {secret} does not match the plan (planned {planned}, now {actual}); plan again"
-    )]
-    FingerprintMismatch {
-        secret: String,
-        planned: String,
-        actual: String,
-    },
-}
-
-/// Checks a plan can be applied at all: format, not blocked, no problems, values compared.
-pub fn check_appliable(plan: &Plan) -> Result<(), RefusedPlan> {
-    if plan.format_version != FORMAT_VERSION {
-        return Err(RefusedPlan::FormatVersion(plan.format_version));
-    }
-    if plan.has_problems() {
-        return Err(RefusedPlan::Problems(plan.problems.len()));
-    }
-    if plan.is_blocked() {
-        let rules: Vec<String> = plan
-            .blocked
-            .iter()
-            .map(|b| format!("{}/{}: {}", b.account, b.store, b.message))
-            .collect();
-        return Err(RefusedPlan::Blocked(rules.join("; ")));
-    }
-    if !plan.values_compared {
-        return Err(RefusedPlan::ValuesNotCompared);
-    }
-    Ok(())
-}
-
-/// The fingerprint a change says its value has (`None` for changes that send no value).
-pub fn planned_fingerprint(change: &SecretChange) -> Option<Fingerprint> {
-    match change.value.as_ref()? {
-        ValueChange::New { new } | ValueChange::Unverified { new } => *new,
-        ValueChange::Changed { new, .. } => Some(*new),
-    }
-}
 
 /// Executes plans. Borrowed inputs: the client, the unsealed values and the fingerprint key.
 pub struct Applier<'a> {
@@ -131,9 +72,9 @@ impl<'p> Checked<'p, '_> {
 }
 
 impl<'a> Applier<'a> {
-    /// Every check of the plan and its values, before any write.
-    pub fn precheck<'p>(&self, plan: &'p Plan) -> Result<Checked<'p, 'a>, RefusedPlan> {
-        check_appliable(plan)?;
+    /// Every check of the values an appliable plan sends, before any write.
+    pub fn precheck<'p>(&self, plan: Appliable<'p>) -> Result<Checked<'p, 'a>, RefusedPlan> {
+        let plan = plan.plan();
         let unsealed: &'a UnsealedValues = self.values;
         let mut values = BTreeMap::new();
         for (account, action) in plan.actions() {
@@ -141,7 +82,8 @@ impl<'a> Applier<'a> {
                 let shown = format!("{}/{}/{}", account.label, action.store.name, change.name);
                 let key = Plan::value_key(account, action, change)
                     .ok_or_else(|| RefusedPlan::MissingValue(shown.clone()))?;
-                let planned = planned_fingerprint(change)
+                let planned = change
+                    .planned_fingerprint()
                     .ok_or_else(|| RefusedPlan::NoFingerprint(shown.clone()))?;
                 let value = unsealed
                     .get(&key)
@@ -346,8 +288,8 @@ impl<'r, 'a> AccountRun<'r, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SecretName;
-    use crate::plan::{AccountPlan, ActionKind, StoreRef};
+    use crate::domain::{Fingerprint, SecretName};
+    use crate::plan::{FORMAT_VERSION, StoreRef, ValueChange, check_appliable};
 
     fn create_plan(fp: Fingerprint, values_compared: bool) -> Plan {
         let change = SecretChange {
@@ -414,20 +356,23 @@ mod tests {
             fingerprint_key: Some(&key),
             parallelism: 4,
         };
+        let precheck = |plan: &Plan| {
+            let appliable = check_appliable(plan).expect("an appliable plan");
+            applier.precheck(appliable).err()
+        };
         let plan = create_plan(good, true);
-        let checked = applier.precheck(&plan).expect("a matching value passes");
+        let checked = applier
+            .precheck(check_appliable(&plan).unwrap())
+            .expect("a matching value passes");
         assert!(std::ptr::eq(checked.plan(), &plan));
         // The checked plan carries the value it will send, and only that.
         let sent: Vec<&ValueKey> = checked.values.keys().collect();
         assert_eq!(sent, [&value_key]);
-        let err = applier
-            .precheck(&create_plan(other, true))
-            .err()
-            .expect("a moved value is refused");
+        let err = precheck(&create_plan(other, true)).expect("a moved value is refused");
         assert!(matches!(err, RefusedPlan::FingerprintMismatch { .. }));
         assert!(!err.to_string().contains("precheck-plaintext"));
         assert_eq!(
-            applier.precheck(&create_plan(good, false)).err(),
+            check_appliable(&create_plan(good, false)).err(),
             Some(RefusedPlan::ValuesNotCompared)
         );
         let empty = UnsealedValues::new();
@@ -435,8 +380,9 @@ mod tests {
             values: &empty,
             ..applier
         };
+        let plan = create_plan(good, true);
         assert!(matches!(
-            without.precheck(&create_plan(good, true)).err(),
+            without.precheck(check_appliable(&plan).unwrap()).err(),
             Some(RefusedPlan::MissingValue(s)) if s == "prod/main/A"
         ));
     }

@@ -335,7 +335,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyh
 /// `--detailed-exitcode`; else 0.
 pub fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<Status> {
     if plan.has_problems() {
-        let msg = crate::apply::RefusedPlan::Problems(plan.problems.len()).to_string();
+        let msg = crate::plan::RefusedPlan::Problems(plan.problems.len()).to_string();
         out.error(&anyhow::anyhow!(msg.clone()))?;
         return Err(AlreadyReported(msg).into());
     }

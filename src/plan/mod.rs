@@ -9,11 +9,14 @@
 //! * [`marker`] — the `[cfsecrets:v1 …]` tag at the end of a live comment.
 //! * [`diff()`] and [`PlanOptions`] — the planner.
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
+//! * [`check`] — [`check_appliable`] and [`RefusedPlan`]: whether a plan can be applied.
 //! * [`render`] — text, Markdown and JSON output.
 //! * [`schema`] — `schemas/plan.schema.json`.
-//! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries.
+//! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries, and
+//!   [`PlanDigest::moved_since`], which names the inputs of a saved plan that moved.
 //! * [`simulate`] — test support: apply a plan to a [`crate::live::LiveState`] in memory.
 
+pub mod check;
 pub mod diff;
 pub mod digest;
 pub mod marker;
@@ -22,6 +25,7 @@ pub mod render;
 pub mod schema;
 pub mod simulate;
 
+pub use check::{Appliable, RefusedPlan, check_appliable};
 pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
 pub use digest::live_digest;
 pub use model::*;

@@ -194,6 +194,17 @@ pub struct SecretChange {
     pub reason: String,
 }
 
+impl SecretChange {
+    /// The fingerprint this change says its value has (`None` for changes that send no
+    /// value, and for new values planned without an identity).
+    pub fn planned_fingerprint(&self) -> Option<Fingerprint> {
+        match self.value.as_ref()? {
+            ValueChange::New { new } | ValueChange::Unverified { new } => *new,
+            ValueChange::Changed { new, .. } => Some(*new),
+        }
+    }
+}
+
 /// How the value changes. Fingerprints only; never a value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -364,6 +375,17 @@ impl Plan {
     /// True when the plan has problems that make it unappliable.
     pub fn has_problems(&self) -> bool {
         !self.problems.is_empty()
+    }
+
+    /// True when `other` makes the same actions, account by account: a saved plan is applied
+    /// only if a plan made now from the same inputs agrees with it.
+    pub fn same_actions(&self, other: &Plan) -> bool {
+        self.accounts.len() == other.accounts.len()
+            && self
+                .accounts
+                .iter()
+                .zip(&other.accounts)
+                .all(|(a, b)| a.label == b.label && a.actions == b.actions)
     }
 
     /// Every action with its account, in execution order.
