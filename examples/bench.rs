@@ -642,7 +642,7 @@ fn synthetic(
                 usage: 90,
             }),
             stores: vec![LiveStore {
-                id: format!("{:032x}", 0xabc000 + a),
+                id: format!("{:032x}", 0xabc000 + a).into(),
                 name: STORE.to_string(),
                 created: "2026-01-01T00:00:00Z".to_string(),
                 modified: "2026-01-01T00:00:00Z".to_string(),
@@ -674,7 +674,7 @@ fn live_secret(a: usize, i: usize, name: &str, comment: &str, fp: Fingerprint) -
         protect: false,
     };
     LiveSecret {
-        id: format!("{:016x}{:016x}", a + 1, i + 1),
+        id: format!("{:016x}{:016x}", a + 1, i + 1).into(),
         name: name.to_string(),
         status: SecretStatus::Active,
         comment: marker::join(comment, &marker),

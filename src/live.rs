@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::cloudflare::{self as wire, Client, ClientError, ListSecrets};
-use crate::domain::AccountId;
+use crate::domain::{AccountId, SecretId, StoreId};
 
 /// Everything fetched for the accounts a manifest names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub struct Quota {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveStore {
-    pub id: String,
+    pub id: StoreId,
     pub name: String,
     pub created: String,
     pub modified: String,
@@ -62,7 +62,7 @@ impl LiveStore {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveSecret {
-    pub id: String,
+    pub id: SecretId,
     /// Kept as a plain string: a live name outside the manifest's rules must not break a read.
     pub name: String,
     pub status: SecretStatus,
@@ -143,7 +143,7 @@ fn live_store(store: wire::Store, secrets: Vec<wire::Secret>) -> LiveStore {
     let mut secrets: Vec<LiveSecret> = secrets.into_iter().filter_map(live_secret).collect();
     secrets.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     LiveStore {
-        id: store.id,
+        id: store.id.into(),
         name: store.name,
         created: store.created,
         modified: store.modified,
@@ -160,7 +160,7 @@ fn live_secret(secret: wire::Secret) -> Option<LiveSecret> {
         _ => SecretStatus::Other,
     };
     Some(LiveSecret {
-        id: secret.id,
+        id: secret.id.into(),
         name: secret.name,
         status,
         comment: secret.comment.unwrap_or_default(),

@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use futures::StreamExt;
 
 use crate::cloudflare::Client;
-use crate::domain::ValueKey;
+use crate::domain::{StoreId, ValueKey};
 use crate::plan::{AccountPlan, Action, ActionKind, Appliable, Plan, RefusedPlan, SecretChange};
 use crate::values::{FingerprintKey, SecretValue, UnsealedValues};
 
@@ -136,7 +136,7 @@ struct AccountRun<'r, 'a> {
     /// The checked values, by [`Plan::value_key`].
     values: &'r BTreeMap<ValueKey, &'a SecretValue>,
     /// Store name → id: the ids the plan knows, then each store created.
-    stores: BTreeMap<String, String>,
+    stores: BTreeMap<String, StoreId>,
     /// Write calls made (each logical call once).
     writes: AtomicU64,
     on_event: &'r (dyn Fn(Event) + Sync),
@@ -240,16 +240,13 @@ impl<'r, 'a> AccountRun<'r, 'a> {
     }
 
     /// The id of the store `action` writes to: known to the plan, or created earlier.
-    fn store_id(&self, action: &Action) -> Result<&str, Outcome> {
-        self.stores
-            .get(&action.store.name)
-            .map(String::as_str)
-            .ok_or_else(|| {
-                Outcome::check(format!(
-                    "store {} has no id (was it created?)",
-                    action.store.name
-                ))
-            })
+    fn store_id(&self, action: &Action) -> Result<&StoreId, Outcome> {
+        self.stores.get(&action.store.name).ok_or_else(|| {
+            Outcome::check(format!(
+                "store {} has no id (was it created?)",
+                action.store.name
+            ))
+        })
     }
 
     /// The checked value `change` sends.
@@ -293,24 +290,17 @@ mod tests {
 
     fn create_plan(fp: Fingerprint, values_compared: bool) -> Plan {
         let change = SecretChange {
-            name: "A".into(),
-            id: None,
-            source: None,
-            delete_cause: None,
             value: Some(ValueChange::New { new: Some(fp) }),
             send_value: true,
-            scopes: None,
-            user_comment: None,
-            marker: None,
-            comment: None,
-            reason: String::new(),
+            ..SecretChange::new("A", "")
         };
         Plan {
             format_version: FORMAT_VERSION,
             values_compared,
             accounts: vec![AccountPlan {
                 label: "prod".into(),
-                account_id: "0123456789abcdef0123456789abcdef".into(),
+                account_id: crate::domain::AccountId::parse("0123456789abcdef0123456789abcdef")
+                    .unwrap(),
                 quota: None,
                 actions: vec![Action {
                     stage: crate::plan::Stage::CreateSecrets,

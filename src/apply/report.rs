@@ -293,17 +293,8 @@ mod tests {
     #[test]
     fn descriptions_name_store_and_secrets() {
         let change = |name: &str| SecretChange {
-            name: name.into(),
             id: Some("x".into()),
-            source: None,
-            delete_cause: None,
-            value: None,
-            send_value: false,
-            scopes: None,
-            user_comment: None,
-            marker: None,
-            comment: None,
-            reason: String::new(),
+            ..SecretChange::new(name, "")
         };
         let action = Action {
             stage: crate::plan::Stage::CreateSecrets,

@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloudflare::ClientError;
+use crate::domain::{SecretId, StoreId};
 use crate::plan::Action;
 
 use super::AccountRun;
 use super::report::{Outcome, Step};
 
 /// A store's live secrets: id → name, `deleted` ones dropped.
-type Listing = BTreeMap<String, String>;
+type Listing = BTreeMap<SecretId, String>;
 
 impl AccountRun<'_, '_> {
     /// What each store of a stage of deletes holds before it runs, by store name. A failed
@@ -61,8 +62,9 @@ impl AccountRun<'_, '_> {
                     .filter_map(|s| s.id.clone())
                     .collect::<Vec<_>>()
             };
-            let requested: BTreeSet<String> = stage.iter().filter(in_store).flat_map(ids).collect();
-            let done: BTreeSet<String> = steps
+            let requested: BTreeSet<SecretId> =
+                stage.iter().filter(in_store).flat_map(ids).collect();
+            let done: BTreeSet<SecretId> = steps
                 .iter()
                 .filter(|s| matches!(s.outcome, Outcome::Done(_)))
                 .filter_map(|s| s.action)
@@ -86,11 +88,11 @@ impl AccountRun<'_, '_> {
     }
 
     /// Lists a store's secrets: id → name.
-    async fn list(&self, store_id: &str) -> Result<Listing, ClientError> {
+    async fn list(&self, store_id: &StoreId) -> Result<Listing, ClientError> {
         Ok(self
             .relist(store_id)
             .await?
-            .map(|s| (s.id, s.name))
+            .map(|s| (SecretId::from(s.id), s.name))
             .collect())
     }
 }
@@ -100,13 +102,13 @@ impl AccountRun<'_, '_> {
 fn verify_deletes(
     before: &Listing,
     after: &Listing,
-    requested: &BTreeSet<String>,
-    done: &BTreeSet<String>,
+    requested: &BTreeSet<SecretId>,
+    done: &BTreeSet<SecretId>,
 ) -> Outcome {
     let still: Vec<&str> = done
         .iter()
         .filter(|id| after.contains_key(*id))
-        .map(|id| before.get(id).unwrap_or(id).as_str())
+        .map(|id| before.get(id).map_or(id.as_str(), String::as_str))
         .collect();
     let vanished: Vec<&str> = before
         .iter()
@@ -141,12 +143,12 @@ mod tests {
     fn map(pairs: &[(&str, &str)]) -> Listing {
         pairs
             .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .map(|(a, b)| (SecretId::from(*a), b.to_string()))
             .collect()
     }
 
-    fn ids(list: &[&str]) -> BTreeSet<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn ids(list: &[&str]) -> BTreeSet<SecretId> {
+        list.iter().map(|s| SecretId::from(*s)).collect()
     }
 
     #[test]

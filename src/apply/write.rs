@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::cloudflare::{
     ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, Secret, SecretPatch,
 };
+use crate::domain::{SecretId, StoreId};
 use crate::plan::{Action, ActionKind, SecretChange};
 use crate::values::SecretValue;
 
@@ -28,7 +29,7 @@ impl AccountRun<'_, '_> {
             .outcome(|error, _| error.to_string());
         let created = create.id;
         if let Some(id) = created {
-            self.stores.insert(name.to_string(), id);
+            self.stores.insert(name.to_string(), StoreId::from(id));
         }
         outcome
     }
@@ -78,17 +79,17 @@ impl AccountRun<'_, '_> {
     }
 
     /// `POST …/secrets/{source}/duplicate`: the value is copied server-side.
-    async fn duplicate(&self, store_id: &str, change: &SecretChange) -> Outcome {
+    async fn duplicate(&self, store_id: &StoreId, change: &SecretChange) -> Outcome {
         let Some(source) = &change.source else {
             return Outcome::check("copy names no source".into());
         };
-        let scopes = wire_scopes(change);
+        let scopes = change.wire_scopes();
         let mut copy = Duplicate {
             run: self,
             store_id,
             source_id: &source.id,
             body: DuplicateSecret {
-                name: &change.name,
+                name: change.name.as_str(),
                 scopes: &scopes,
                 comment: change.comment.as_deref(),
             },
@@ -99,7 +100,7 @@ impl AccountRun<'_, '_> {
     }
 
     /// `PATCH …/secrets/{id}` with only the fields that change.
-    async fn update(&self, action: &Action, store_id: &str, change: &SecretChange) -> Outcome {
+    async fn update(&self, action: &Action, store_id: &StoreId, change: &SecretChange) -> Outcome {
         let Some(id) = &change.id else {
             return Outcome::check("update names no secret id".into());
         };
@@ -111,7 +112,7 @@ impl AccountRun<'_, '_> {
         } else {
             None
         };
-        let scopes = change.scopes.as_ref().map(|_| wire_scopes(change));
+        let scopes = change.scopes.as_ref().map(|_| change.wire_scopes());
         let patch = SecretPatch {
             value,
             scopes: scopes.as_deref(),
@@ -120,7 +121,12 @@ impl AccountRun<'_, '_> {
         self.count_write();
         match self
             .client
-            .patch_secret(&self.account.account_id, store_id, id, &patch)
+            .patch_secret(
+                self.account.account_id.as_str(),
+                store_id.as_str(),
+                id.as_str(),
+                &patch,
+            )
             .await
         {
             Ok(_) => Outcome::Done(None),
@@ -129,14 +135,18 @@ impl AccountRun<'_, '_> {
     }
 
     /// `DELETE …/secrets/{id}`; a secret already gone counts as deleted.
-    async fn delete(&self, store_id: &str, change: &SecretChange) -> Outcome {
+    async fn delete(&self, store_id: &StoreId, change: &SecretChange) -> Outcome {
         let Some(id) = &change.id else {
             return Outcome::check("delete names no secret id".into());
         };
         self.count_write();
         match self
             .client
-            .delete_secret(&self.account.account_id, store_id, id)
+            .delete_secret(
+                self.account.account_id.as_str(),
+                store_id.as_str(),
+                id.as_str(),
+            )
             .await
         {
             Ok(()) => Outcome::Done(None),
@@ -148,18 +158,22 @@ impl AccountRun<'_, '_> {
     /// The store's live secrets, `deleted` ones dropped.
     pub(super) async fn relist(
         &self,
-        store_id: &str,
+        store_id: &StoreId,
     ) -> Result<impl Iterator<Item = Secret> + use<>, ClientError> {
         Ok(self
             .client
-            .list_secrets(&self.account.account_id, store_id, &ListSecrets::default())
+            .list_secrets(
+                self.account.account_id.as_str(),
+                store_id.as_str(),
+                &ListSecrets::default(),
+            )
             .await?
             .into_iter()
             .filter(|s| s.status != "deleted"))
     }
 
     /// Names in a store with their comments, for confirming creates after a re-list.
-    async fn comments(&self, store_id: &str) -> Result<BTreeMap<String, String>, ClientError> {
+    async fn comments(&self, store_id: &StoreId) -> Result<BTreeMap<String, String>, ClientError> {
         Ok(self
             .relist(store_id)
             .await?
@@ -170,7 +184,7 @@ impl AccountRun<'_, '_> {
     /// Keeps the changes of `pending` that a re-list of the store does not show created.
     async fn not_listed<'c, T>(
         &self,
-        store_id: &str,
+        store_id: &StoreId,
         mut pending: Vec<T>,
         change: impl Fn(&T) -> &'c SecretChange,
     ) -> Result<Vec<T>, ClientError> {
@@ -183,17 +197,8 @@ impl AccountRun<'_, '_> {
 /// Whether a re-list shows `change` created: its name listed with exactly the comment (and
 /// so the ownership marker) that was sent.
 fn created_as_sent(listed: &BTreeMap<String, String>, change: &SecretChange) -> bool {
-    listed.get(&change.name).map(String::as_str)
+    listed.get(change.name.as_str()).map(String::as_str)
         == Some(change.comment.as_deref().unwrap_or_default())
-}
-
-/// The scopes a change sends, in wire spellings.
-fn wire_scopes(change: &SecretChange) -> Vec<String> {
-    change
-        .scopes
-        .as_ref()
-        .map(|s| s.new_wire())
-        .unwrap_or_default()
 }
 
 /// `POST /stores`, confirmed by the store list.
@@ -212,7 +217,7 @@ impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
         let store = self
             .run
             .client
-            .create_store(&self.run.account.account_id, self.name)
+            .create_store(self.run.account.account_id.as_str(), self.name)
             .await?;
         self.id = Some(store.id);
         Ok(())
@@ -222,7 +227,7 @@ impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
         let listed = self
             .run
             .client
-            .list_stores(&self.run.account.account_id)
+            .list_stores(self.run.account.account_id.as_str())
             .await?;
         let mut missing = Vec::new();
         for name in pending {
@@ -238,19 +243,19 @@ impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
 /// One batch `POST …/secrets`, confirmed by the store's secret list.
 struct BatchCreate<'r, 'a, 'b> {
     run: &'b AccountRun<'r, 'a>,
-    store_id: &'b str,
+    store_id: &'b StoreId,
 }
 
 impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
     type Item = (&'b SecretChange, &'a SecretValue);
 
     async fn send(&mut self, pending: &[Self::Item]) -> Result<(), ClientError> {
-        let scopes: Vec<Vec<String>> = pending.iter().map(|(c, _)| wire_scopes(c)).collect();
+        let scopes: Vec<Vec<String>> = pending.iter().map(|(c, _)| c.wire_scopes()).collect();
         let items: Vec<NewSecret<'_>> = pending
             .iter()
             .zip(&scopes)
             .map(|((change, value), scopes)| NewSecret {
-                name: &change.name,
+                name: change.name.as_str(),
                 value: value.expose_secret(),
                 scopes,
                 comment: change.comment.as_deref(),
@@ -258,7 +263,11 @@ impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
             .collect();
         self.run
             .client
-            .create_secrets(&self.run.account.account_id, self.store_id, &items)
+            .create_secrets(
+                self.run.account.account_id.as_str(),
+                self.store_id.as_str(),
+                &items,
+            )
             .await
             .map(drop)
     }
@@ -276,8 +285,8 @@ impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
 /// `POST …/secrets/{source}/duplicate`, confirmed by the store's secret list.
 struct Duplicate<'r, 'a, 'b> {
     run: &'b AccountRun<'r, 'a>,
-    store_id: &'b str,
-    source_id: &'b str,
+    store_id: &'b StoreId,
+    source_id: &'b SecretId,
     body: DuplicateSecret<'b>,
 }
 
@@ -288,9 +297,9 @@ impl<'b> Confirmable for Duplicate<'_, '_, 'b> {
         self.run
             .client
             .duplicate_secret(
-                &self.run.account.account_id,
-                self.store_id,
-                self.source_id,
+                self.run.account.account_id.as_str(),
+                self.store_id.as_str(),
+                self.source_id.as_str(),
                 &self.body,
             )
             .await

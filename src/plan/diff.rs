@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{Fingerprint, Scope, SecretName};
+use crate::domain::{Fingerprint, Scope, Scopes, SecretName};
 use crate::live::{LiveAccount, LiveSecret, LiveState, LiveStore};
 use crate::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
@@ -110,30 +110,27 @@ struct AccountPlanner<'a> {
     summary: &'a mut Summary,
 }
 
-fn wire_scopes(scopes: &BTreeSet<Scope>) -> Vec<String> {
-    scopes.iter().map(|s| s.as_wire().to_string()).collect()
+/// Whether the live scopes (wire spellings, unknown ones kept) are exactly the declared set.
+fn same_scopes(live: &BTreeSet<String>, declared: &Scopes) -> bool {
+    live.len() == declared.len()
+        && live
+            .iter()
+            .all(|s| Scope::from_wire(s).is_some_and(|scope| declared.contains(&scope)))
 }
 
-fn live_ref(secret: &LiveSecret) -> SecretRef {
+/// The live secret a rename copies: it carries the declared `renamed_from` name.
+fn rename_source(from: &SecretName, secret: &LiveSecret) -> SecretRef {
     SecretRef {
-        name: secret.name.clone(),
+        name: from.clone(),
         id: secret.id.clone(),
     }
 }
 
 fn delete_change(secret: &LiveSecret, cause: DeleteCause, reason: String) -> SecretChange {
     SecretChange {
-        name: secret.name.clone(),
         id: Some(secret.id.clone()),
-        source: None,
         delete_cause: Some(cause),
-        value: None,
-        send_value: false,
-        scopes: None,
-        user_comment: None,
-        marker: None,
-        comment: None,
-        reason,
+        ..SecretChange::new(secret.name.clone(), reason)
     }
 }
 
@@ -150,7 +147,7 @@ impl AccountPlanner<'_> {
     fn run(mut self) -> AccountPlan {
         let mut section = AccountPlan {
             label: self.desired.label.clone(),
-            account_id: self.desired.account_id.to_string(),
+            account_id: self.desired.account_id.clone(),
             quota: None,
             actions: Vec::new(),
             protected: Vec::new(),
@@ -453,8 +450,9 @@ impl AccountPlanner<'_> {
                         .renamed_from
                         .as_ref()
                         .filter(|f| !bad_sources.contains(*f));
-                    let live_old = from.and_then(|f| live.and_then(|s| s.secret(f.as_str())));
-                    if let Some(old) = live_old {
+                    let live_old =
+                        from.and_then(|f| live.and_then(|s| s.secret(f.as_str())).map(|o| (f, o)));
+                    if let Some((_, old)) = live_old {
                         claimed.insert(old.name.clone());
                     }
                     match (live_secret, live_old) {
@@ -468,7 +466,7 @@ impl AccountPlanner<'_> {
                             } else {
                                 self.summary.unchanged += 1;
                             }
-                            if let Some(old) = old {
+                            if let Some((_, old)) = old {
                                 let (_, m) = marker::split(&old.comment);
                                 match m {
                                     Some(m) if m.protect => {
@@ -511,12 +509,19 @@ impl AccountPlanner<'_> {
                                 }
                             }
                         }
-                        (None, Some(old)) => {
+                        (None, Some((from, old))) => {
                             // A protected old name is copied but never deleted: protection
                             // holds until a plan removes it.
                             let old_protected =
                                 marker::split(&old.comment).1.is_some_and(|m| m.protect);
-                            if self.rename(&store.name, name, p, old, !old_protected, &mut w) {
+                            if self.rename(
+                                &store.name,
+                                name,
+                                p,
+                                (from, old),
+                                !old_protected,
+                                &mut w,
+                            ) {
                                 self.check_size(&store.name, name, section);
                             }
                             if old_protected {
@@ -606,15 +611,11 @@ impl AccountPlanner<'_> {
             );
         }
         SecretChange {
-            name: name.to_string(),
-            id: None,
-            source: None,
-            delete_cause: None,
             value: Some(ValueChange::New { new: fp }),
             send_value: !keep,
             scopes: Some(ScopesChange {
                 old: None,
-                new: p.scopes.iter().copied().collect(),
+                new: p.scopes.clone(),
             }),
             user_comment: (!user.is_empty()).then(|| TextChange {
                 old: None,
@@ -625,16 +626,17 @@ impl AccountPlanner<'_> {
                 new: m.render(),
             }),
             comment: Some(marker::join(&user, &m)),
-            reason: "declared, not found live".to_string(),
+            ..SecretChange::new(name, "declared, not found live")
         }
     }
 
+    /// `old` is the live secret named by `from`, the declared `renamed_from`.
     fn rename(
         &mut self,
         store: &str,
         name: &SecretName,
         p: &PresentSecret,
-        old: &LiveSecret,
+        (from, old): (&SecretName, &LiveSecret),
         delete_old: bool,
         w: &mut StoreWork,
     ) -> bool {
@@ -653,15 +655,10 @@ impl AccountPlanner<'_> {
             Some(fp) => {
                 let m = Self::marker_for(p, fp);
                 w.duplicates.push(SecretChange {
-                    name: name.to_string(),
-                    id: None,
-                    source: Some(live_ref(old)),
-                    delete_cause: None,
-                    value: None,
-                    send_value: false,
+                    source: Some(rename_source(from, old)),
                     scopes: Some(ScopesChange {
                         old: Some(old.scopes.iter().cloned().collect()),
-                        new: p.scopes.iter().copied().collect(),
+                        new: p.scopes.clone(),
                     }),
                     user_comment: (user != old_user).then(|| TextChange {
                         old: Some(old_user.clone()),
@@ -672,12 +669,15 @@ impl AccountPlanner<'_> {
                         new: m.render(),
                     }),
                     comment: Some(marker::join(&user, &m)),
-                    reason: format!("renamed from {}; copied server-side", old.name),
+                    ..SecretChange::new(
+                        name,
+                        format!("renamed from {}; copied server-side", old.name),
+                    )
                 });
             }
             None => {
                 let mut change = self.create(store, name, p);
-                change.source = Some(live_ref(old));
+                change.source = Some(rename_source(from, old));
                 change.value = Some(match (old_fp, wanted) {
                     (Some(a), Some(b)) => ValueChange::Changed { old: a, new: b },
                     _ => ValueChange::Unverified { new: wanted },
@@ -735,13 +735,11 @@ impl AccountPlanner<'_> {
             Some(ValueChange::New { .. }) | None => live_fp,
         };
 
-        let wanted_scopes = wire_scopes(&p.scopes);
-        let live_scopes: Vec<String> = live.scopes.iter().cloned().collect();
-        let scopes = (wanted_scopes != live_scopes).then(|| {
+        let scopes = (!same_scopes(&live.scopes, &p.scopes)).then(|| {
             reasons.push("scopes changed");
             ScopesChange {
-                old: Some(live_scopes),
-                new: p.scopes.iter().copied().collect(),
+                old: Some(live.scopes.iter().cloned().collect()),
+                new: p.scopes.clone(),
             }
         });
 
@@ -781,17 +779,14 @@ impl AccountPlanner<'_> {
             reasons.push("marker updated");
         }
         Some(SecretChange {
-            name: name.to_string(),
             id: Some(live.id.clone()),
-            source: None,
-            delete_cause: None,
             value,
             send_value,
             scopes,
             user_comment,
             marker: marker_change,
             comment,
-            reason: reasons.join("; "),
+            ..SecretChange::new(name, reasons.join("; "))
         })
     }
 

@@ -60,10 +60,10 @@ pub fn live_digest(live: &LiveState) -> String {
     for account in &live.accounts {
         field("account", account.account_id.as_str());
         for store in &account.stores {
-            field("store", &store.id);
+            field("store", store.id.as_str());
             field("store_name", &store.name);
             for secret in &store.secrets {
-                field("secret", &secret.id);
+                field("secret", secret.id.as_str());
                 field("name", &secret.name);
                 field("modified", &secret.modified);
                 field("comment", &secret.comment);

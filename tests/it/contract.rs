@@ -1223,7 +1223,7 @@ async fn live_fetch_reads_several_accounts() {
     let a = &state.accounts[1];
     assert_eq!(a.quota.map(|q| q.usage), Some(3));
     let main = a.store("main").unwrap();
-    assert_eq!(main.id, store_a);
+    assert_eq!(main.id.as_str(), store_a);
     let names: Vec<&str> = main.secrets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["ALPHA", "MID", "ZED"], "sorted by name");
     let zed = main.secret("ZED").unwrap();
@@ -1247,10 +1247,14 @@ async fn live_fetch_reads_several_accounts() {
         };
         assert_eq!(account.stores.len(), truth.stores.len());
         for store in &account.stores {
-            let t = truth.stores.iter().find(|s| s.id == store.id).unwrap();
+            let t = truth
+                .stores
+                .iter()
+                .find(|s| s.id == store.id.as_str())
+                .unwrap();
             assert_eq!(store.secrets.len(), t.secrets.len());
             for s in &store.secrets {
-                let ts = t.secrets.iter().find(|x| x.id == s.id).unwrap();
+                let ts = t.secrets.iter().find(|x| x.id == s.id.as_str()).unwrap();
                 assert_eq!(s.name, ts.name);
                 assert_eq!(s.comment, ts.comment.clone().unwrap_or_default());
                 assert_eq!(s.scopes.iter().cloned().collect::<Vec<_>>(), ts.scopes);

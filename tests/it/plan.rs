@@ -143,7 +143,7 @@ fn kinds(plan: &Plan) -> Vec<(Stage, ActionKind, Vec<String>)> {
             (
                 a.stage,
                 a.kind,
-                a.secrets.iter().map(|s| s.name.clone()).collect(),
+                a.secrets.iter().map(|s| s.name.to_string()).collect(),
             )
         })
         .collect()
@@ -441,7 +441,7 @@ fn renames_duplicate_server_side_then_delete_the_old_name() {
         ]
     );
     let dup = &plan.accounts[0].actions[0].secrets[0];
-    assert_eq!(dup.source.as_ref().unwrap().id, "9");
+    assert_eq!(dup.source.as_ref().unwrap().id.as_str(), "9");
     assert!(!dup.send_value);
     assert_eq!(
         plan.accounts[0].actions[1].secrets[0].delete_cause,
@@ -588,7 +588,7 @@ fn prune_case(prune: Prune) -> Plan {
 fn deleted(plan: &Plan) -> Vec<String> {
     plan.actions()
         .filter(|(_, a)| a.kind == ActionKind::Delete)
-        .map(|(_, a)| a.secrets[0].name.clone())
+        .map(|(_, a)| a.secrets[0].name.to_string())
         .collect()
 }
 
@@ -1557,7 +1557,7 @@ fn build_world(
                     .collect();
                 secrets.sort_by(|x, y| x.name.cmp(&y.name));
                 live_stores.push(LiveStore {
-                    id: format!("store-{i}-{s}"),
+                    id: format!("store-{i}-{s}").into(),
                     name: store_name.to_string(),
                     created: "2026-01-01T00:00:00Z".into(),
                     modified: "2026-01-01T00:00:00Z".into(),
@@ -1700,7 +1700,7 @@ fn values_after(w: &World, plan: &Plan) -> BTreeMap<Key, Option<Fingerprint>> {
             let key: Key = (
                 account.label.clone(),
                 action.store.name.clone(),
-                c.name.clone(),
+                c.name.to_string(),
             );
             let sent = || c.send_value.then(|| w.wanted_fp(&key)).flatten();
             match action.kind {
@@ -1710,7 +1710,7 @@ fn values_after(w: &World, plan: &Plan) -> BTreeMap<Key, Option<Fingerprint>> {
                 }
                 ActionKind::Duplicate => {
                     let source = c.source.as_ref().expect("duplicate has a source");
-                    let from = (key.0.clone(), key.1.clone(), source.name.clone());
+                    let from = (key.0.clone(), key.1.clone(), source.name.to_string());
                     let v = held.get(&from).copied().flatten();
                     held.insert(key.clone(), v);
                 }
@@ -1961,16 +1961,16 @@ proptest! {
                     .live
                     .accounts
                     .iter()
-                    .find(|a| a.account_id.as_str() == account.account_id)
+                    .find(|a| a.account_id == account.account_id)
                     .and_then(|a| a.store(&store.name))
                     .and_then(|s| s.secrets.iter().find(|x| Some(&x.id) == c.id.as_ref()));
                 let live = live.ok_or_else(|| TestCaseError::fail(format!("delete of unknown {:?}", c.id)))?;
-                prop_assert_eq!(&live.name, &c.name);
+                prop_assert_eq!(live.name.as_str(), c.name.as_str());
                 prop_assert!(!protected(live), "{}/{}: protected {} deleted", &account.label, &store.name, &c.name);
-                let declared = SecretName::parse(&c.name).ok().and_then(|n| store.secrets.get(&n));
+                let declared = SecretName::parse(c.name.as_str()).ok().and_then(|n| store.secrets.get(&n));
                 let rename_source = store.secrets.values().any(|d| matches!(
                     d,
-                    DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == c.name)
+                    DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == c.name.as_str())
                 ));
                 let owned = marker::split(&live.comment).1.is_some();
                 let ordered = match declared {
@@ -2000,7 +2000,7 @@ proptest! {
                 .live
                 .accounts
                 .iter()
-                .find(|a| a.account_id.as_str() == account.account_id)
+                .find(|a| a.account_id == account.account_id)
                 .and_then(|a| a.quota)
             else {
                 continue;
@@ -2027,10 +2027,10 @@ proptest! {
         let steps = simulate_steps(&w.live, &plan).map_err(TestCaseError::fail)?;
         for account in &plan.accounts {
             let Some(check) = &account.quota else { continue };
-            let mut prev = account_count(&w.live, &account.account_id);
+            let mut prev = account_count(&w.live, account.account_id.as_str());
             let mut peak = prev;
             for (i, step) in steps.iter().enumerate() {
-                let now = account_count(step, &account.account_id);
+                let now = account_count(step, account.account_id.as_str());
                 if now > prev {
                     prop_assert!(now <= check.quota, "{}: {} secrets after action {}, quota {}", &account.label, now, i, check.quota);
                 }
@@ -2119,7 +2119,7 @@ proptest! {
             for c in &action.secrets {
                 let keep = w
                     .desired_store(&account.label, &action.store.name)
-                    .and_then(|s| s.secrets.get(&SecretName::parse(&c.name).ok()?))
+                    .and_then(|s| s.secrets.get(&SecretName::parse(c.name.as_str()).ok()?))
                     .is_some_and(|d| matches!(d, DesiredSecret::Present(p) if p.value == ValueSource::Keep));
                 prop_assert!(!(keep && c.send_value), "{} is value: keep but its value is sent", &c.name);
             }
