@@ -1,4 +1,4 @@
-//! The planner: `diff(desired, live, fingerprints, options) -> Plan`.
+//! The planner: `diff(desired, live, value facts, options) -> Plan`.
 //!
 //! Architecture invariant: pure and deterministic. No I/O, no async, no clock, no randomness,
 //! no plaintext: the same inputs give a byte-identical plan. Iteration follows the manifest's
@@ -13,6 +13,7 @@ use crate::manifest::{
 };
 use crate::output::count;
 
+use super::facts::ValueFacts;
 use super::marker::{self, Marker};
 use super::model::*;
 
@@ -31,9 +32,6 @@ pub struct PlanOptions {
     pub allow_deletes: Option<u32>,
     /// Secrets per batch create request (at least 1; default 100).
     pub batch_size: usize,
-    /// Byte length of each declared value, when the values were unsealed. Used only to check
-    /// sizes before any write; never rendered.
-    pub value_sizes: BTreeMap<ValueKey, usize>,
 }
 
 impl Default for PlanOptions {
@@ -41,22 +39,21 @@ impl Default for PlanOptions {
         Self {
             allow_deletes: None,
             batch_size: DEFAULT_BATCH_SIZE,
-            value_sizes: BTreeMap::new(),
         }
     }
 }
 
-/// Plans the changes that make `live` match `desired`. `values` is `None` without an
-/// identity (values are then not compared).
+/// Plans the changes that make `live` match `desired`, given what is known of the declared
+/// values (without an identity, [`ValueFacts::NotCompared`]: values are then not compared).
 pub fn diff(
     desired: &Desired,
     live: &LiveState,
-    values: Option<&ValueFingerprints>,
+    values: &ValueFacts,
     options: &PlanOptions,
 ) -> Plan {
     let mut plan = Plan {
         format_version: FORMAT_VERSION,
-        values_compared: values.is_some(),
+        values_compared: values.is_compared(),
         accounts: Vec::new(),
         notes: Vec::new(),
         problems: Vec::new(),
@@ -64,7 +61,7 @@ pub fn diff(
         summary: Summary::default(),
         digest: None,
     };
-    if values.is_none() {
+    if !values.is_compared() {
         plan.notes.push(
             "values were not compared: no identity was available, so value changes are unknown \
              and this plan cannot be applied"
@@ -102,7 +99,7 @@ struct StoreWork {
 struct AccountPlanner<'a> {
     desired: &'a DesiredAccount,
     live: Option<&'a LiveAccount>,
-    values: Option<&'a ValueFingerprints>,
+    values: &'a ValueFacts,
     options: &'a PlanOptions,
     safety: &'a Safety,
     problems: &'a mut Vec<Problem>,
@@ -343,14 +340,14 @@ impl AccountPlanner<'_> {
     }
 
     fn desired_fp(&self, store: &str, name: &SecretName) -> Option<Fingerprint> {
-        self.values?
+        self.values
             .get(&ValueKey::new(&self.desired.label, store, name.clone()))
-            .copied()
+            .map(|fact| fact.fingerprint)
     }
 
     fn check_size(&mut self, store: &str, name: &SecretName, section: &mut AccountPlan) {
         let key = ValueKey::new(&self.desired.label, store, name.clone());
-        if let Some(&size) = self.options.value_sizes.get(&key) {
+        if let Some(size) = self.values.get(&key).map(|fact| fact.len) {
             if size > MAX_VALUE_BYTES {
                 self.problem(
                     Some((store, Some(name.as_str()))),
@@ -437,7 +434,7 @@ impl AccountPlanner<'_> {
                 DesiredSecret::Present(p) => {
                     // With fingerprints, every value we may write must have one: a marker
                     // without it would make the next plan write the value again, forever.
-                    if self.values.is_some()
+                    if self.values.is_compared()
                         && p.value != ValueSource::Keep
                         && self.desired_fp(&store.name, name).is_none()
                     {

@@ -1,13 +1,13 @@
-//! The planner room: `diff(desired, live, fingerprints, options) -> Plan`, the ownership
+//! The planner room: `diff(desired, live, value facts, options) -> Plan`, the ownership
 //! marker, the renderers (text, Markdown, JSON), the plan JSON Schema, the live-state digest
 //! and a simulator for tests.
 //!
 //! Architecture invariant: nothing here does I/O, reads the clock, uses randomness or sees a
-//! plaintext value. The planner works from fingerprints ([`ValueFingerprints`]) only; the
-//! same inputs give a byte-identical plan.
+//! plaintext value. The planner works from fingerprints and lengths ([`ValueFacts`]) only;
+//! the same inputs give a byte-identical plan.
 //!
 //! * [`marker`] — the `[cfsecrets:v1 …]` tag at the end of a live comment.
-//! * [`diff()`] and [`PlanOptions`] — the planner.
+//! * [`diff()`] and [`PlanOptions`] — the planner; [`facts`] — its [`ValueFacts`] input.
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
 //! * [`check`] — [`check_appliable`] and [`RefusedPlan`]: whether a plan can be applied.
 //! * [`render`] — text, Markdown and JSON output.
@@ -19,6 +19,7 @@
 pub mod check;
 pub mod diff;
 pub mod digest;
+pub mod facts;
 pub mod marker;
 pub mod model;
 pub mod render;
@@ -28,4 +29,5 @@ pub mod simulate;
 pub use check::{Appliable, RefusedPlan, check_appliable};
 pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
 pub use digest::live_digest;
+pub use facts::{ValueFact, ValueFacts};
 pub use model::*;

@@ -37,10 +37,6 @@ pub const FORMAT_VERSION: u32 = 1;
 
 pub use crate::domain::ValueKey;
 
-/// Fingerprints of the declared values, computed by `values` from the plaintext. `None` in
-/// place of this map means "no identity" (a fork pull request): values are not compared.
-pub type ValueFingerprints = BTreeMap<ValueKey, Fingerprint>;
-
 /// A complete plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {

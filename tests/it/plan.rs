@@ -14,7 +14,7 @@ use cfsecrets::output::Palette;
 use cfsecrets::plan::marker::{self, Marker};
 use cfsecrets::plan::simulate::{simulate, simulate_steps};
 use cfsecrets::plan::{
-    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFingerprints,
+    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFact, ValueFacts,
     ValueKey, render,
 };
 use hmac::{Hmac, Mac};
@@ -117,11 +117,19 @@ fn live_one(mut secrets: Vec<LiveSecret>, quota: Option<Quota>) -> LiveState {
     }
 }
 
-/// Fingerprints for `(secret, value)` pairs in the single production store.
-fn fps(pairs: &[(&str, &str)]) -> ValueFingerprints {
+/// What the planner learns of one value: its stand-in fingerprint and its length.
+fn fact(value: &str) -> ValueFact {
+    ValueFact {
+        fingerprint: fingerprint(value),
+        len: value.len(),
+    }
+}
+
+/// Value facts for `(secret, value)` pairs in the single production store.
+fn fps(pairs: &[(&str, &str)]) -> ValueFacts {
     pairs
         .iter()
-        .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fingerprint(v)))
+        .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fact(v)))
         .collect()
 }
 
@@ -133,8 +141,8 @@ fn no_safety() -> Safety {
     }
 }
 
-fn plan_of(desired: &Desired, live: &LiveState, values: &ValueFingerprints) -> Plan {
-    plan::diff(desired, live, Some(values), &PlanOptions::default())
+fn plan_of(desired: &Desired, live: &LiveState, values: &ValueFacts) -> Plan {
+    plan::diff(desired, live, values, &PlanOptions::default())
 }
 
 fn kinds(plan: &Plan) -> Vec<(Stage, ActionKind, Vec<String>)> {
@@ -150,7 +158,7 @@ fn kinds(plan: &Plan) -> Vec<(Stage, ActionKind, Vec<String>)> {
 }
 
 /// Applies the plan in memory and plans again with the same inputs.
-fn replan(desired: &Desired, live: &LiveState, values: &ValueFingerprints) -> (LiveState, Plan) {
+fn replan(desired: &Desired, live: &LiveState, values: &ValueFacts) -> (LiveState, Plan) {
     let first = plan_of(desired, live, values);
     let after = simulate(live, &first).expect("simulated apply");
     let second = plan_of(desired, &after, values);
@@ -388,7 +396,12 @@ fn without_identity_structure_shows_and_values_are_not_compared() {
         ],
         None,
     );
-    let plan = plan::diff(&desired, &live, None, &PlanOptions::default());
+    let plan = plan::diff(
+        &desired,
+        &live,
+        &ValueFacts::NotCompared,
+        &PlanOptions::default(),
+    );
     assert!(!plan.values_compared);
     assert!(plan.notes[0].contains("values were not compared"));
     let k = kinds(&plan);
@@ -695,12 +708,9 @@ fn missing_stores_are_created_and_a_different_live_store_is_noted() {
     );
     desired.accounts[0].stores[0].name = "fresh".into();
     let live = live_one(vec![secret("1", "X", "", &["workers"])], None);
-    let values: ValueFingerprints = [(
-        ValueKey::new("production", "fresh", name("A")),
-        fingerprint("a"),
-    )]
-    .into_iter()
-    .collect();
+    let values: ValueFacts = [(ValueKey::new("production", "fresh", name("A")), fact("a"))]
+        .into_iter()
+        .collect();
     let plan = plan_of(&desired, &live, &values);
     assert_eq!(
         kinds(&plan),
@@ -744,7 +754,7 @@ fn creates_are_batched_per_store_in_chunks() {
         batch_size: 2,
         ..PlanOptions::default()
     };
-    let plan = plan::diff(&desired, &live_one(vec![], None), Some(&values), &options);
+    let plan = plan::diff(&desired, &live_one(vec![], None), &values, &options);
     let sizes: Vec<_> = plan.actions().map(|(_, a)| a.secrets.len()).collect();
     assert_eq!(sizes, vec![2, 2, 1]);
     assert_eq!(plan.summary.write_requests, 3);
@@ -868,7 +878,7 @@ fn safety_case(live_count: usize, deletes: usize, safety: Safety, allow: Option<
         allow_deletes: allow,
         ..PlanOptions::default()
     };
-    plan::diff(&desired, &live, Some(&fps(&[])), &options)
+    plan::diff(&desired, &live, &fps(&[]), &options)
 }
 
 #[test]
@@ -917,15 +927,16 @@ fn value_sizes_are_checked_before_any_write() {
         Prune::Owned,
         no_safety(),
     );
-    let key = |n: &str| ValueKey::new("production", STORE, name(n));
-    let options = PlanOptions {
-        value_sizes: [(key("BIG"), 65_537), (key("MID"), 2_000)]
-            .into_iter()
-            .collect(),
-        ..PlanOptions::default()
+    let sized = |n: &str, value: &str, len: usize| {
+        let key = ValueKey::new("production", STORE, name(n));
+        let fingerprint = fingerprint(value);
+        (key, ValueFact { fingerprint, len })
     };
-    let values = fps(&[("BIG", "b"), ("MID", "m")]);
-    let plan = plan::diff(&desired, &live_one(vec![], None), Some(&values), &options);
+    let values: ValueFacts = [sized("BIG", "b", 65_537), sized("MID", "m", 2_000)]
+        .into_iter()
+        .collect();
+    let live = live_one(vec![], None);
+    let plan = plan::diff(&desired, &live, &values, &PlanOptions::default());
     assert_eq!(plan.problems.len(), 1);
     assert_eq!(plan.problems[0].secret.as_deref(), Some("BIG"));
     assert!(plan.accounts[0].warnings[0].contains("MID"));
@@ -936,7 +947,7 @@ fn value_sizes_are_checked_before_any_write() {
 /// Every action kind: store create, create, update (value, scopes, comment, protect),
 /// unverified value, rename, delete owned, ensure absent, protected kept, unmanaged, quota
 /// reorder, blocked.
-fn showcase() -> (Desired, LiveState, ValueFingerprints) {
+fn showcase() -> (Desired, LiveState, ValueFacts) {
     let mut desired = desired_one(
         vec![],
         Prune::Owned,
@@ -1044,7 +1055,7 @@ fn showcase() -> (Desired, LiveState, ValueFingerprints) {
             secrets: vec![],
         }],
     });
-    let mut values = fps(&[
+    let production = [
         ("NEW_KEY", "sk_live_NEWVALUE"),
         ("VALUE_CHANGED", "vc-new"),
         ("SCOPES_CHANGED", "sc"),
@@ -1052,11 +1063,13 @@ fn showcase() -> (Desired, LiveState, ValueFingerprints) {
         ("LEGACY", "legacy"),
         ("DB_URL", "db"),
         ("UNCHANGED", "u"),
-    ]);
-    values.insert(
+    ]
+    .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fact(v)));
+    let staging = (
         ValueKey::new("staging", "staging_store", name("API_TOKEN")),
-        fingerprint("st"),
+        fact("st"),
     );
+    let values = production.into_iter().chain([staging]).collect();
     (desired, live, values)
 }
 
@@ -1156,9 +1169,9 @@ fn markdown_stays_under_the_limit_with_a_truncation_note() {
         Prune::Owned,
         no_safety(),
     );
-    let values: ValueFingerprints = secrets
+    let values: ValueFacts = secrets
         .iter()
-        .map(|n| (ValueKey::new("production", STORE, name(n)), fingerprint(n)))
+        .map(|n| (ValueKey::new("production", STORE, name(n)), fact(n)))
         .collect();
     let plan = plan_of(&desired, &live_one(vec![], None), &values);
     let full = render::markdown(&plan);
@@ -1432,7 +1445,7 @@ fn safety_gen() -> impl Strategy<Value = (Safety, Option<u32>)> {
 struct World {
     desired: Desired,
     live: LiveState,
-    values: ValueFingerprints,
+    values: ValueFacts,
     options: PlanOptions,
     plaintexts: Vec<String>,
 }
@@ -1460,7 +1473,7 @@ fn build_world(
 ) -> World {
     let mut desired_accounts = Vec::new();
     let mut live_accounts = Vec::new();
-    let mut values = ValueFingerprints::new();
+    let mut values = BTreeMap::new();
     for (i, a) in accounts.iter().enumerate() {
         let label = format!("acct{i}");
         let account_id = AccountId::parse(ACCOUNT_IDS[i]).unwrap();
@@ -1484,11 +1497,11 @@ fn build_world(
                             let key = ValueKey::new(&label, store_name, secret_name.clone());
                             let value = match value {
                                 ValueGen::File(v) => {
-                                    values.insert(key, fingerprint(&plaintexts[*v]));
+                                    values.insert(key, fact(&plaintexts[*v]));
                                     file(&format!("{label}-{store_name}-{n}"))
                                 }
                                 ValueGen::Bundle(v) => {
-                                    values.insert(key, fingerprint(&plaintexts[*v]));
+                                    values.insert(key, fact(&plaintexts[*v]));
                                     ValueSource::Bundle {
                                         path: PathBuf::from(format!("values/{store_name}.env.age")),
                                         key: NAMES[n].to_string(),
@@ -1503,7 +1516,7 @@ fn build_world(
                                         && !live(n)
                                         && !renamed_from.is_some_and(live)
                                     {
-                                        values.insert(key, fingerprint(&plaintexts[0]));
+                                        values.insert(key, fact(&plaintexts[0]));
                                         file(&format!("{label}-{store_name}-{n}"))
                                     } else {
                                         ValueSource::Keep
@@ -1590,11 +1603,10 @@ fn build_world(
         live: LiveState {
             accounts: live_accounts,
         },
-        values,
+        values: ValueFacts::Compared(values),
         options: PlanOptions {
             allow_deletes,
             batch_size,
-            value_sizes: BTreeMap::new(),
         },
         plaintexts,
     }
@@ -1609,7 +1621,7 @@ impl World {
     }
 
     fn plan_from(&self, live: &LiveState) -> Plan {
-        plan::diff(&self.desired, live, Some(&self.values), &self.options)
+        plan::diff(&self.desired, live, &self.values, &self.options)
     }
 
     fn label(&self, account_id: &AccountId) -> String {
@@ -1663,7 +1675,7 @@ impl World {
     fn wanted_fp(&self, key: &Key) -> Option<Fingerprint> {
         self.values
             .get(&ValueKey::new(&key.0, &key.1, name(&key.2)))
-            .copied()
+            .map(|fact| fact.fingerprint)
     }
 }
 
@@ -2047,8 +2059,8 @@ proptest! {
     fn planning_is_deterministic(w in world()) {
         let copy = w.clone();
         for (a, b) in [
-            (Some(&w.values), Some(&copy.values)),
-            (None, None),
+            (&w.values, &copy.values),
+            (&ValueFacts::NotCompared, &ValueFacts::NotCompared),
         ] {
             let first = plan::diff(&w.desired, &w.live, a, &w.options);
             let second = plan::diff(&copy.desired, &copy.live, b, &copy.options);
@@ -2087,7 +2099,8 @@ proptest! {
     /// contains a generated value, with or without values compared, before or after apply.
     #[test]
     fn rendered_plans_never_contain_a_value(w in world()) {
-        let mut plans = vec![w.plan(), plan::diff(&w.desired, &w.live, None, &w.options)];
+        let not_compared = plan::diff(&w.desired, &w.live, &ValueFacts::NotCompared, &w.options);
+        let mut plans = vec![w.plan(), not_compared];
         if !plans[0].has_problems()
             && let Ok(after) = simulate(&w.live, &plans[0])
         {
@@ -2301,7 +2314,8 @@ fn a_declared_value_without_a_fingerprint_is_a_problem() {
     assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
     assert_eq!(plan.problems[0].secret.as_deref(), Some("A"));
     // Without any identity it is not a problem, just not compared.
-    assert!(!plan::diff(&desired, &live, None, &PlanOptions::default()).has_problems());
+    let not_compared = ValueFacts::NotCompared;
+    assert!(!plan::diff(&desired, &live, &not_compared, &PlanOptions::default()).has_problems());
 }
 
 #[test]
