@@ -38,8 +38,8 @@ use cfsecrets::live::{LiveAccount, LiveSecret, LiveState, LiveStore, Quota, Secr
 use cfsecrets::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
+use cfsecrets::marker::{self, Marker};
 use cfsecrets::output::{Output, Palette};
-use cfsecrets::plan::marker::{self, Marker};
 use cfsecrets::plan::{self, Plan, PlanOptions, ValueFact, ValueFacts, ValueKey};
 use cfsecrets::values::{FingerprintKey, Identities, Recipients, seal, unseal_all, write_atomic};
 
@@ -691,7 +691,7 @@ fn live_secret(a: usize, i: usize, name: &str, comment: &str, fp: Fingerprint) -
         id: format!("{:016x}{:016x}", a + 1, i + 1).into(),
         name: name.to_string(),
         status: SecretStatus::Active,
-        comment: marker::join(comment, &marker),
+        comment: marker::join(comment, &marker).into(),
         scopes: ["workers".to_string()].into(),
         created: "2026-01-01T00:00:00Z".to_string(),
         modified: "2026-01-01T00:00:00Z".to_string(),

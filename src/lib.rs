@@ -22,10 +22,15 @@
 //!   fingerprints. Plaintext never leaves its secret type here except into a request body.
 //! * [`cloudflare`] — the REST client: envelope, pagination, retries, pacing, typed errors,
 //!   wire DTOs.
+//! * [`marker`] — the ownership marker at the end of a live comment: parsed once by `live`,
+//!   written by the planner, read by `import`.
 //! * [`live`] — the live snapshot, converted from wire DTOs into domain terms.
 //! * [`plan`] — `diff(desired, live, …) -> Plan`, pure and deterministic, plus the renderers
-//!   (text, Markdown, JSON) and the ownership marker.
-//! * [`apply`] — executes a plan in order against the client and reports what was done.
+//!   (text, Markdown, JSON) and the facts about a plan (appliable, stale, same actions).
+//! * [`apply`] — executes a plan in order against the client and reports what was done:
+//!   `mod.rs` the stage loop, `write.rs` one function per write, `confirm.rs` the re-list
+//!   after a write that is not idempotent, `verify.rs` the check around deletes,
+//!   `report.rs` and `failure.rs` what is reported and why a write failed.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
 //!
@@ -51,6 +56,7 @@ pub mod domain;
 pub mod emulator;
 pub mod live;
 pub mod manifest;
+pub mod marker;
 pub mod output;
 pub mod plan;
 pub mod values;

@@ -14,8 +14,8 @@ use crate::manifest::{
 use crate::output::count;
 
 use super::facts::ValueFacts;
-use super::marker::{self, Marker};
 use super::model::*;
+use crate::marker::{self, Marker};
 
 // The value size limits (API notes §5.2): above `MAX_VALUE_BYTES` the API refuses a value (a
 // problem); above `WARN_VALUE_BYTES` some accounts still do (a warning). They are the limits
@@ -412,8 +412,7 @@ impl AccountPlanner<'_> {
             match secret {
                 DesiredSecret::Absent => {
                     if let Some(l) = live_secret {
-                        let (_, m) = marker::split(&l.comment);
-                        if m.is_some_and(|m| m.protect) {
+                        if l.comment.is_protected() {
                             section.protected.push(kept(
                                 &store.name,
                                 l,
@@ -464,8 +463,7 @@ impl AccountPlanner<'_> {
                                 self.summary.unchanged += 1;
                             }
                             if let Some((_, old)) = old {
-                                let (_, m) = marker::split(&old.comment);
-                                match m {
+                                match old.comment.marker() {
                                     Some(m) if m.protect => {
                                         section.protected.push(kept(
                                             &store.name,
@@ -509,8 +507,7 @@ impl AccountPlanner<'_> {
                         (None, Some((from, old))) => {
                             // A protected old name is copied but never deleted: protection
                             // holds until a plan removes it.
-                            let old_protected =
-                                marker::split(&old.comment).1.is_some_and(|m| m.protect);
+                            let old_protected = old.comment.is_protected();
                             if self.rename(
                                 &store.name,
                                 name,
@@ -555,8 +552,7 @@ impl AccountPlanner<'_> {
                 if claimed.contains(&l.name) {
                     continue;
                 }
-                let (_, m) = marker::split(&l.comment);
-                let verdict = match (store.prune, m) {
+                let verdict = match (store.prune, l.comment.marker()) {
                     (Prune::None, _) => Err("not declared (prune: none)"),
                     (_, Some(m)) if m.protect => Ok(None),
                     (Prune::Owned, Some(_)) => Ok(Some("owned, no longer declared")),
@@ -637,7 +633,8 @@ impl AccountPlanner<'_> {
         delete_old: bool,
         w: &mut StoreWork,
     ) -> bool {
-        let (old_user, old_marker) = marker::split(&old.comment);
+        let old_user = old.comment.user();
+        let old_marker = old.comment.marker();
         let old_fp = old_marker.and_then(|m| m.fingerprint);
         let wanted = self.desired_fp(store, name);
         // Which fingerprint the duplicate carries, or None when the value must be written anew.
@@ -658,7 +655,7 @@ impl AccountPlanner<'_> {
                         new: p.scopes.clone(),
                     }),
                     user_comment: (user != old_user).then(|| TextChange {
-                        old: Some(old_user.clone()),
+                        old: Some(old_user.to_string()),
                         new: user.clone(),
                     }),
                     marker: (Some(m) != old_marker).then(|| TextChange {
@@ -703,7 +700,8 @@ impl AccountPlanner<'_> {
         p: &PresentSecret,
         live: &LiveSecret,
     ) -> Option<SecretChange> {
-        let (live_user, live_marker) = marker::split(&live.comment);
+        let live_user = live.comment.user();
+        let live_marker = live.comment.marker();
         let live_fp = live_marker.and_then(|m| m.fingerprint);
         let mut reasons = Vec::new();
 
@@ -744,7 +742,7 @@ impl AccountPlanner<'_> {
         let user_comment = (user != live_user).then(|| {
             reasons.push("comment changed");
             TextChange {
-                old: Some(live_user.clone()),
+                old: Some(live_user.to_string()),
                 new: user.clone(),
             }
         });

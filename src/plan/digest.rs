@@ -66,7 +66,7 @@ pub fn live_digest(live: &LiveState) -> String {
                 field("secret", secret.id.as_str());
                 field("name", &secret.name);
                 field("modified", &secret.modified);
-                field("comment", &secret.comment);
+                field("comment", secret.comment.raw());
                 for scope in &secret.scopes {
                     field("scope", scope);
                 }

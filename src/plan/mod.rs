@@ -1,12 +1,11 @@
-//! The planner room: `diff(desired, live, value facts, options) -> Plan`, the ownership
-//! marker, the renderers (text, Markdown, JSON), the plan JSON Schema, the live-state digest
-//! and a simulator for tests.
+//! The planner room: `diff(desired, live, value facts, options) -> Plan`, the renderers
+//! (text, Markdown, JSON), the plan JSON Schema, the live-state digest and a simulator for
+//! tests. The ownership marker it writes is a domain fact of its own: [`crate::marker`].
 //!
 //! Architecture invariant: nothing here does I/O, reads the clock, uses randomness or sees a
 //! plaintext value. The planner works from fingerprints and lengths ([`ValueFacts`]) only;
 //! the same inputs give a byte-identical plan.
 //!
-//! * [`marker`] — the `[cfsecrets:v1 …]` tag at the end of a live comment.
 //! * [`diff()`] and [`PlanOptions`] — the planner; [`facts`] — its [`ValueFacts`] input.
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
 //! * [`check`] — [`check_appliable`] and [`RefusedPlan`]: whether a plan can be applied.
@@ -20,7 +19,6 @@ pub mod check;
 pub mod diff;
 pub mod digest;
 pub mod facts;
-pub mod marker;
 pub mod model;
 pub mod render;
 pub mod schema;

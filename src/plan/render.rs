@@ -15,8 +15,8 @@ use similar::{ChangeTag, TextDiff};
 use crate::output::Palette;
 use crate::output::count;
 
-use super::marker::Marker;
 use super::model::*;
+use crate::marker::Marker;
 
 /// Largest Markdown output, below GitHub's 65,536-character comment limit.
 pub const MARKDOWN_LIMIT: usize = 65_000;

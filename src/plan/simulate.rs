@@ -100,7 +100,7 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                             id: fresh().into(),
                             name: change.name.to_string(),
                             status: SecretStatus::Pending,
-                            comment: change.comment.clone().unwrap_or_default(),
+                            comment: change.comment.clone().unwrap_or_default().into(),
                             scopes,
                             created: "sim".into(),
                             modified: "sim".into(),
@@ -118,7 +118,7 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                             secret.scopes = scopes.new_wire().into_iter().collect();
                         }
                         if let Some(comment) = &change.comment {
-                            secret.comment = comment.clone();
+                            secret.comment = comment.clone().into();
                         }
                         secret.modified = "sim".into();
                     }

@@ -10,8 +10,8 @@ use cfsecrets::live::{LiveAccount, LiveSecret, LiveState, LiveStore, Quota, Secr
 use cfsecrets::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
+use cfsecrets::marker::{self, Marker};
 use cfsecrets::output::Palette;
-use cfsecrets::plan::marker::{self, Marker};
 use cfsecrets::plan::simulate::{simulate, simulate_steps};
 use cfsecrets::plan::{
     self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFact, ValueFacts,
@@ -293,7 +293,7 @@ fn a_user_comment_round_trips_even_when_it_looks_like_a_marker() {
     assert_eq!(c.user_comment.as_ref().unwrap().new, tricky);
     let (after, again) = replan(&desired, &live, &values);
     assert!(again.is_empty());
-    let (user, m) = marker::split(&after.accounts[0].stores[0].secrets[0].comment);
+    let (user, m) = marker::split(after.accounts[0].stores[0].secrets[0].comment.raw());
     assert_eq!(user, tricky);
     assert!(!m.unwrap().protect);
 }
@@ -1684,7 +1684,9 @@ fn appliable(plan: &Plan) -> bool {
 }
 
 fn protected(secret: &LiveSecret) -> bool {
-    marker::split(&secret.comment).1.is_some_and(|m| m.protect)
+    marker::split(secret.comment.raw())
+        .1
+        .is_some_and(|m| m.protect)
 }
 
 fn account_count(state: &LiveState, account_id: &str) -> u64 {
@@ -1705,7 +1707,12 @@ fn values_after(w: &World, plan: &Plan) -> BTreeMap<Key, Option<Fingerprint>> {
     let mut held: BTreeMap<Key, Option<Fingerprint>> = w
         .secrets(&w.live)
         .into_iter()
-        .map(|(k, s)| (k, marker::split(&s.comment).1.and_then(|m| m.fingerprint)))
+        .map(|(k, s)| {
+            (
+                k,
+                marker::split(s.comment.raw()).1.and_then(|m| m.fingerprint),
+            )
+        })
         .collect();
     for (account, action) in plan.actions() {
         for c in &action.secrets {
@@ -1751,7 +1758,7 @@ fn check_end_state(w: &World, plan: &Plan, after: &LiveState) -> Result<(), Test
             .ok_or_else(|| TestCaseError::fail(format!("{key:?} missing after apply")))?;
         let wire: BTreeSet<String> = p.scopes.iter().map(|s| s.as_wire().to_string()).collect();
         prop_assert_eq!(&s.scopes, &wire, "scopes of {:?}", key);
-        let (user, m) = marker::split(&s.comment);
+        let (user, m) = marker::split(s.comment.raw());
         prop_assert_eq!(
             user.as_str(),
             p.comment.as_deref().unwrap_or(""),
@@ -1784,7 +1791,7 @@ fn check_end_state(w: &World, plan: &Plan, after: &LiveState) -> Result<(), Test
         if declared || source {
             continue;
         }
-        let owned = marker::split(&b.comment).1.is_some();
+        let owned = marker::split(b.comment.raw()).1.is_some();
         let goes = !protected(b)
             && match s.prune {
                 Prune::All => true,
@@ -1984,7 +1991,7 @@ proptest! {
                     d,
                     DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == c.name.as_str())
                 ));
-                let owned = marker::split(&live.comment).1.is_some();
+                let owned = marker::split(live.comment.raw()).1.is_some();
                 let ordered = match declared {
                     Some(DesiredSecret::Absent) => true,
                     Some(DesiredSecret::Present(_)) => false,
