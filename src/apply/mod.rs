@@ -10,18 +10,18 @@
 //!   plan, the only thing [`Applier::run`] executes, so each check runs once.
 //! * Store creates first (the new ids are recorded for the later actions of that store); one
 //!   batch create per action; duplicates, PATCHes and deletes concurrently, bounded by
-//!   `parallelism`, under the client's shared pacer ([`write`]).
+//!   `parallelism`, under the client's shared pacer (`write.rs`).
 //! * Writes that are not idempotent (store create, batch create, duplicate) are followed, when
 //!   they fail or their outcome is unknown, by a re-list that decides what exists: a secret
 //!   listed with exactly the comment (and so the ownership marker) that was sent counts as
-//!   created. What is still missing after an unknown outcome is sent once more ([`confirm`]).
-//! * After each store's deletes the store is listed again: every deleted id must be gone and
-//!   nothing else may have vanished; anything else is a loud failure ([`verify`]).
+//!   created. What is still missing after an unknown outcome is sent once more (`confirm.rs`).
+//! * Each store is listed before its deletes and again after: every deleted id must be gone
+//!   and nothing else may have vanished; anything else is a loud failure (`verify.rs`).
 //! * On the first failure, requests already running finish, nothing new starts, and the
-//!   report says what was done, what failed and what was not attempted ([`report`]). Each
+//!   report says what was done, what failed and what was not attempted (`report.rs`). Each
 //!   failure keeps a [`FailureCause`] from the typed client error: a transient one converges
 //!   on the next run (it re-plans from live state); a permanent one (value size, quota, store
-//!   limit, scopes, credentials) will fail again until something is changed ([`failure`]).
+//!   limit, scopes, credentials) will fail again until something is changed (`failure.rs`).
 //!
 //! Plaintext leaves its [`SecretValue`] only into a request body (`NewSecret` /
 //! `SecretPatch`); no event, report line or error carries it.

@@ -16,7 +16,9 @@ type Listing = BTreeMap<SecretId, String>;
 
 impl AccountRun<'_, '_> {
     /// What each store of a stage of deletes holds before it runs, by store name. A failed
-    /// listing is the step to report (the deletes are then not attempted).
+    /// listing is the step to report (the deletes are then not attempted). One list request
+    /// per store; it could instead be derived from the plan's live snapshot and the results
+    /// of the creates and copies that ran before.
     pub(super) async fn list_before<'p>(
         &self,
         stage: &[Action],

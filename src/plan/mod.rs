@@ -6,7 +6,11 @@
 //! plaintext value. The planner works from fingerprints and lengths ([`ValueFacts`]) only;
 //! the same inputs give a byte-identical plan.
 //!
-//! * [`diff()`] and [`PlanOptions`] — the planner; [`facts`] — its [`ValueFacts`] input.
+//! * [`diff()`] and [`PlanOptions`] — the planner, account by account in named steps (its
+//!   docs list them), each step in its own file: `store` (one store: absent, present,
+//!   undeclared secrets) with `change` (create, rename, update), `safety` (delete
+//!   thresholds), `quota` (fit, and whether deletes run first) and `order` (stages).
+//! * [`facts`] — [`ValueFacts`], what the planner knows of the values.
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
 //! * [`check`] — [`check_appliable`] and [`RefusedPlan`]: whether a plan can be applied.
 //! * [`render`] — text, Markdown and JSON output.
@@ -15,17 +19,24 @@
 //!   [`PlanDigest::moved_since`], which names the inputs of a saved plan that moved.
 //! * [`simulate`] — test support: apply a plan to a [`crate::live::LiveState`] in memory.
 
+mod change;
 pub mod check;
 pub mod diff;
 pub mod digest;
 pub mod facts;
 pub mod model;
+mod order;
+mod quota;
 pub mod render;
+mod safety;
 pub mod schema;
 pub mod simulate;
+mod store;
 
 pub use check::{Appliable, RefusedPlan, check_appliable};
 pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
 pub use digest::live_digest;
 pub use facts::{ValueFact, ValueFacts};
 pub use model::*;
+
+use diff::{AccountPlanner, StoreWork};
