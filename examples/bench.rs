@@ -38,12 +38,10 @@ use cfsecrets::live::{LiveAccount, LiveSecret, LiveState, LiveStore, Quota, Secr
 use cfsecrets::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
+use cfsecrets::marker::{self, Marker};
 use cfsecrets::output::{Output, Palette};
-use cfsecrets::plan::marker::{self, Marker};
-use cfsecrets::plan::{self, Plan, PlanOptions, ValueFingerprints, ValueKey};
-use cfsecrets::values::{
-    FingerprintKey, Identities, Recipients, fingerprints, seal, unseal_all, write_atomic,
-};
+use cfsecrets::plan::{self, Plan, PlanOptions, ValueFact, ValueFacts, ValueKey};
+use cfsecrets::values::{FingerprintKey, Identities, Recipients, seal, unseal_all, write_atomic};
 
 /// Secrets in the apply benchmark (the emulator's default quota is 100 per account).
 const N: usize = 90;
@@ -473,7 +471,19 @@ async fn paced_apply(
         "{} value(s) could not be unsealed",
         problems.len()
     );
-    let fps: ValueFingerprints = fingerprints(&values, &key);
+    let facts: ValueFacts = values
+        .iter()
+        .map(|(k, v)| {
+            let fingerprint = key.fingerprint(v);
+            (
+                k.clone(),
+                ValueFact {
+                    fingerprint,
+                    len: v.len(),
+                },
+            )
+        })
+        .collect();
     let mut config = ClientConfig::new(&emu.base_url(), Auth::Token(Credential::new(TOKEN)))?;
     config.rate_limit_per_5min = budget;
     config.rate_window = window;
@@ -486,17 +496,17 @@ async fn paced_apply(
         .collect();
     let started = Instant::now();
     let live = cfsecrets::live::fetch(&client, &accounts).await?;
-    let plan = plan::diff(&desired, &live, Some(&fps), &PlanOptions::default());
+    let plan = plan::diff(&desired, &live, &facts, &PlanOptions::default());
     let applier = Applier {
         client: &client,
         values: &values,
         fingerprint_key: Some(&key),
         parallelism: PACER_PARALLELISM,
     };
-    let report = applier
-        .run(&plan, &|_| {})
-        .await
+    let checked = plan::check_appliable(&plan)
+        .and_then(|appliable| applier.precheck(appliable))
         .map_err(|why| anyhow!("the applier refused the plan: {why}"))?;
+    let report = applier.run(checked, &|_| {}).await;
     let wall = started.elapsed();
     ensure!(
         report.is_success() && report.done.len() == N,
@@ -561,9 +571,7 @@ async fn pacer(emu: &EmulatorHandle, project: &mut Project) -> anyhow::Result<()
 /// Synthetic desired and live states: per account, of 100 declared secrets 60 are
 /// unchanged, 10 have a new value, 5 a new comment, 5 new scopes, and 20 are new; 10 more
 /// live secrets carry the marker but are no longer declared (deleted under `prune: owned`).
-fn synthetic(
-    accounts: usize,
-) -> anyhow::Result<(Desired, LiveState, ValueFingerprints, PlanOptions)> {
+fn synthetic(accounts: usize) -> anyhow::Result<(Desired, LiveState, ValueFacts, PlanOptions)> {
     let fp = |a: usize, i: usize, salt: u64| {
         let n = ((a as u64) << 32) ^ (i as u64) ^ (salt << 60);
         Fingerprint::from_bytes(n.to_be_bytes())
@@ -572,8 +580,7 @@ fn synthetic(
     let wider: BTreeSet<Scope> = [Scope::Workers, Scope::AiGateway].into();
     let mut desired_accounts = Vec::new();
     let mut live_accounts = Vec::new();
-    let mut fps = ValueFingerprints::new();
-    let mut sizes = BTreeMap::new();
+    let mut facts = BTreeMap::new();
     for a in 0..accounts {
         let label = format!("account{a:03}");
         let account_id = AccountId::parse(&format!("{:032x}", a + 1)).map_err(|e| anyhow!(e))?;
@@ -598,8 +605,14 @@ fn synthetic(
                 }),
             );
             let key = ValueKey::new(&label, STORE, name.clone());
-            fps.insert(key.clone(), fp(a, i, 0));
-            sizes.insert(key, 40);
+            let fingerprint = fp(a, i, 0);
+            facts.insert(
+                key,
+                ValueFact {
+                    fingerprint,
+                    len: 40,
+                },
+            );
             if i >= 80 {
                 continue; // declared, not live: created
             }
@@ -642,7 +655,7 @@ fn synthetic(
                 usage: 90,
             }),
             stores: vec![LiveStore {
-                id: format!("{:032x}", 0xabc000 + a),
+                id: format!("{:032x}", 0xabc000 + a).into(),
                 name: STORE.to_string(),
                 created: "2026-01-01T00:00:00Z".to_string(),
                 modified: "2026-01-01T00:00:00Z".to_string(),
@@ -661,11 +674,12 @@ fn synthetic(
     let live = LiveState {
         accounts: live_accounts,
     };
-    let options = PlanOptions {
-        value_sizes: sizes,
-        ..PlanOptions::default()
-    };
-    Ok((desired, live, fps, options))
+    Ok((
+        desired,
+        live,
+        ValueFacts::Compared(facts),
+        PlanOptions::default(),
+    ))
 }
 
 fn live_secret(a: usize, i: usize, name: &str, comment: &str, fp: Fingerprint) -> LiveSecret {
@@ -674,10 +688,10 @@ fn live_secret(a: usize, i: usize, name: &str, comment: &str, fp: Fingerprint) -
         protect: false,
     };
     LiveSecret {
-        id: format!("{:016x}{:016x}", a + 1, i + 1),
+        id: format!("{:016x}{:016x}", a + 1, i + 1).into(),
         name: name.to_string(),
         status: SecretStatus::Active,
-        comment: marker::join(comment, &marker),
+        comment: marker::join(comment, &marker).into(),
         scopes: ["workers".to_string()].into(),
         created: "2026-01-01T00:00:00Z".to_string(),
         modified: "2026-01-01T00:00:00Z".to_string(),
@@ -715,8 +729,8 @@ fn planner() -> anyhow::Result<()> {
     println!("   {}", "-".repeat(80));
     let mut largest = None;
     for accounts in PLANNER_ACCOUNTS {
-        let (desired, live, fps, options) = synthetic(accounts)?;
-        let plan = plan::diff(&desired, &live, Some(&fps), &options);
+        let (desired, live, facts, options) = synthetic(accounts)?;
+        let plan = plan::diff(&desired, &live, &facts, &options);
         let s = &plan.summary;
         ensure!(
             !plan.is_blocked() && !plan.has_problems(),
@@ -732,7 +746,7 @@ fn planner() -> anyhow::Result<()> {
             got == expected,
             "the synthetic plan has {got:?} creates/updates/deletes, expected {expected:?}"
         );
-        let time = median(|| plan::diff(&desired, &live, Some(&fps), &options));
+        let time = median(|| plan::diff(&desired, &live, &facts, &options));
         let secrets = accounts * SECRETS_PER_ACCOUNT;
         println!(
             "   {:>8} | {:>8} | {:>10.3} | {:>13.2} | {:>27}",

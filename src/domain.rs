@@ -247,6 +247,51 @@ impl From<Fingerprint> for String {
     }
 }
 
+/// Opaque ids the API assigns: [`StoreId`] for a store, [`SecretId`] for a secret. Kept as
+/// sent (the API documents no form); a distinct type each, so a store id cannot be passed
+/// where a secret id belongs. Serialized as the plain string.
+macro_rules! opaque_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+opaque_id!(
+    /// A store's id, as the API assigned it.
+    StoreId
+);
+opaque_id!(
+    /// A secret's id, as the API assigned it.
+    SecretId
+);
+
 /// Identifies one declared secret's value: (account label, store name, secret name). Names
 /// only; shared by the values room (the unsealed map), the planner (fingerprints, sizes) and
 /// the applier (what to send).

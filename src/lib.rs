@@ -13,8 +13,8 @@
 //!
 //! * [`cli`] — clap types; their doc comments are the `--help` text. No I/O.
 //! * [`commands`] — one file per subcommand, each a thin script; exit-code mapping.
-//! * [`domain`] — small validated types shared downstream: account ids, secret names,
-//!   scopes, fingerprints.
+//! * [`domain`] — small validated types shared downstream: account ids, store and secret ids,
+//!   secret names, scopes, fingerprints.
 //! * [`manifest`] — YAML → raw types (serde, JSON Schema) → validated [`manifest::Desired`],
 //!   with every diagnostic at once, each with `file:line:column`; and the comment-preserving
 //!   text edit of `secret set`, checked by the same validator.
@@ -22,10 +22,16 @@
 //!   fingerprints. Plaintext never leaves its secret type here except into a request body.
 //! * [`cloudflare`] — the REST client: envelope, pagination, retries, pacing, typed errors,
 //!   wire DTOs.
+//! * [`marker`] — the ownership marker at the end of a live comment: parsed once by `live`,
+//!   written by the planner, read by `import`.
 //! * [`live`] — the live snapshot, converted from wire DTOs into domain terms.
-//! * [`plan`] — `diff(desired, live, …) -> Plan`, pure and deterministic, plus the renderers
-//!   (text, Markdown, JSON) and the ownership marker.
-//! * [`apply`] — executes a plan in order against the client and reports what was done.
+//! * [`plan`] — `diff(desired, live, value facts, options) -> Plan`, pure and deterministic,
+//!   in named steps (`store`, `change`, `safety`, `quota`, `order`); the renderers (text,
+//!   Markdown, JSON) and the facts about a plan (appliable, stale, same actions).
+//! * [`apply`] — executes a plan in order against the client and reports what was done:
+//!   `mod.rs` the stage loop, `write.rs` one function per write, `confirm.rs` the re-list
+//!   after a write that is not idempotent, `verify.rs` the check around deletes,
+//!   `report.rs` and `failure.rs` what is reported and why a write failed.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
@@ -54,6 +60,7 @@ pub mod domain;
 pub mod emulator;
 pub mod live;
 pub mod manifest;
+pub mod marker;
 pub mod output;
 pub mod plan;
 pub mod values;

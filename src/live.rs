@@ -2,17 +2,17 @@
 //!
 //! Built from one store list and paginated secret lists per store, plus `GET /quota`, run
 //! concurrently across accounts. No per-secret GETs: the list carries comment, scopes, status
-//! and timestamps. This room only reads.
+//! and timestamps. This room only reads. Each comment's ownership marker is parsed here, once
+//! ([`LiveComment`]).
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
 use crate::cloudflare::{self as wire, Client, ClientError, ListSecrets};
-use crate::domain::AccountId;
+use crate::domain::{AccountId, SecretId, StoreId};
+use crate::marker::LiveComment;
 
 /// Everything fetched for the accounts a manifest names.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LiveState {
     pub accounts: Vec<LiveAccount>,
 }
@@ -23,7 +23,7 @@ impl LiveState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveAccount {
     pub account_id: AccountId,
     /// `None` when the quota call failed or was not made; the planner then cannot check it.
@@ -38,15 +38,15 @@ impl LiveAccount {
 }
 
 /// `GET /quota`: how many secrets the account may hold and holds now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quota {
     pub quota: u64,
     pub usage: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveStore {
-    pub id: String,
+    pub id: StoreId,
     pub name: String,
     pub created: String,
     pub modified: String,
@@ -60,22 +60,22 @@ impl LiveStore {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveSecret {
-    pub id: String,
+    pub id: SecretId,
     /// Kept as a plain string: a live name outside the manifest's rules must not break a read.
     pub name: String,
     pub status: SecretStatus,
-    /// The raw live comment, ownership marker included (see `plan::marker`).
-    pub comment: String,
+    /// The live comment, split once into the user's comment and the ownership marker
+    /// ([`crate::marker`]); the raw text is kept for the digest.
+    pub comment: LiveComment,
     /// Wire spellings, sorted. Unknown scopes are kept, not dropped.
     pub scopes: BTreeSet<String>,
     pub created: String,
     pub modified: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretStatus {
     Pending,
     Active,
@@ -143,7 +143,7 @@ fn live_store(store: wire::Store, secrets: Vec<wire::Secret>) -> LiveStore {
     let mut secrets: Vec<LiveSecret> = secrets.into_iter().filter_map(live_secret).collect();
     secrets.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     LiveStore {
-        id: store.id,
+        id: store.id.into(),
         name: store.name,
         created: store.created,
         modified: store.modified,
@@ -160,10 +160,10 @@ fn live_secret(secret: wire::Secret) -> Option<LiveSecret> {
         _ => SecretStatus::Other,
     };
     Some(LiveSecret {
-        id: secret.id,
+        id: secret.id.into(),
         name: secret.name,
         status,
-        comment: secret.comment.unwrap_or_default(),
+        comment: secret.comment.unwrap_or_default().into(),
         scopes: secret.scopes.into_iter().collect(),
         created: secret.created,
         modified: secret.modified,
@@ -210,7 +210,8 @@ mod tests {
         assert_eq!(live.secrets[0].status, SecretStatus::Pending);
         assert_eq!(live.secrets[1].status, SecretStatus::Other);
         assert_eq!(live.secrets[2].status, SecretStatus::Active);
-        assert_eq!(live.secrets[0].comment, "");
+        assert_eq!(live.secrets[0].comment.raw(), "");
+        assert_eq!(live.secrets[0].comment.marker(), None);
         let scopes: Vec<_> = live.secrets[0].scopes.iter().map(String::as_str).collect();
         assert_eq!(scopes, ["ai_gateway", "workers"]);
     }

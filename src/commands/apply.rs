@@ -12,46 +12,13 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::apply::{Applier, ApplyReport, Event, FailureCause, RefusedPlan, check_appliable};
+use crate::apply::{Applier, ApplyReport, Event, FailureCause};
 use crate::cli::{ApplyArgs, GlobalArgs, PlanFormat};
 use crate::commands::plan::{prepare, render, watching_pacer};
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::output::Output;
 use crate::output::count;
-use crate::plan::{MAX_VALUE_BYTES, Plan, PlanDigest, WARN_VALUE_BYTES};
-
-/// Which inputs of a saved plan moved: `manifest`, `value file <path>`, `live state of
-/// account <label>` (or `live state` when the plan has no per-account digest).
-pub fn stale_inputs(saved: &PlanDigest, now: &PlanDigest) -> Vec<String> {
-    let mut moved = Vec::new();
-    if saved.manifest != now.manifest {
-        moved.push("manifest".to_string());
-    }
-    let paths: std::collections::BTreeSet<&String> =
-        saved.values.keys().chain(now.values.keys()).collect();
-    for path in paths {
-        if saved.values.get(path) != now.values.get(path) {
-            moved.push(format!("value file {path}"));
-        }
-    }
-    if saved.live_accounts.is_empty() {
-        if saved.live != now.live {
-            moved.push("live state".to_string());
-        }
-    } else {
-        let labels: std::collections::BTreeSet<&String> = saved
-            .live_accounts
-            .keys()
-            .chain(now.live_accounts.keys())
-            .collect();
-        for label in labels {
-            if saved.live_accounts.get(label) != now.live_accounts.get(label) {
-                moved.push(format!("live state of account {label}"));
-            }
-        }
-    }
-    moved
-}
+use crate::plan::{MAX_VALUE_BYTES, Plan, RefusedPlan, WARN_VALUE_BYTES, check_appliable};
 
 fn read_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
@@ -93,22 +60,19 @@ pub async fn run(
         )
         .into());
     }
-    let saved = match &args.plan_file {
-        None => None,
-        Some(path) => {
-            let saved = read_plan(path)?;
-            if let Err(why) = check_appliable(&saved) {
-                return refuse(out, why);
-            }
-            if saved.digest.is_none() {
-                anyhow::bail!(
-                    "{} has no digest of its inputs; save plans with `cfsecrets plan --out FILE`",
-                    path.display()
-                );
-            }
-            Some(saved)
-        }
+    let saved = args.plan_file.as_deref().map(read_plan).transpose()?;
+    let saved_appliable = match saved.as_ref().map(check_appliable).transpose() {
+        Ok(appliable) => appliable,
+        Err(why) => return refuse(out, why),
     };
+    if let (Some(path), Some(saved)) = (&args.plan_file, &saved)
+        && saved.digest.is_none()
+    {
+        anyhow::bail!(
+            "{} has no digest of its inputs; save plans with `cfsecrets plan --out FILE`",
+            path.display()
+        );
+    }
 
     // A saved plan is applied with the `--allow-deletes` it was made (and reviewed) with.
     let allow_deletes = args.allow_deletes.or_else(|| {
@@ -119,12 +83,12 @@ pub async fn run(
     });
     let prepared = prepare(out, global, &args.api, allow_deletes, true).await?;
     let now = &prepared.plan;
-    let plan = match &saved {
+    let appliable = match saved_appliable {
         Some(saved) => {
-            let (Some(old), Some(new)) = (&saved.digest, &now.digest) else {
+            let (Some(old), Some(new)) = (&saved.plan().digest, &now.digest) else {
                 anyhow::bail!("the plan digest is missing");
             };
-            let moved = stale_inputs(old, new);
+            let moved = new.moved_since(old);
             if !moved.is_empty() {
                 anyhow::bail!(
                     "the saved plan is stale: {} changed since it was made; run `cfsecrets plan` \
@@ -135,13 +99,7 @@ pub async fn run(
             if let Err(why) = check_appliable(now) {
                 return refuse(out, why);
             }
-            let same = saved.accounts.len() == now.accounts.len()
-                && saved
-                    .accounts
-                    .iter()
-                    .zip(&now.accounts)
-                    .all(|(a, b)| a.label == b.label && a.actions == b.actions);
-            if !same {
+            if !saved.plan().same_actions(now) {
                 anyhow::bail!(
                     "the saved plan's actions differ from a plan made now from the same inputs \
                      (different flags or cfsecrets version?); run `cfsecrets plan` again"
@@ -149,26 +107,30 @@ pub async fn run(
             }
             out.status(&format!(
                 "the saved plan is current: {}",
-                crate::plan::render::summary_line(saved)
+                crate::plan::render::summary_line(saved.plan())
             ))?;
             saved
         }
         None => {
             out.print(&render(out, now, PlanFormat::Text))
                 .context("cannot write to stdout")?;
-            now
+            match check_appliable(now) {
+                Ok(appliable) => appliable,
+                Err(why) => return refuse(out, why),
+            }
         }
     };
-    // The precheck starts with `check_appliable`, so a plan made now is refused here too.
     let applier = Applier {
         client: &prepared.client,
         values: &prepared.values,
         fingerprint_key: prepared.key.as_ref(),
         parallelism: args.parallelism,
     };
-    if let Err(why) = applier.precheck(plan) {
-        return refuse(out, why);
-    }
+    let checked = match applier.precheck(appliable) {
+        Ok(checked) => checked,
+        Err(why) => return refuse(out, why),
+    };
+    let plan = checked.plan();
     if plan.is_empty() {
         out.print("No changes; nothing to apply.")?;
         return Ok(Status::Success);
@@ -211,7 +173,7 @@ pub async fn run(
                 }
             }
         };
-        watching_pacer(&prepared.client, applier.run(plan, &on_event), |line| {
+        watching_pacer(&prepared.client, applier.run(checked, &on_event), |line| {
             let mut out = shared.lock().unwrap_or_else(|p| p.into_inner());
             match &bar {
                 Some(bar) => bar.suspend(|| out.status(&line)).ok(),
@@ -223,10 +185,6 @@ pub async fn run(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = match report {
-        Ok(report) => report,
-        Err(why) => return refuse(out, why),
-    };
     let stats = prepared.client.stats();
     let tally = report.tally.describe();
     let summary = format!(
@@ -251,9 +209,10 @@ pub async fn run(
         return Ok(Status::Success);
     }
     let mut text = String::from("apply stopped after a failure.\n");
+    let failed: Vec<String> = report.failed.iter().map(ToString::to_string).collect();
     for (title, lines) in [
         ("done", &report.done),
-        ("failed", &report.failed),
+        ("failed", &failed),
         ("not attempted", &report.not_attempted),
     ] {
         text.push_str(&format!("{title} ({}):\n", lines.len()));
@@ -314,7 +273,7 @@ pub fn what_next(report: &ApplyReport) -> String {
         };
         text.push_str(&format!("  - {advice}\n"));
     }
-    if report.causes.iter().any(|c| c.is_transient()) {
+    if report.any_transient_failure() {
         text.push_str(
             "The other failures were transient: once the above is fixed, run `cfsecrets apply` \
              again to finish.\n",
@@ -342,38 +301,4 @@ fn confirm(out: &mut Output, plan: &Plan) -> anyhow::Result<()> {
         anyhow::bail!("apply cancelled; nothing was written");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn digest(manifest: &str, value: &str, live: &str) -> PlanDigest {
-        PlanDigest {
-            manifest: manifest.into(),
-            values: [("values/a.age".to_string(), value.to_string())]
-                .into_iter()
-                .collect(),
-            live: live.into(),
-            live_accounts: [("production".to_string(), live.to_string())]
-                .into_iter()
-                .collect(),
-            allow_deletes: None,
-        }
-    }
-
-    #[test]
-    fn staleness_names_each_moved_input() {
-        let a = digest("m", "v", "l");
-        assert!(stale_inputs(&a, &a).is_empty());
-        assert_eq!(stale_inputs(&a, &digest("m2", "v", "l")), ["manifest"]);
-        assert_eq!(
-            stale_inputs(&a, &digest("m", "v2", "l")),
-            ["value file values/a.age"]
-        );
-        assert_eq!(
-            stale_inputs(&a, &digest("m", "v", "l2")),
-            ["live state of account production"]
-        );
-    }
 }

@@ -22,7 +22,6 @@ use crate::live::{self, LiveStore};
 use crate::manifest::edit::yaml_str;
 use crate::output::Output;
 use crate::output::count;
-use crate::plan::marker;
 
 /// What [`render_manifest`] wrote.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -100,12 +99,12 @@ pub fn render_manifest(
                 .iter()
                 .map(|s| s.as_wire().to_string())
                 .collect();
-            let (user, mark) = marker::split(&secret.comment);
+            let (user, mark) = (secret.comment.user(), secret.comment.marker());
             body.push_str(&format!("          {}:\n", yaml_str(&secret.name)));
             body.push_str("            value: keep\n");
             body.push_str(&format!("            scopes: [{}]\n", scopes.join(", ")));
             if !user.is_empty() {
-                body.push_str(&format!("            comment: {}\n", yaml_str(&user)));
+                body.push_str(&format!("            comment: {}\n", yaml_str(user)));
             }
             if mark.is_some_and(|m| m.protect) {
                 body.push_str("            protect: true\n");

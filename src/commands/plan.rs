@@ -25,7 +25,7 @@ use crate::domain::AccountId;
 use crate::live::{self, LiveState};
 use crate::manifest::{Desired, Severity};
 use crate::output::{Output, count};
-use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFingerprints};
+use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFact, ValueFacts};
 use crate::values::{self, FingerprintKey, UnsealedValues};
 
 /// Environment variable for the hidden retry-delay knob (tests).
@@ -163,12 +163,7 @@ pub async fn prepare(
             (values, Some(key))
         }
     };
-    let fingerprints: Option<ValueFingerprints> = match &key {
-        Some(key) => Some(values::fingerprints(&values, key)),
-        None if !holds_values => Some(ValueFingerprints::new()),
-        None => None,
-    };
-    let value_sizes = values.iter().map(|(k, v)| (k.clone(), v.len())).collect();
+    let facts = value_facts(&values, key.as_ref(), holds_values);
 
     let accounts: Vec<AccountId> = desired
         .accounts
@@ -188,10 +183,9 @@ pub async fn prepare(
 
     let options = PlanOptions {
         allow_deletes,
-        value_sizes,
         ..PlanOptions::default()
     };
-    let mut plan = plan::diff(&desired, &live, fingerprints.as_ref(), &options);
+    let mut plan = plan::diff(&desired, &live, &facts, &options);
     let mut inputs = digest(&desired, &live)?;
     inputs.allow_deletes = allow_deletes;
     plan.digest = Some(inputs);
@@ -202,6 +196,30 @@ pub async fn prepare(
         key,
         client,
     })
+}
+
+/// What the planner learns of the values: each one's fingerprint and length once unsealed.
+/// Without an identity the values are not compared, unless the manifest holds none to
+/// compare (every secret `value: keep` or absent): that plan is complete without one.
+fn value_facts(
+    values: &UnsealedValues,
+    key: Option<&FingerprintKey>,
+    holds_values: bool,
+) -> ValueFacts {
+    match key {
+        Some(key) => values
+            .iter()
+            .map(|(k, v)| {
+                let fact = ValueFact {
+                    fingerprint: key.fingerprint(v),
+                    len: v.len(),
+                };
+                (k.clone(), fact)
+            })
+            .collect(),
+        None if !holds_values => ValueFacts::Compared(BTreeMap::new()),
+        None => ValueFacts::NotCompared,
+    }
 }
 
 fn sha256_file(path: &Path) -> anyhow::Result<String> {
@@ -335,7 +353,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyh
 /// `--detailed-exitcode`; else 0.
 pub fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<Status> {
     if plan.has_problems() {
-        let msg = crate::apply::RefusedPlan::Problems(plan.problems.len()).to_string();
+        let msg = crate::plan::RefusedPlan::Problems(plan.problems.len()).to_string();
         out.error(&anyhow::anyhow!(msg.clone()))?;
         return Err(AlreadyReported(msg).into());
     }

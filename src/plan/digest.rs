@@ -1,10 +1,50 @@
 //! The live-state digest stored in a saved plan: a SHA-256 over what the plan depends on in
 //! the live snapshot (account, store and secret ids and names, `modified`, comments and
-//! scopes). `apply FILE` recomputes it to refuse a stale plan. Pure.
+//! scopes). `apply FILE` recomputes the whole [`PlanDigest`] and refuses a stale plan, naming
+//! each input that moved ([`PlanDigest::moved_since`]). Pure.
+
+use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
 
 use crate::live::LiveState;
+
+use super::model::PlanDigest;
+
+impl PlanDigest {
+    /// Which inputs of the `saved` plan moved by now: `manifest`, `value file <path>`, `live
+    /// state of account <label>` (or `live state` when the plan has no per-account digest).
+    pub fn moved_since(&self, saved: &PlanDigest) -> Vec<String> {
+        let now = self;
+        let mut moved = Vec::new();
+        if saved.manifest != now.manifest {
+            moved.push("manifest".to_string());
+        }
+        let paths: BTreeSet<&String> = saved.values.keys().chain(now.values.keys()).collect();
+        for path in paths {
+            if saved.values.get(path) != now.values.get(path) {
+                moved.push(format!("value file {path}"));
+            }
+        }
+        if saved.live_accounts.is_empty() {
+            if saved.live != now.live {
+                moved.push("live state".to_string());
+            }
+        } else {
+            let labels: BTreeSet<&String> = saved
+                .live_accounts
+                .keys()
+                .chain(now.live_accounts.keys())
+                .collect();
+            for label in labels {
+                if saved.live_accounts.get(label) != now.live_accounts.get(label) {
+                    moved.push(format!("live state of account {label}"));
+                }
+            }
+        }
+        moved
+    }
+}
 
 /// Hex SHA-256 of the live snapshot's plan-relevant fields, in snapshot order.
 ///
@@ -20,13 +60,13 @@ pub fn live_digest(live: &LiveState) -> String {
     for account in &live.accounts {
         field("account", account.account_id.as_str());
         for store in &account.stores {
-            field("store", &store.id);
+            field("store", store.id.as_str());
             field("store_name", &store.name);
             for secret in &store.secrets {
-                field("secret", &secret.id);
+                field("secret", secret.id.as_str());
                 field("name", &secret.name);
                 field("modified", &secret.modified);
-                field("comment", &secret.comment);
+                field("comment", secret.comment.raw());
                 for scope in &secret.scopes {
                     field("scope", scope);
                 }
@@ -65,6 +105,39 @@ mod tests {
                 }],
             }],
         }
+    }
+
+    fn inputs(manifest: &str, value: &str, live: &str) -> PlanDigest {
+        PlanDigest {
+            manifest: manifest.into(),
+            values: [("values/a.age".to_string(), value.to_string())]
+                .into_iter()
+                .collect(),
+            live: live.into(),
+            live_accounts: [("production".to_string(), live.to_string())]
+                .into_iter()
+                .collect(),
+            allow_deletes: None,
+        }
+    }
+
+    #[test]
+    fn staleness_names_each_moved_input() {
+        let a = inputs("m", "v", "l");
+        assert!(a.moved_since(&a).is_empty());
+        assert_eq!(inputs("m2", "v", "l").moved_since(&a), ["manifest"]);
+        assert_eq!(
+            inputs("m", "v2", "l").moved_since(&a),
+            ["value file values/a.age"]
+        );
+        assert_eq!(
+            inputs("m", "v", "l2").moved_since(&a),
+            ["live state of account production"]
+        );
+        // A plan saved without per-account digests names the live state as a whole.
+        let mut whole = a.clone();
+        whole.live_accounts.clear();
+        assert_eq!(inputs("m", "v", "l2").moved_since(&whole), ["live state"]);
     }
 
     #[test]

@@ -1,27 +1,42 @@
-//! The planner room: `diff(desired, live, fingerprints, options) -> Plan`, the ownership
-//! marker, the renderers (text, Markdown, JSON), the plan JSON Schema, the live-state digest
-//! and a simulator for tests.
+//! The planner room: `diff(desired, live, value facts, options) -> Plan`, the renderers
+//! (text, Markdown, JSON), the plan JSON Schema, the live-state digest and a simulator for
+//! tests. The ownership marker it writes is a domain fact of its own: [`crate::marker`].
 //!
 //! Architecture invariant: nothing here does I/O, reads the clock, uses randomness or sees a
-//! plaintext value. The planner works from fingerprints ([`ValueFingerprints`]) only; the
-//! same inputs give a byte-identical plan.
+//! plaintext value. The planner works from fingerprints and lengths ([`ValueFacts`]) only;
+//! the same inputs give a byte-identical plan.
 //!
-//! * [`marker`] — the `[cfsecrets:v1 …]` tag at the end of a live comment.
-//! * [`diff()`] and [`PlanOptions`] — the planner.
+//! * [`diff()`] and [`PlanOptions`] — the planner, account by account in named steps (its
+//!   docs list them), each step in its own file: `store` (one store: absent, present,
+//!   undeclared secrets) with `change` (create, rename, update), `safety` (delete
+//!   thresholds), `quota` (fit, and whether deletes run first) and `order` (stages).
+//! * [`facts`] — [`ValueFacts`], what the planner knows of the values.
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
+//! * [`check`] — [`check_appliable`] and [`RefusedPlan`]: whether a plan can be applied.
 //! * [`render`] — text, Markdown and JSON output.
 //! * [`schema`] — `schemas/plan.schema.json`.
-//! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries.
+//! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries, and
+//!   [`PlanDigest::moved_since`], which names the inputs of a saved plan that moved.
 //! * [`simulate`] — test support: apply a plan to a [`crate::live::LiveState`] in memory.
 
+mod change;
+pub mod check;
 pub mod diff;
 pub mod digest;
-pub mod marker;
+pub mod facts;
 pub mod model;
+mod order;
+mod quota;
 pub mod render;
+mod safety;
 pub mod schema;
 pub mod simulate;
+mod store;
 
+pub use check::{Appliable, RefusedPlan, check_appliable};
 pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
 pub use digest::live_digest;
+pub use facts::{ValueFact, ValueFacts};
 pub use model::*;
+
+use diff::{AccountPlanner, StoreWork};

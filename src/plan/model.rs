@@ -25,20 +25,17 @@
 //!   without fingerprints ([`Plan::values_compared`] is false).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Fingerprint, Scope, SecretName};
+use crate::domain::{AccountId, Fingerprint, Scopes, SecretId, SecretName, StoreId};
 
 /// Version of the plan document; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
 pub use crate::domain::ValueKey;
-
-/// Fingerprints of the declared values, computed by `values` from the plaintext. `None` in
-/// place of this map means "no identity" (a fork pull request): values are not compared.
-pub type ValueFingerprints = BTreeMap<ValueKey, Fingerprint>;
 
 /// A complete plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -68,7 +65,8 @@ pub struct AccountPlan {
     /// The manifest label, used in output instead of the id.
     pub label: String,
     /// The 32-hex account id.
-    pub account_id: String,
+    #[schemars(with = "String")]
+    pub account_id: AccountId,
     /// The quota check, when the quota was known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaCheck>,
@@ -136,14 +134,99 @@ pub struct Action {
 pub struct StoreRef {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub id: Option<StoreId>,
 }
 
 /// A live secret by name and id.
+// Only the source of a rename, so `name` is the declared `renamed_from`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SecretRef {
-    pub name: String,
-    pub id: String,
+    #[schemars(with = "String")]
+    pub name: SecretName,
+    #[schemars(with = "String")]
+    pub id: SecretId,
+}
+
+/// The name of the secret a change touches. Every change that writes names a declared
+/// [`SecretName`]; only a prune may name a live secret whose name the manifest's rule refuses
+/// (the API refuses little: an empty name, spaces), kept as the API spells it. Built only
+/// through `From`, so one spelling is always one value; serialized as the plain string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct ChangeName(Name);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Name {
+    Declarable(SecretName),
+    /// Never a valid [`SecretName`].
+    Other(String),
+}
+
+impl ChangeName {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Name::Declarable(name) => name.as_str(),
+            Name::Other(name) => name,
+        }
+    }
+
+    /// The name as the manifest declares it, when it follows the manifest's rule.
+    pub fn declarable(&self) -> Option<&SecretName> {
+        match &self.0 {
+            Name::Declarable(name) => Some(name),
+            Name::Other(_) => None,
+        }
+    }
+}
+
+impl From<SecretName> for ChangeName {
+    fn from(name: SecretName) -> Self {
+        Self(Name::Declarable(name))
+    }
+}
+
+impl From<&SecretName> for ChangeName {
+    fn from(name: &SecretName) -> Self {
+        Self(Name::Declarable(name.clone()))
+    }
+}
+
+impl From<String> for ChangeName {
+    /// A live name: declarable when it follows the manifest's rule.
+    fn from(name: String) -> Self {
+        match SecretName::parse(&name) {
+            Ok(declarable) => Self(Name::Declarable(declarable)),
+            Err(_) => Self(Name::Other(name)),
+        }
+    }
+}
+
+impl From<&str> for ChangeName {
+    fn from(name: &str) -> Self {
+        Self::from(name.to_string())
+    }
+}
+
+impl From<ChangeName> for String {
+    fn from(name: ChangeName) -> String {
+        match name.0 {
+            Name::Declarable(name) => name.into(),
+            Name::Other(name) => name,
+        }
+    }
+}
+
+impl PartialEq<&str> for ChangeName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for ChangeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a delete happens.
@@ -162,10 +245,12 @@ pub enum DeleteCause {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SecretChange {
     /// The secret's (new) name.
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: ChangeName,
     /// The live id, for updates and deletes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub id: Option<SecretId>,
     /// The secret copied from, for duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SecretRef>,
@@ -192,6 +277,43 @@ pub struct SecretChange {
     pub comment: Option<String>,
     /// Why, in a few words.
     pub reason: String,
+}
+
+impl SecretChange {
+    /// A change of `name` that changes nothing yet, for `reason`: the planner fills in the
+    /// fields its kind of change needs.
+    pub fn new(name: impl Into<ChangeName>, reason: impl Into<String>) -> Self {
+        SecretChange {
+            name: name.into(),
+            id: None,
+            source: None,
+            delete_cause: None,
+            value: None,
+            send_value: false,
+            scopes: None,
+            user_comment: None,
+            marker: None,
+            comment: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// The scopes this change sends, in wire spellings (none when it sends no scopes).
+    pub fn wire_scopes(&self) -> Vec<String> {
+        self.scopes
+            .as_ref()
+            .map(ScopesChange::new_wire)
+            .unwrap_or_default()
+    }
+
+    /// The fingerprint this change says its value has (`None` for changes that send no
+    /// value, and for new values planned without an identity).
+    pub fn planned_fingerprint(&self) -> Option<Fingerprint> {
+        match self.value.as_ref()? {
+            ValueChange::New { new } | ValueChange::Unverified { new } => *new,
+            ValueChange::Changed { new, .. } => Some(*new),
+        }
+    }
 }
 
 /// How the value changes. Fingerprints only; never a value.
@@ -221,16 +343,18 @@ pub enum ValueChange {
 }
 
 /// Scopes to send; `old` is the live set (wire spellings) for updates.
+// `old` keeps unknown live scopes; `new` is a set, so comparing never depends on order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ScopesChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<Vec<String>>,
     #[schemars(with = "Vec<String>")]
-    pub new: Vec<Scope>,
+    pub new: Scopes,
 }
 
 impl ScopesChange {
-    /// The scopes to send, in wire spellings (the order of `new`).
+    /// The scopes to send, in wire spellings (sorted): the one place a plan's scopes become
+    /// the API's strings.
     pub fn new_wire(&self) -> Vec<String> {
         self.new.iter().map(|s| s.as_wire().to_string()).collect()
     }
@@ -268,8 +392,11 @@ pub struct TextChange {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct KeptSecret {
     pub store: String,
+    // The live name: it may fall outside the manifest's rule. (Doc comments here would change
+    // `schemas/plan.schema.json`.)
     pub name: String,
-    pub id: String,
+    #[schemars(with = "String")]
+    pub id: SecretId,
     pub reason: String,
 }
 
@@ -366,6 +493,17 @@ impl Plan {
         !self.problems.is_empty()
     }
 
+    /// True when `other` makes the same actions, account by account: a saved plan is applied
+    /// only if a plan made now from the same inputs agrees with it.
+    pub fn same_actions(&self, other: &Plan) -> bool {
+        self.accounts.len() == other.accounts.len()
+            && self
+                .accounts
+                .iter()
+                .zip(&other.accounts)
+                .all(|(a, b)| a.label == b.label && a.actions == b.actions)
+    }
+
     /// Every action with its account, in execution order.
     pub fn actions(&self) -> impl Iterator<Item = (&AccountPlan, &Action)> {
         self.accounts
@@ -382,7 +520,7 @@ impl Plan {
         if !change.send_value {
             return None;
         }
-        let name = SecretName::parse(&change.name).ok()?;
+        let name = change.name.declarable()?.clone();
         Some(ValueKey::new(&account.label, &action.store.name, name))
     }
 
@@ -397,5 +535,27 @@ impl Plan {
             }
         }
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_name_has_one_value_per_spelling() {
+        let declared = SecretName::parse("STRIPE_KEY").unwrap();
+        let from_live = ChangeName::from("STRIPE_KEY");
+        assert_eq!(ChangeName::from(&declared), from_live);
+        assert_eq!(from_live.declarable(), Some(&declared));
+        // A live name the manifest's rule refuses is kept as spelt, and is not declarable.
+        let odd = ChangeName::from("odd.name");
+        assert_eq!(odd, "odd.name");
+        assert_eq!(odd.declarable(), None);
+        for name in [from_live, odd] {
+            let json = serde_json::to_string(&name).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<ChangeName>(&json).unwrap(), name);
+        }
     }
 }

@@ -15,8 +15,8 @@ use similar::{ChangeTag, TextDiff};
 use crate::output::Palette;
 use crate::output::count;
 
-use super::marker::Marker;
 use super::model::*;
+use crate::marker::Marker;
 
 /// Largest Markdown output, below GitHub's 65,536-character comment limit.
 pub const MARKDOWN_LIMIT: usize = 65_000;
@@ -103,10 +103,10 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
     let sym = symbol(action);
     let c = colour_for(sym, p);
     let store = clean(&action.store.name);
-    let name = clean(&change.name);
+    let name = clean(change.name.as_str());
     let head = match (action.kind, &change.source) {
         (ActionKind::Duplicate, Some(src)) => {
-            format!("{store}/{} → {name}", clean(&src.name))
+            format!("{store}/{} → {name}", clean(src.name.as_str()))
         }
         _ => format!("{store}/{name}"),
     };
@@ -355,7 +355,7 @@ pub fn text(plan: &Plan, palette: &Palette) -> String {
             p.bold,
             clean(&account.label),
             p.reset,
-            clean(&account.account_id)
+            clean(account.account_id.as_str())
         );
         let lines = account_lines(account, p);
         if lines.is_empty() {
@@ -461,7 +461,7 @@ pub fn markdown_with_limit(plan: &Plan, limit: usize) -> String {
         let open = format!(
             "<details><summary><b>{}</b> ({}): {}</summary>\n\n{fence}diff\n",
             html_escape(&account.label),
-            html_escape(&account.account_id),
+            html_escape(account.account_id.as_str()),
             count(changes, "change", "changes")
         );
         let close = format!("{fence}\n\n</details>\n\n");

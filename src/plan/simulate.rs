@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::AccountId;
 use crate::live::{LiveAccount, LiveSecret, LiveState, LiveStore, SecretStatus};
 
 use super::model::{ActionKind, Plan};
@@ -29,7 +28,9 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
         .accounts
         .iter()
         .flat_map(|a| &a.stores)
-        .flat_map(|s| std::iter::once(s.id.clone()).chain(s.secrets.iter().map(|x| x.id.clone())))
+        .flat_map(|s| {
+            std::iter::once(s.id.to_string()).chain(s.secrets.iter().map(|x| x.id.to_string()))
+        })
         .collect();
     let mut counter = 0u64;
     let mut fresh = move || loop {
@@ -41,9 +42,8 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
     };
     let mut steps = Vec::new();
     for account_plan in &plan.accounts {
-        let account_id = AccountId::parse(&account_plan.account_id)
-            .map_err(|e| format!("account {}: {e}", account_plan.label))?;
-        if state.account(&account_id).is_none() {
+        let account_id = &account_plan.account_id;
+        if state.account(account_id).is_none() {
             state.accounts.push(LiveAccount {
                 account_id: account_id.clone(),
                 quota: None,
@@ -54,14 +54,14 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
             let account = state
                 .accounts
                 .iter_mut()
-                .find(|a| a.account_id == account_id)
+                .find(|a| &a.account_id == account_id)
                 .ok_or("account vanished")?;
             if action.kind == ActionKind::CreateStore {
                 if account.store(&action.store.name).is_some() {
                     return Err(format!("store {} already exists", action.store.name));
                 }
                 account.stores.push(LiveStore {
-                    id: fresh(),
+                    id: fresh().into(),
                     name: action.store.name.clone(),
                     created: "sim".into(),
                     modified: "sim".into(),
@@ -79,19 +79,16 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
             for change in &action.secrets {
                 match action.kind {
                     ActionKind::CreateSecrets | ActionKind::Duplicate => {
-                        if store.secret(&change.name).is_some() {
+                        if store.secret(change.name.as_str()).is_some() {
                             return Err(format!("secret_name_already_exists: {}", change.name));
                         }
                         if action.kind == ActionKind::CreateSecrets && !change.send_value {
                             return Err(format!("{}: created without a value", change.name));
                         }
-                        let scopes = change
-                            .scopes
-                            .as_ref()
-                            .ok_or_else(|| format!("{}: no scopes sent", change.name))?
-                            .new_wire()
-                            .into_iter()
-                            .collect();
+                        if change.scopes.is_none() {
+                            return Err(format!("{}: no scopes sent", change.name));
+                        }
+                        let scopes = change.wire_scopes().into_iter().collect();
                         if action.kind == ActionKind::Duplicate {
                             let source =
                                 change.source.as_ref().ok_or("duplicate without source")?;
@@ -100,10 +97,10 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                             }
                         }
                         store.secrets.push(LiveSecret {
-                            id: fresh(),
-                            name: change.name.clone(),
+                            id: fresh().into(),
+                            name: change.name.to_string(),
                             status: SecretStatus::Pending,
-                            comment: change.comment.clone().unwrap_or_default(),
+                            comment: change.comment.clone().unwrap_or_default().into(),
                             scopes,
                             created: "sim".into(),
                             modified: "sim".into(),
@@ -111,24 +108,24 @@ pub fn simulate_steps(live: &LiveState, plan: &Plan) -> Result<Vec<LiveState>, S
                         added += 1;
                     }
                     ActionKind::Update => {
-                        let id = change.id.as_deref().ok_or("update without id")?;
+                        let id = change.id.as_ref().ok_or("update without id")?;
                         let secret = store
                             .secrets
                             .iter_mut()
-                            .find(|s| s.id == id)
+                            .find(|s| &s.id == id)
                             .ok_or_else(|| format!("secret_not_found: {id}"))?;
                         if let Some(scopes) = &change.scopes {
                             secret.scopes = scopes.new_wire().into_iter().collect();
                         }
                         if let Some(comment) = &change.comment {
-                            secret.comment = comment.clone();
+                            secret.comment = comment.clone().into();
                         }
                         secret.modified = "sim".into();
                     }
                     ActionKind::Delete => {
-                        let id = change.id.as_deref().ok_or("delete without id")?;
+                        let id = change.id.as_ref().ok_or("delete without id")?;
                         let before = store.secrets.len();
-                        store.secrets.retain(|s| s.id != id);
+                        store.secrets.retain(|s| &s.id != id);
                         if store.secrets.len() == before {
                             return Err(format!("secret_not_found: {id}"));
                         }

@@ -1408,7 +1408,7 @@ async fn live_fetch_reads_accounts_concurrently_and_converts() {
             SecretStatus::Active
         ]
     );
-    assert_eq!(store.secret("ZED").unwrap().comment, "about ZED");
+    assert_eq!(store.secret("ZED").unwrap().comment.raw(), "about ZED");
     assert_eq!(store.secret("ZED").unwrap().scopes.len(), 2);
 }
 

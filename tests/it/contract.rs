@@ -1426,16 +1426,16 @@ async fn live_fetch_reads_several_accounts() {
     let a = &state.accounts[1];
     assert_eq!(a.quota.map(|q| q.usage), Some(3));
     let main = a.store("main").unwrap();
-    assert_eq!(main.id, store_a);
+    assert_eq!(main.id.as_str(), store_a);
     let names: Vec<&str> = main.secrets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["ALPHA", "MID", "ZED"], "sorted by name");
     let zed = main.secret("ZED").unwrap();
-    assert_eq!(zed.comment, "owned");
+    assert_eq!(zed.comment.raw(), "owned");
     assert_eq!(
         zed.scopes.iter().map(String::as_str).collect::<Vec<_>>(),
         ["ai_gateway", "workers"]
     );
-    assert_eq!(main.secret("ALPHA").unwrap().comment, "");
+    assert_eq!(main.secret("ALPHA").unwrap().comment.raw(), "");
 
     let b = &state.accounts[2];
     assert_eq!(b.quota.map(|q| q.usage), Some(120));
@@ -1450,12 +1450,16 @@ async fn live_fetch_reads_several_accounts() {
         };
         assert_eq!(account.stores.len(), truth.stores.len());
         for store in &account.stores {
-            let t = truth.stores.iter().find(|s| s.id == store.id).unwrap();
+            let t = truth
+                .stores
+                .iter()
+                .find(|s| s.id == store.id.as_str())
+                .unwrap();
             assert_eq!(store.secrets.len(), t.secrets.len());
             for s in &store.secrets {
-                let ts = t.secrets.iter().find(|x| x.id == s.id).unwrap();
+                let ts = t.secrets.iter().find(|x| x.id == s.id.as_str()).unwrap();
                 assert_eq!(s.name, ts.name);
-                assert_eq!(s.comment, ts.comment.clone().unwrap_or_default());
+                assert_eq!(s.comment.raw(), ts.comment.clone().unwrap_or_default());
                 assert_eq!(s.scopes.iter().cloned().collect::<Vec<_>>(), ts.scopes);
                 assert_eq!((&s.created, &s.modified), (&ts.created, &ts.modified));
                 let status = match s.status {

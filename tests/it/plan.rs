@@ -10,11 +10,11 @@ use cfsecrets::live::{LiveAccount, LiveSecret, LiveState, LiveStore, Quota, Secr
 use cfsecrets::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
+use cfsecrets::marker::{self, Marker};
 use cfsecrets::output::Palette;
-use cfsecrets::plan::marker::{self, Marker};
 use cfsecrets::plan::simulate::{simulate, simulate_steps};
 use cfsecrets::plan::{
-    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFingerprints,
+    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFact, ValueFacts,
     ValueKey, render,
 };
 use hmac::{Hmac, Mac};
@@ -117,11 +117,19 @@ fn live_one(mut secrets: Vec<LiveSecret>, quota: Option<Quota>) -> LiveState {
     }
 }
 
-/// Fingerprints for `(secret, value)` pairs in the single production store.
-fn fps(pairs: &[(&str, &str)]) -> ValueFingerprints {
+/// What the planner learns of one value: its stand-in fingerprint and its length.
+fn fact(value: &str) -> ValueFact {
+    ValueFact {
+        fingerprint: fingerprint(value),
+        len: value.len(),
+    }
+}
+
+/// Value facts for `(secret, value)` pairs in the single production store.
+fn fps(pairs: &[(&str, &str)]) -> ValueFacts {
     pairs
         .iter()
-        .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fingerprint(v)))
+        .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fact(v)))
         .collect()
 }
 
@@ -133,8 +141,8 @@ fn no_safety() -> Safety {
     }
 }
 
-fn plan_of(desired: &Desired, live: &LiveState, values: &ValueFingerprints) -> Plan {
-    plan::diff(desired, live, Some(values), &PlanOptions::default())
+fn plan_of(desired: &Desired, live: &LiveState, values: &ValueFacts) -> Plan {
+    plan::diff(desired, live, values, &PlanOptions::default())
 }
 
 fn kinds(plan: &Plan) -> Vec<(Stage, ActionKind, Vec<String>)> {
@@ -143,14 +151,14 @@ fn kinds(plan: &Plan) -> Vec<(Stage, ActionKind, Vec<String>)> {
             (
                 a.stage,
                 a.kind,
-                a.secrets.iter().map(|s| s.name.clone()).collect(),
+                a.secrets.iter().map(|s| s.name.to_string()).collect(),
             )
         })
         .collect()
 }
 
 /// Applies the plan in memory and plans again with the same inputs.
-fn replan(desired: &Desired, live: &LiveState, values: &ValueFingerprints) -> (LiveState, Plan) {
+fn replan(desired: &Desired, live: &LiveState, values: &ValueFacts) -> (LiveState, Plan) {
     let first = plan_of(desired, live, values);
     let after = simulate(live, &first).expect("simulated apply");
     let second = plan_of(desired, &after, values);
@@ -285,7 +293,7 @@ fn a_user_comment_round_trips_even_when_it_looks_like_a_marker() {
     assert_eq!(c.user_comment.as_ref().unwrap().new, tricky);
     let (after, again) = replan(&desired, &live, &values);
     assert!(again.is_empty());
-    let (user, m) = marker::split(&after.accounts[0].stores[0].secrets[0].comment);
+    let (user, m) = marker::split(after.accounts[0].stores[0].secrets[0].comment.raw());
     assert_eq!(user, tricky);
     assert!(!m.unwrap().protect);
 }
@@ -388,7 +396,12 @@ fn without_identity_structure_shows_and_values_are_not_compared() {
         ],
         None,
     );
-    let plan = plan::diff(&desired, &live, None, &PlanOptions::default());
+    let plan = plan::diff(
+        &desired,
+        &live,
+        &ValueFacts::NotCompared,
+        &PlanOptions::default(),
+    );
     assert!(!plan.values_compared);
     assert!(plan.notes[0].contains("values were not compared"));
     let k = kinds(&plan);
@@ -441,7 +454,7 @@ fn renames_duplicate_server_side_then_delete_the_old_name() {
         ]
     );
     let dup = &plan.accounts[0].actions[0].secrets[0];
-    assert_eq!(dup.source.as_ref().unwrap().id, "9");
+    assert_eq!(dup.source.as_ref().unwrap().id.as_str(), "9");
     assert!(!dup.send_value);
     assert_eq!(
         plan.accounts[0].actions[1].secrets[0].delete_cause,
@@ -588,7 +601,7 @@ fn prune_case(prune: Prune) -> Plan {
 fn deleted(plan: &Plan) -> Vec<String> {
     plan.actions()
         .filter(|(_, a)| a.kind == ActionKind::Delete)
-        .map(|(_, a)| a.secrets[0].name.clone())
+        .map(|(_, a)| a.secrets[0].name.to_string())
         .collect()
 }
 
@@ -695,12 +708,9 @@ fn missing_stores_are_created_and_a_different_live_store_is_noted() {
     );
     desired.accounts[0].stores[0].name = "fresh".into();
     let live = live_one(vec![secret("1", "X", "", &["workers"])], None);
-    let values: ValueFingerprints = [(
-        ValueKey::new("production", "fresh", name("A")),
-        fingerprint("a"),
-    )]
-    .into_iter()
-    .collect();
+    let values: ValueFacts = [(ValueKey::new("production", "fresh", name("A")), fact("a"))]
+        .into_iter()
+        .collect();
     let plan = plan_of(&desired, &live, &values);
     assert_eq!(
         kinds(&plan),
@@ -744,7 +754,7 @@ fn creates_are_batched_per_store_in_chunks() {
         batch_size: 2,
         ..PlanOptions::default()
     };
-    let plan = plan::diff(&desired, &live_one(vec![], None), Some(&values), &options);
+    let plan = plan::diff(&desired, &live_one(vec![], None), &values, &options);
     let sizes: Vec<_> = plan.actions().map(|(_, a)| a.secrets.len()).collect();
     assert_eq!(sizes, vec![2, 2, 1]);
     assert_eq!(plan.summary.write_requests, 3);
@@ -868,7 +878,7 @@ fn safety_case(live_count: usize, deletes: usize, safety: Safety, allow: Option<
         allow_deletes: allow,
         ..PlanOptions::default()
     };
-    plan::diff(&desired, &live, Some(&fps(&[])), &options)
+    plan::diff(&desired, &live, &fps(&[]), &options)
 }
 
 #[test]
@@ -917,15 +927,16 @@ fn value_sizes_are_checked_before_any_write() {
         Prune::Owned,
         no_safety(),
     );
-    let key = |n: &str| ValueKey::new("production", STORE, name(n));
-    let options = PlanOptions {
-        value_sizes: [(key("BIG"), 65_537), (key("MID"), 2_000)]
-            .into_iter()
-            .collect(),
-        ..PlanOptions::default()
+    let sized = |n: &str, value: &str, len: usize| {
+        let key = ValueKey::new("production", STORE, name(n));
+        let fingerprint = fingerprint(value);
+        (key, ValueFact { fingerprint, len })
     };
-    let values = fps(&[("BIG", "b"), ("MID", "m")]);
-    let plan = plan::diff(&desired, &live_one(vec![], None), Some(&values), &options);
+    let values: ValueFacts = [sized("BIG", "b", 65_537), sized("MID", "m", 2_000)]
+        .into_iter()
+        .collect();
+    let live = live_one(vec![], None);
+    let plan = plan::diff(&desired, &live, &values, &PlanOptions::default());
     assert_eq!(plan.problems.len(), 1);
     assert_eq!(plan.problems[0].secret.as_deref(), Some("BIG"));
     assert!(plan.accounts[0].warnings[0].contains("MID"));
@@ -936,7 +947,7 @@ fn value_sizes_are_checked_before_any_write() {
 /// Every action kind: store create, create, update (value, scopes, comment, protect),
 /// unverified value, rename, delete owned, ensure absent, protected kept, unmanaged, quota
 /// reorder, blocked.
-fn showcase() -> (Desired, LiveState, ValueFingerprints) {
+fn showcase() -> (Desired, LiveState, ValueFacts) {
     let mut desired = desired_one(
         vec![],
         Prune::Owned,
@@ -1044,7 +1055,7 @@ fn showcase() -> (Desired, LiveState, ValueFingerprints) {
             secrets: vec![],
         }],
     });
-    let mut values = fps(&[
+    let production = [
         ("NEW_KEY", "sk_live_NEWVALUE"),
         ("VALUE_CHANGED", "vc-new"),
         ("SCOPES_CHANGED", "sc"),
@@ -1052,11 +1063,13 @@ fn showcase() -> (Desired, LiveState, ValueFingerprints) {
         ("LEGACY", "legacy"),
         ("DB_URL", "db"),
         ("UNCHANGED", "u"),
-    ]);
-    values.insert(
+    ]
+    .map(|(n, v)| (ValueKey::new("production", STORE, name(n)), fact(v)));
+    let staging = (
         ValueKey::new("staging", "staging_store", name("API_TOKEN")),
-        fingerprint("st"),
+        fact("st"),
     );
+    let values = production.into_iter().chain([staging]).collect();
     (desired, live, values)
 }
 
@@ -1156,9 +1169,9 @@ fn markdown_stays_under_the_limit_with_a_truncation_note() {
         Prune::Owned,
         no_safety(),
     );
-    let values: ValueFingerprints = secrets
+    let values: ValueFacts = secrets
         .iter()
-        .map(|n| (ValueKey::new("production", STORE, name(n)), fingerprint(n)))
+        .map(|n| (ValueKey::new("production", STORE, name(n)), fact(n)))
         .collect();
     let plan = plan_of(&desired, &live_one(vec![], None), &values);
     let full = render::markdown(&plan);
@@ -1432,7 +1445,7 @@ fn safety_gen() -> impl Strategy<Value = (Safety, Option<u32>)> {
 struct World {
     desired: Desired,
     live: LiveState,
-    values: ValueFingerprints,
+    values: ValueFacts,
     options: PlanOptions,
     plaintexts: Vec<String>,
 }
@@ -1460,7 +1473,7 @@ fn build_world(
 ) -> World {
     let mut desired_accounts = Vec::new();
     let mut live_accounts = Vec::new();
-    let mut values = ValueFingerprints::new();
+    let mut values = BTreeMap::new();
     for (i, a) in accounts.iter().enumerate() {
         let label = format!("acct{i}");
         let account_id = AccountId::parse(ACCOUNT_IDS[i]).unwrap();
@@ -1484,11 +1497,11 @@ fn build_world(
                             let key = ValueKey::new(&label, store_name, secret_name.clone());
                             let value = match value {
                                 ValueGen::File(v) => {
-                                    values.insert(key, fingerprint(&plaintexts[*v]));
+                                    values.insert(key, fact(&plaintexts[*v]));
                                     file(&format!("{label}-{store_name}-{n}"))
                                 }
                                 ValueGen::Bundle(v) => {
-                                    values.insert(key, fingerprint(&plaintexts[*v]));
+                                    values.insert(key, fact(&plaintexts[*v]));
                                     ValueSource::Bundle {
                                         path: PathBuf::from(format!("values/{store_name}.env.age")),
                                         key: NAMES[n].to_string(),
@@ -1503,7 +1516,7 @@ fn build_world(
                                         && !live(n)
                                         && !renamed_from.is_some_and(live)
                                     {
-                                        values.insert(key, fingerprint(&plaintexts[0]));
+                                        values.insert(key, fact(&plaintexts[0]));
                                         file(&format!("{label}-{store_name}-{n}"))
                                     } else {
                                         ValueSource::Keep
@@ -1557,7 +1570,7 @@ fn build_world(
                     .collect();
                 secrets.sort_by(|x, y| x.name.cmp(&y.name));
                 live_stores.push(LiveStore {
-                    id: format!("store-{i}-{s}"),
+                    id: format!("store-{i}-{s}").into(),
                     name: store_name.to_string(),
                     created: "2026-01-01T00:00:00Z".into(),
                     modified: "2026-01-01T00:00:00Z".into(),
@@ -1590,11 +1603,10 @@ fn build_world(
         live: LiveState {
             accounts: live_accounts,
         },
-        values,
+        values: ValueFacts::Compared(values),
         options: PlanOptions {
             allow_deletes,
             batch_size,
-            value_sizes: BTreeMap::new(),
         },
         plaintexts,
     }
@@ -1609,7 +1621,7 @@ impl World {
     }
 
     fn plan_from(&self, live: &LiveState) -> Plan {
-        plan::diff(&self.desired, live, Some(&self.values), &self.options)
+        plan::diff(&self.desired, live, &self.values, &self.options)
     }
 
     fn label(&self, account_id: &AccountId) -> String {
@@ -1663,7 +1675,7 @@ impl World {
     fn wanted_fp(&self, key: &Key) -> Option<Fingerprint> {
         self.values
             .get(&ValueKey::new(&key.0, &key.1, name(&key.2)))
-            .copied()
+            .map(|fact| fact.fingerprint)
     }
 }
 
@@ -1672,7 +1684,9 @@ fn appliable(plan: &Plan) -> bool {
 }
 
 fn protected(secret: &LiveSecret) -> bool {
-    marker::split(&secret.comment).1.is_some_and(|m| m.protect)
+    marker::split(secret.comment.raw())
+        .1
+        .is_some_and(|m| m.protect)
 }
 
 fn account_count(state: &LiveState, account_id: &str) -> u64 {
@@ -1693,14 +1707,19 @@ fn values_after(w: &World, plan: &Plan) -> BTreeMap<Key, Option<Fingerprint>> {
     let mut held: BTreeMap<Key, Option<Fingerprint>> = w
         .secrets(&w.live)
         .into_iter()
-        .map(|(k, s)| (k, marker::split(&s.comment).1.and_then(|m| m.fingerprint)))
+        .map(|(k, s)| {
+            (
+                k,
+                marker::split(s.comment.raw()).1.and_then(|m| m.fingerprint),
+            )
+        })
         .collect();
     for (account, action) in plan.actions() {
         for c in &action.secrets {
             let key: Key = (
                 account.label.clone(),
                 action.store.name.clone(),
-                c.name.clone(),
+                c.name.to_string(),
             );
             let sent = || c.send_value.then(|| w.wanted_fp(&key)).flatten();
             match action.kind {
@@ -1710,7 +1729,7 @@ fn values_after(w: &World, plan: &Plan) -> BTreeMap<Key, Option<Fingerprint>> {
                 }
                 ActionKind::Duplicate => {
                     let source = c.source.as_ref().expect("duplicate has a source");
-                    let from = (key.0.clone(), key.1.clone(), source.name.clone());
+                    let from = (key.0.clone(), key.1.clone(), source.name.to_string());
                     let v = held.get(&from).copied().flatten();
                     held.insert(key.clone(), v);
                 }
@@ -1739,7 +1758,7 @@ fn check_end_state(w: &World, plan: &Plan, after: &LiveState) -> Result<(), Test
             .ok_or_else(|| TestCaseError::fail(format!("{key:?} missing after apply")))?;
         let wire: BTreeSet<String> = p.scopes.iter().map(|s| s.as_wire().to_string()).collect();
         prop_assert_eq!(&s.scopes, &wire, "scopes of {:?}", key);
-        let (user, m) = marker::split(&s.comment);
+        let (user, m) = marker::split(s.comment.raw());
         prop_assert_eq!(
             user.as_str(),
             p.comment.as_deref().unwrap_or(""),
@@ -1772,7 +1791,7 @@ fn check_end_state(w: &World, plan: &Plan, after: &LiveState) -> Result<(), Test
         if declared || source {
             continue;
         }
-        let owned = marker::split(&b.comment).1.is_some();
+        let owned = marker::split(b.comment.raw()).1.is_some();
         let goes = !protected(b)
             && match s.prune {
                 Prune::All => true,
@@ -1961,18 +1980,18 @@ proptest! {
                     .live
                     .accounts
                     .iter()
-                    .find(|a| a.account_id.as_str() == account.account_id)
+                    .find(|a| a.account_id == account.account_id)
                     .and_then(|a| a.store(&store.name))
                     .and_then(|s| s.secrets.iter().find(|x| Some(&x.id) == c.id.as_ref()));
                 let live = live.ok_or_else(|| TestCaseError::fail(format!("delete of unknown {:?}", c.id)))?;
-                prop_assert_eq!(&live.name, &c.name);
+                prop_assert_eq!(live.name.as_str(), c.name.as_str());
                 prop_assert!(!protected(live), "{}/{}: protected {} deleted", &account.label, &store.name, &c.name);
-                let declared = SecretName::parse(&c.name).ok().and_then(|n| store.secrets.get(&n));
+                let declared = SecretName::parse(c.name.as_str()).ok().and_then(|n| store.secrets.get(&n));
                 let rename_source = store.secrets.values().any(|d| matches!(
                     d,
-                    DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == c.name)
+                    DesiredSecret::Present(p) if p.renamed_from.as_ref().is_some_and(|f| f.as_str() == c.name.as_str())
                 ));
-                let owned = marker::split(&live.comment).1.is_some();
+                let owned = marker::split(live.comment.raw()).1.is_some();
                 let ordered = match declared {
                     Some(DesiredSecret::Absent) => true,
                     Some(DesiredSecret::Present(_)) => false,
@@ -2000,7 +2019,7 @@ proptest! {
                 .live
                 .accounts
                 .iter()
-                .find(|a| a.account_id.as_str() == account.account_id)
+                .find(|a| a.account_id == account.account_id)
                 .and_then(|a| a.quota)
             else {
                 continue;
@@ -2027,10 +2046,10 @@ proptest! {
         let steps = simulate_steps(&w.live, &plan).map_err(TestCaseError::fail)?;
         for account in &plan.accounts {
             let Some(check) = &account.quota else { continue };
-            let mut prev = account_count(&w.live, &account.account_id);
+            let mut prev = account_count(&w.live, account.account_id.as_str());
             let mut peak = prev;
             for (i, step) in steps.iter().enumerate() {
-                let now = account_count(step, &account.account_id);
+                let now = account_count(step, account.account_id.as_str());
                 if now > prev {
                     prop_assert!(now <= check.quota, "{}: {} secrets after action {}, quota {}", &account.label, now, i, check.quota);
                 }
@@ -2047,8 +2066,8 @@ proptest! {
     fn planning_is_deterministic(w in world()) {
         let copy = w.clone();
         for (a, b) in [
-            (Some(&w.values), Some(&copy.values)),
-            (None, None),
+            (&w.values, &copy.values),
+            (&ValueFacts::NotCompared, &ValueFacts::NotCompared),
         ] {
             let first = plan::diff(&w.desired, &w.live, a, &w.options);
             let second = plan::diff(&copy.desired, &copy.live, b, &copy.options);
@@ -2087,7 +2106,8 @@ proptest! {
     /// contains a generated value, with or without values compared, before or after apply.
     #[test]
     fn rendered_plans_never_contain_a_value(w in world()) {
-        let mut plans = vec![w.plan(), plan::diff(&w.desired, &w.live, None, &w.options)];
+        let not_compared = plan::diff(&w.desired, &w.live, &ValueFacts::NotCompared, &w.options);
+        let mut plans = vec![w.plan(), not_compared];
         if !plans[0].has_problems()
             && let Ok(after) = simulate(&w.live, &plans[0])
         {
@@ -2119,7 +2139,7 @@ proptest! {
             for c in &action.secrets {
                 let keep = w
                     .desired_store(&account.label, &action.store.name)
-                    .and_then(|s| s.secrets.get(&SecretName::parse(&c.name).ok()?))
+                    .and_then(|s| s.secrets.get(&SecretName::parse(c.name.as_str()).ok()?))
                     .is_some_and(|d| matches!(d, DesiredSecret::Present(p) if p.value == ValueSource::Keep));
                 prop_assert!(!(keep && c.send_value), "{} is value: keep but its value is sent", &c.name);
             }
@@ -2301,7 +2321,8 @@ fn a_declared_value_without_a_fingerprint_is_a_problem() {
     assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
     assert_eq!(plan.problems[0].secret.as_deref(), Some("A"));
     // Without any identity it is not a problem, just not compared.
-    assert!(!plan::diff(&desired, &live, None, &PlanOptions::default()).has_problems());
+    let not_compared = ValueFacts::NotCompared;
+    assert!(!plan::diff(&desired, &live, &not_compared, &PlanOptions::default()).has_problems());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The ownership marker: a short tag at the end of a secret's live comment that says "cfsecrets
 //! owns this secret", carries the fingerprint of the value it last wrote, and the `protect`
-//! flag (DESIGN.md §4).
+//! flag (DESIGN.md §4). A domain fact shared by the live snapshot (which parses each comment
+//! once into a [`LiveComment`]), the planner (which writes markers) and `import`.
 //!
 //! # Format (version 1)
 //!
@@ -21,6 +22,8 @@
 //! [`split`] only ever takes the last one. A live comment that ends in a marker glued to
 //! other text (`foo[cfsecrets:v1]`), or preceded by a lone space, carries no marker: `join`
 //! never writes those, and refusing them keeps `split` and `join` exact inverses.
+
+use std::fmt;
 
 use crate::domain::Fingerprint;
 
@@ -114,6 +117,61 @@ pub fn join(user_comment: &str, marker: &Marker) -> String {
     }
 }
 
+/// A live comment, split once (by [`split`]) into the user's comment and this tool's marker.
+/// The raw text is kept too: the live digest hashes it as the API holds it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct LiveComment {
+    raw: String,
+    user: String,
+    marker: Option<Marker>,
+}
+
+impl LiveComment {
+    pub fn new(raw: String) -> Self {
+        let (user, marker) = split(&raw);
+        Self { raw, user, marker }
+    }
+
+    /// The comment as the API holds it, marker included.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The user's comment: the raw comment without a trailing marker.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// This tool's marker, when the comment ends in one (the secret is owned).
+    pub fn marker(&self) -> Option<Marker> {
+        self.marker
+    }
+
+    /// Whether the marker says `protect`: such a secret is never deleted by a plan.
+    pub fn is_protected(&self) -> bool {
+        self.marker.is_some_and(|m| m.protect)
+    }
+}
+
+impl From<String> for LiveComment {
+    fn from(raw: String) -> Self {
+        Self::new(raw)
+    }
+}
+
+impl From<&str> for LiveComment {
+    fn from(raw: &str) -> Self {
+        Self::new(raw.to_string())
+    }
+}
+
+impl fmt::Debug for LiveComment {
+    /// The raw text only: the other fields are derived from it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.raw, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +233,28 @@ mod tests {
         ] {
             assert_eq!(split(bad), (bad.to_string(), None), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_live_comment_is_split_once_and_keeps_its_raw_text() {
+        let m = Marker {
+            fingerprint: Some(fp(3)),
+            protect: true,
+        };
+        let raw = join("Stripe key", &m);
+        let live = LiveComment::from(raw.as_str());
+        assert_eq!(
+            (live.raw(), live.user(), live.marker()),
+            (raw.as_str(), "Stripe key", Some(m))
+        );
+        assert!(live.is_protected());
+        let foreign = LiveComment::from("x[cfsecrets:v1 protect]");
+        assert_eq!(
+            (foreign.user(), foreign.marker()),
+            ("x[cfsecrets:v1 protect]", None)
+        );
+        assert!(!foreign.is_protected());
+        assert_eq!(LiveComment::default(), LiveComment::from(""));
     }
 
     #[test]
