@@ -58,8 +58,7 @@ impl FailureCause {
                     Self::Refused
                 }
             }
-            ClientError::RepeatedPage { .. }
-            | ClientError::Refused { .. } => Self::Refused,
+            ClientError::RepeatedPage { .. } | ClientError::Refused { .. } => Self::Refused,
         }
     }
 
