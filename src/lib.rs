@@ -28,6 +28,7 @@
 //! * [`apply`] — executes a plan in order against the client and reports what was done.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
+//! * [`text`] — pure leaf: count words and the one terminal-safe filter for outside text.
 //!
 //! ## Architecture invariants
 //!
@@ -53,4 +54,5 @@ pub mod live;
 pub mod manifest;
 pub mod output;
 pub mod plan;
+pub mod text;
 pub mod values;

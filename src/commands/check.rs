@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::{AlreadyReported, Status, identity_missing};
 use crate::manifest::{Counts, Desired, Diagnostics, Severity};
-use crate::output::{Output, count};
+use crate::output::Output;
+use crate::text::count;
 use crate::values::{self, FingerprintKey};
 
 pub async fn run(

@@ -21,8 +21,8 @@ use crate::domain::{AccountId, Scope, SecretName};
 use crate::live::{self, LiveStore};
 use crate::manifest::edit::yaml_str;
 use crate::output::Output;
-use crate::output::count;
 use crate::plan::marker;
+use crate::text::count;
 
 /// What [`render_manifest`] wrote.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -83,11 +83,7 @@ pub fn render_manifest(
             };
             if let Some(reason) = skip {
                 counts.skipped += 1;
-                let shown: String = secret
-                    .name
-                    .chars()
-                    .map(|c| if c.is_control() { '?' } else { c })
-                    .collect();
+                let shown = crate::text::printable(&secret.name);
                 body.push_str(&format!(
                     "          # not imported: {shown} (id {}): {reason}\n",
                     secret.id

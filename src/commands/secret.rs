@@ -18,7 +18,8 @@ use crate::manifest::edit::{
 };
 use crate::manifest::raw::{Ensure, RawValue};
 use crate::manifest::{RealFs, base_dir_of};
-use crate::output::{Output, count};
+use crate::output::Output;
+use crate::text::count;
 use crate::values::reseal::seal_and_record;
 use crate::values::seal::write_atomic;
 use crate::values::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Recipients};

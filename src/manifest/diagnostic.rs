@@ -1,7 +1,6 @@
 //! Diagnostics: one problem found in the manifest, with `file:line:column`, and the sorted
 //! list of all of them that validation returns.
 
-use crate::output::printable;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -156,14 +155,7 @@ pub(crate) fn quoted(names: &[&str]) -> String {
 /// Keeps user-written text short and printable in messages (a 10,000-character key helps
 /// nobody, and a control character must not reach a terminal).
 pub(crate) fn shown(s: &str) -> String {
-    const MAX: usize = 60;
-    let clean = printable(s);
-    if clean.chars().count() <= MAX {
-        clean
-    } else {
-        let head: String = clean.chars().take(MAX).collect();
-        format!("{head}…")
-    }
+    crate::text::clipped(s, 60)
 }
 
 #[cfg(test)]

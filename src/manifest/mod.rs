@@ -17,7 +17,7 @@ pub mod raw;
 pub mod structure;
 pub mod validate;
 
-use crate::output::printable;
+use crate::text::printable;
 use diagnostic::quoted;
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use crate::live::{LiveAccount, LiveSecret, LiveState, LiveStore};
 use crate::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
 };
-use crate::output::count;
+use crate::text::count;
 
 use super::marker::{self, Marker};
 use super::model::*;
