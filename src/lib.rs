@@ -28,6 +28,7 @@
 //! * [`apply`] — executes a plan in order against the client and reports what was done.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
+//! * [`fs`] — leaf: atomic writes (and, with the input checks, bounded reads).
 //! * [`text`] — pure leaf: count words and the one terminal-safe filter for outside text.
 //!
 //! ## Architecture invariants
@@ -50,6 +51,7 @@ pub mod cloudflare;
 pub mod commands;
 pub mod domain;
 pub mod emulator;
+pub mod fs;
 pub mod live;
 pub mod manifest;
 pub mod output;

@@ -199,7 +199,7 @@ pub async fn run(
     let base = args
         .out
         .as_deref()
-        .map(crate::manifest::base_dir_of)
+        .map(crate::fs::dir_of)
         .unwrap_or_else(|| Path::new(".").to_path_buf());
     let missing: Vec<&str> = [RECIPIENTS_FILE, FINGERPRINT_KEY]
         .into_iter()

@@ -9,10 +9,11 @@ use anyhow::Context;
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::commands::{Status, UsageError};
 use crate::domain::AccountId;
+use crate::fs::{WriteOptions, write_atomic};
 use crate::output::Output;
 use crate::text::count;
 use crate::values::fingerprint::FingerprintKey;
-use crate::values::seal::{IDENTITY_MODE, SEALED_MODE, write_atomic};
+use crate::values::seal::{IDENTITY_MODE, SEALED_MODE};
 use crate::values::{Identities, Recipients};
 
 /// Where `init` puts the recipients file and the fingerprint key, beside the manifest;
@@ -20,6 +21,10 @@ use crate::values::{Identities, Recipients};
 pub(crate) const RECIPIENTS_FILE: &str = ".age-recipients";
 pub(crate) const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
 const SCHEMA_PATH: &str = "schemas/manifest.schema.json";
+
+/// `init` never overwrites: every file is new, readable by all but the identity.
+const NEW_FILE: WriteOptions = WriteOptions::create_new().with_mode(SEALED_MODE);
+const NEW_IDENTITY: WriteOptions = WriteOptions::create_new().with_mode(IDENTITY_MODE);
 
 pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
     let manifest = if args.dir == Path::new(".") {
@@ -67,7 +72,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let text = identity.to_file_text(&now);
-        write_atomic(path, text.as_bytes(), Some(IDENTITY_MODE), true)
+        write_atomic(path, text.as_bytes(), NEW_IDENTITY)
             .context("cannot write the new identity")?;
         created.push(format!(
             "{} (new identity, mode 0600: keep it out of git)",
@@ -83,12 +88,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         recipients_text.push_str(&key);
         recipients_text.push('\n');
     }
-    write_atomic(
-        &recipients_path,
-        recipients_text.as_bytes(),
-        Some(SEALED_MODE),
-        true,
-    )?;
+    write_atomic(&recipients_path, recipients_text.as_bytes(), NEW_FILE)?;
     created.push(format!(
         "{} ({})",
         recipients_path.display(),
@@ -97,12 +97,12 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
 
     let key = FingerprintKey::generate();
     let sealed = key.seal(&recipients)?;
-    write_atomic(&key_path, &sealed, Some(SEALED_MODE), true)?;
+    write_atomic(&key_path, &sealed, NEW_FILE)?;
     record_in_index(&base, &key_path, &recipients, &sealed)?;
     created.push(format!("{} (sealed fingerprint key)", key_path.display()));
 
     let text = manifest_text(&base, account_id.as_ref());
-    write_atomic(&manifest, text.as_bytes(), Some(SEALED_MODE), true)?;
+    write_atomic(&manifest, text.as_bytes(), NEW_FILE)?;
     created.push(format!("{}", manifest.display()));
 
     for line in &created {

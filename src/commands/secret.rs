@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::cli::{GlobalArgs, SecretSetArgs};
 use crate::commands::{Status, UsageError};
 use crate::domain::{Scope, SecretName};
+use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
     AlsoExisting, EditOutcome, EntryUpdate, check_edit, read_as_written, set_entry,
 };
@@ -21,7 +22,6 @@ use crate::manifest::{RealFs, base_dir_of};
 use crate::output::Output;
 use crate::text::count;
 use crate::values::reseal::seal_and_record;
-use crate::values::seal::write_atomic;
 use crate::values::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Recipients};
 
 pub async fn set(
@@ -199,8 +199,11 @@ pub async fn set(
     let value_file: PathBuf = dir.join(&rel_path);
     seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
     drop(value);
-    let mode = manifest_mode(manifest_path);
-    write_atomic(manifest_path, edited.as_bytes(), mode, false)?;
+    let options = WriteOptions {
+        mode: manifest_mode(manifest_path),
+        no_clobber: false,
+    };
+    write_atomic(manifest_path, edited.as_bytes(), options)?;
     out.print(&format!(
         "sealed {name} to {}: {}",
         crate::commands::init::recipients_count(&recipients),

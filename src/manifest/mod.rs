@@ -82,10 +82,7 @@ pub fn parse(
 
 /// The directory a manifest's relative paths resolve against (`.` for a bare file name).
 pub fn base_dir_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+    crate::fs::dir_of(path)
 }
 
 fn io_reason(err: &std::io::Error) -> String {

@@ -19,14 +19,9 @@ pub enum ValuesError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{} already exists; refusing to overwrite it", path.display())]
-    Exists { path: PathBuf },
+    /// A write (or, later, a bounded read) that failed; the message names the path.
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
     /// A bad identity; `origin` is a file path or an environment variable name.
     #[error("{origin}:{line}: {reason}")]
     Identity {

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ValuesError;
-use super::seal::{SEALED_MODE, write_atomic};
+use super::seal::SEALED_MODE;
+use crate::fs::{WriteOptions, write_atomic};
 
 /// File name of the index, beside the manifest.
 pub const INDEX_FILE: &str = ".cfsecrets-sealed.json";
@@ -63,9 +64,9 @@ impl SealIndex {
         write_atomic(
             &Self::path_in(base_dir),
             text.as_bytes(),
-            Some(SEALED_MODE),
-            false,
-        )
+            WriteOptions::replace().with_mode(SEALED_MODE),
+        )?;
+        Ok(())
     }
 
     /// Records that `sealed` (the bytes now at `rel`) was sealed to `recipients_digest`.

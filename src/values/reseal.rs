@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use super::ValuesError;
 use super::index::{SealIndex, index_key};
 use super::keys::{Identities, Recipients};
-use super::seal::{SEALED_MODE, seal, unseal, write_atomic};
+use super::seal::{SEALED_MODE, seal, unseal};
+use crate::fs::{WriteOptions, write_atomic};
 
 /// What a reseal did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -51,7 +52,13 @@ pub fn reseal_files(
     let mut failure = None;
     for (path, key, plain) in &todo {
         let result = seal(plain, recipients).and_then(|sealed| {
-            write_atomic(path, &sealed, Some(SEALED_MODE), false).map(|()| sealed)
+            write_atomic(
+                path,
+                &sealed,
+                WriteOptions::replace().with_mode(SEALED_MODE),
+            )
+            .map(|()| sealed)
+            .map_err(ValuesError::from)
         });
         match result {
             Ok(sealed) => {
@@ -86,7 +93,11 @@ pub fn seal_and_record(
     no_clobber: bool,
 ) -> Result<(), ValuesError> {
     let sealed = seal(plaintext, recipients)?;
-    write_atomic(path, &sealed, Some(SEALED_MODE), no_clobber)?;
+    let options = WriteOptions {
+        mode: Some(SEALED_MODE),
+        no_clobber,
+    };
+    write_atomic(path, &sealed, options)?;
     let mut index = SealIndex::load(base_dir)?;
     index.record(&index_key(base_dir, path), &recipients.digest(), &sealed);
     index.save(base_dir)

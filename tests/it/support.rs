@@ -15,7 +15,8 @@ use std::sync::Mutex;
 
 use cfsecrets::cloudflare::{Auth, Client, ClientConfig, Credential, ListSecrets, NewSecret};
 use cfsecrets::emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
-use cfsecrets::values::{Recipients, seal, write_atomic};
+use cfsecrets::fs::{WriteOptions, write_atomic};
+use cfsecrets::values::{Recipients, seal};
 
 /// The token the emulator demands and the binary presents.
 pub const TOKEN: &str = "e2e-test-token-0f3b";
@@ -313,7 +314,7 @@ impl Project {
     pub fn seal(&self, rel: &str, plaintext: &str) {
         let recipients = Recipients::from_file(&self.path(".age-recipients")).unwrap();
         let sealed = seal(plaintext.as_bytes(), &recipients).unwrap();
-        write_atomic(&self.path(rel), &sealed, None, false).unwrap();
+        write_atomic(&self.path(rel), &sealed, WriteOptions::replace()).unwrap();
         for line in plaintext.lines() {
             // Bundles: remember each value, not the `KEY=` part.
             let value = line.split_once('=').map(|(_, v)| v).unwrap_or(line);
