@@ -17,7 +17,7 @@ use crate::cli::{GlobalArgs, ImportArgs};
 use crate::commands::init::{FINGERPRINT_KEY, RECIPIENTS_FILE};
 use crate::commands::plan::{check_out_dir, client_from, watching_pacer};
 use crate::commands::{Status, UsageError};
-use crate::domain::{AccountId, Scope, SecretName};
+use crate::domain::{AccountId, Scope, SecretName, check_label};
 use crate::live::{self, LiveStore};
 use crate::manifest::edit::yaml_str;
 use crate::output::Output;
@@ -31,14 +31,6 @@ pub struct ImportCounts {
     pub secrets: usize,
     /// Secrets written as comments only.
     pub skipped: usize,
-}
-
-fn valid_label(label: &str) -> bool {
-    !label.is_empty()
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !label.starts_with('.')
 }
 
 /// The manifest text for `stores` of one account. Deterministic: no dates, stores and secrets
@@ -128,10 +120,11 @@ pub async fn run(
 ) -> anyhow::Result<Status> {
     let account_id =
         AccountId::parse(args.account.trim()).map_err(|e| UsageError(format!("--account: {e}")))?;
-    if !valid_label(&args.label) {
+    // The manifest's own rule for account labels, so the imported file passes `check`.
+    if let Err(reason) = check_label(&args.label) {
         return Err(UsageError(format!(
-            "--label {}: use ASCII letters, digits, `_`, `-` or `.`, and do not start with `.`",
-            args.label
+            "--label `{}` {reason}",
+            crate::text::printable(&args.label)
         ))
         .into());
     }

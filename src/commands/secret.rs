@@ -12,7 +12,8 @@ use zeroize::Zeroizing;
 
 use crate::cli::{GlobalArgs, SecretSetArgs};
 use crate::commands::{Status, UsageError};
-use crate::domain::{Scope, SecretName};
+use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES};
+use crate::domain::{Scope, SecretName, check_label};
 use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
     AlsoExisting, EditOutcome, EntryUpdate, check_edit, read_as_written, set_entry,
@@ -21,8 +22,8 @@ use crate::manifest::raw::{Ensure, RawValue};
 use crate::manifest::{RealFs, base_dir_of};
 use crate::output::Output;
 use crate::text::count;
+use crate::values::Recipients;
 use crate::values::reseal::seal_and_record;
-use crate::values::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Recipients};
 
 pub async fn set(
     out: &mut Output,
@@ -50,15 +51,8 @@ pub async fn set(
             )
             .into());
         }
-        match Scope::from_wire(s) {
-            Some(scope) => scopes.push(scope.as_wire().to_string()),
-            None => {
-                let hint = Scope::suggest(s)
-                    .map(|x| format!("; did you mean {x}?"))
-                    .unwrap_or_default();
-                return Err(UsageError(format!("unknown scope {s:?}{hint}")).into());
-            }
-        }
+        let scope = Scope::parse(s).map_err(|unknown| UsageError(unknown.to_string()))?;
+        scopes.push(scope.as_wire().to_string());
     }
 
     let manifest_path = &global.manifest;
@@ -230,7 +224,7 @@ pub async fn set(
 /// `values/<account>/<store>/<NAME>.age`, refusing labels that are not plain file names.
 fn default_path(account: &str, store: &str, name: &str) -> anyhow::Result<String> {
     for part in [account, store] {
-        if part.is_empty() || part == "." || part == ".." || part.contains(['/', '\\', '\0']) {
+        if check_label(part).is_err() {
             anyhow::bail!(
                 "cannot derive a file name from {part:?}; add the entry with a value path by hand"
             );

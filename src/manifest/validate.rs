@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::{Location, Spanned};
 
-use crate::domain::{AccountId, Scope, Scopes, SecretName};
+use crate::domain::{AccountId, Scope, Scopes, SecretName, check_label};
 use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
@@ -71,15 +71,15 @@ impl Ctx<'_> {
                 &list.referenced,
                 format!(
                     "{owner} has an empty scope list; name at least one of {}",
-                    quoted(&Scope::ALL.map(Scope::as_wire))
+                    Scope::listed()
                 ),
             );
             return None;
         }
         let mut scopes = Scopes::new();
         for item in &list.value {
-            match Scope::from_wire(&item.value) {
-                Some(scope) => {
+            match Scope::parse(&item.value) {
+                Ok(scope) => {
                     if !scopes.insert(scope) {
                         ok = false;
                         self.error(
@@ -88,19 +88,9 @@ impl Ctx<'_> {
                         );
                     }
                 }
-                None => {
+                Err(unknown) => {
                     ok = false;
-                    let hint = match Scope::suggest(&item.value) {
-                        Some(near) => format!("did you mean `{near}`?"),
-                        None => format!(
-                            "expected one of {}",
-                            quoted(&Scope::ALL.map(Scope::as_wire))
-                        ),
-                    };
-                    self.error(
-                        &item.referenced,
-                        format!("unknown scope `{}`; {hint}", shown(&item.value)),
-                    );
+                    self.error(&item.referenced, unknown.to_string());
                 }
             }
         }
@@ -137,20 +127,6 @@ impl Ctx<'_> {
             );
             None
         }
-    }
-}
-
-/// Account labels and store names become directories in the default value path
-/// (`values/<account>/<store>/<NAME>.age`), so they must be one plain path segment.
-fn path_segment(s: &str) -> Result<(), &'static str> {
-    if s.trim().is_empty() {
-        Err("is empty")
-    } else if s == "." || s == ".." || s.contains(['/', '\\']) {
-        Err("must not contain `/` or `\\` or be `.` or `..`")
-    } else if s.chars().any(char::is_control) {
-        Err("must not contain control characters")
-    } else {
-        Ok(())
     }
 }
 
@@ -221,7 +197,7 @@ pub fn validate(
     let mut env_user: Option<&str> = None;
     for (label, account) in &raw.accounts.value.0 {
         let name = label.value.as_str();
-        if let Err(reason) = path_segment(name) {
+        if let Err(reason) = check_label(name) {
             cx.error(
                 &label.referenced,
                 format!("account label `{}` {reason}", shown(name)),
@@ -293,7 +269,7 @@ pub fn validate(
         }
         let mut stores = Vec::new();
         for (store_name, store) in &account.stores.value.0 {
-            if let Err(reason) = path_segment(&store_name.value) {
+            if let Err(reason) = check_label(&store_name.value) {
                 cx.error(
                     &store_name.referenced,
                     format!(

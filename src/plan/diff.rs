@@ -19,7 +19,7 @@ use super::model::*;
 // The value size limits (API notes §5.2): above `MAX_VALUE_BYTES` the API refuses a value (a
 // problem); above `WARN_VALUE_BYTES` some accounts still do (a warning). They are the limits
 // `values` checks when unsealing, shared so the two can never disagree.
-pub use crate::values::{LEGACY_VALUE_BYTES as WARN_VALUE_BYTES, MAX_VALUE_BYTES};
+pub use crate::domain::{LEGACY_VALUE_BYTES as WARN_VALUE_BYTES, MAX_VALUE_BYTES};
 /// Default number of secrets per batch create request.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
 

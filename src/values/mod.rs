@@ -34,7 +34,4 @@ pub use fingerprint::{FingerprintKey, fingerprints};
 pub use keys::{Identities, Recipients};
 pub use seal::{seal, unseal};
 pub use secret::SecretValue;
-pub use unseal::{
-    LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, ProblemKind, UnsealedValues, ValueKey, ValueProblem,
-    check_values, unseal_all,
-};
+pub use unseal::{ProblemKind, UnsealedValues, ValueKey, ValueProblem, check_values, unseal_all};

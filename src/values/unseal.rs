@@ -16,12 +16,8 @@ use super::keys::Identities;
 use super::seal::unseal_file;
 use super::secret::SecretValue;
 
-/// Largest value Cloudflare accepts, in bytes.
-pub const MAX_VALUE_BYTES: usize = 65_536;
-/// The older per-value limit some accounts still enforce; larger values get a warning.
-pub const LEGACY_VALUE_BYTES: usize = 1024;
-
 pub use crate::domain::ValueKey;
+use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES};
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it.

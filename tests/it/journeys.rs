@@ -409,17 +409,18 @@ fn a_plan_says_when_the_quota_could_not_be_checked() {
 fn wording_matches_the_rules_it_describes() {
     let emu = Emu::start();
     let p = one_secret(&emu);
-    // The label rule: ASCII letters, digits, `_`, `-`, `.`, not starting with `.`.
+    // The label rule is the manifest's: one plain path segment.
     let run = p.run(&[
         "import",
         "--account",
         crate::support::ACCOUNT,
         "--label",
-        ".x",
+        "a/b",
     ]);
     run.expect(64);
     assert!(
-        run.stderr.contains("ASCII letters") && run.stderr.contains("not start with `.`"),
+        run.stderr
+            .contains("--label `a/b` must not contain `/` or `\\` or be `.` or `..`"),
         "{}",
         run.stderr
     );
@@ -437,6 +438,18 @@ fn wording_matches_the_rules_it_describes() {
     );
     // A hand-made secret planned without an identity: no dangling "written once as".
     emu.create_by_hand(STORE, "A", "journey-hand-made-51c2", "by hand");
+    // What that rule allows, `check` accepts.
+    p.run(&[
+        "import",
+        "--account",
+        crate::support::ACCOUNT,
+        "--label",
+        ".my prod",
+        "--out",
+        "imported.yaml",
+    ])
+    .expect(0);
+    p.run(&["check", "-f", "imported.yaml"]).expect(0);
     let run = p.run_without_identity(&["plan"]);
     assert!(run.stdout.contains("main/A"), "{}", run.stdout);
     assert!(
