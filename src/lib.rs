@@ -16,8 +16,9 @@
 //! * [`domain`] — small validated types shared downstream: account ids, secret names,
 //!   scopes, fingerprints.
 //! * [`manifest`] — YAML → raw types (serde, JSON Schema) → validated [`manifest::Desired`],
-//!   with every diagnostic at once, each with `file:line:column`; and the comment-preserving
-//!   text edit of `secret set`, checked by the same validator.
+//!   with every diagnostic at once, each with `file:line:column`; the comment-preserving
+//!   text edit of `secret set` (which entry, the edit, and its check by the same validator);
+//!   and the writer of the manifests `init` and `import` create.
 //! * [`values`] — age identities and recipients, sealing and unsealing, bundles,
 //!   fingerprints. Plaintext never leaves its secret type here except into a request body.
 //! * [`cloudflare`] — the REST client: envelope, pagination, retries, pacing, typed errors,

@@ -12,13 +12,12 @@ use zeroize::Zeroizing;
 
 use crate::cli::{GlobalArgs, SecretSetArgs};
 use crate::commands::{Status, UsageError};
-use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES};
-use crate::domain::{Scope, SecretName, check_label};
+use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Scope, SecretName};
 use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
-    AlsoExisting, EditOutcome, EntryUpdate, check_edit, read_as_written, set_entry,
+    AlsoExisting, EditOutcome, EntryRequest, EntryTarget, check_edit, set_entry,
 };
-use crate::manifest::raw::{Ensure, RawValue};
+use crate::manifest::read_as_written;
 use crate::manifest::{RealFs, base_dir_of};
 use crate::output::Output;
 use crate::text::count;
@@ -30,6 +29,88 @@ pub async fn set(
     global: &GlobalArgs,
     args: &SecretSetArgs,
 ) -> anyhow::Result<Status> {
+    let (name, scopes) = checked_args(args)?;
+    let manifest_path = &global.manifest;
+    let manifest_text = std::fs::read_to_string(manifest_path)
+        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    // The manifest as the real parser reads it; only text that is not YAML at all is refused
+    // here (other problems are weighed after the edit, below).
+    let raw = match read_as_written(manifest_path, &manifest_text) {
+        Ok(raw) => raw,
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!(
+                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
+                manifest_path.display()
+            );
+        }
+    };
+    let request = EntryRequest {
+        account: &args.account,
+        store: args.store.as_deref(),
+        name: &name,
+        scopes_given: !scopes.is_empty(),
+    };
+    let target = EntryTarget::resolve(&raw, manifest_path, request).map_err(|err| {
+        if err.is_usage() {
+            anyhow::Error::new(UsageError(err.to_string()))
+        } else {
+            anyhow::Error::new(err)
+        }
+    })?;
+    // Paths in messages stay as the manifest's directory writes them (`values/…` for a
+    // manifest in the current directory); validation resolves against `base_dir_of`.
+    let dir = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let recipients = Recipients::from_file(&dir.join(&target.recipients_file))?;
+
+    let scopes = (!scopes.is_empty()).then_some(&scopes[..]);
+    let (edited, outcome) = set_entry(
+        &manifest_text,
+        &target.update(scopes, args.comment.as_deref()),
+    )
+    .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
+    let pre_existing = check_the_edit(out, global, &manifest_text, &edited, &target)?;
+
+    let value = read_value(out, name.as_str())?;
+    check_value(out, &name, &value)?;
+    let value_file: PathBuf = dir.join(&target.value_path);
+    seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
+    drop(value);
+    let options = WriteOptions {
+        mode: manifest_mode(manifest_path),
+        no_clobber: false,
+    };
+    write_atomic(manifest_path, edited.as_bytes(), options)?;
+    out.print(&format!(
+        "sealed {name} to {}: {}",
+        crate::commands::init::recipients_count(&recipients),
+        value_file.display()
+    ))?;
+    let verb = match outcome {
+        EditOutcome::Added => "added",
+        EditOutcome::Updated => "updated",
+    };
+    out.print(&format!(
+        "{verb} {}/{}/{name} in {}",
+        target.account,
+        target.store,
+        manifest_path.display()
+    ))?;
+    if pre_existing > 0 {
+        out.warn(&format!(
+            "the manifest already had {}; run `cfsecrets check`",
+            count(pre_existing, "problem", "problems")
+        ))?;
+    }
+    Ok(Status::Success)
+}
+
+/// The name and the scopes (wire spellings) from the command line; a stray argument (a
+/// value typed where it does not belong) is refused without being used.
+fn checked_args(args: &SecretSetArgs) -> anyhow::Result<(SecretName, Vec<String>)> {
     if !args.stray.is_empty() {
         return Err(UsageError(
             "`secret set` takes the value from stdin or a hidden prompt, never from arguments: \
@@ -54,112 +135,31 @@ pub async fn set(
         let scope = Scope::parse(s).map_err(|unknown| UsageError(unknown.to_string()))?;
         scopes.push(scope.as_wire().to_string());
     }
+    Ok((name, scopes))
+}
 
+/// The edited manifest must pass the real validator, the value file counted as written;
+/// what the manifest got wrong before the edit is only a warning. Returns how many problems
+/// it already had.
+fn check_the_edit(
+    out: &mut Output,
+    global: &GlobalArgs,
+    original: &str,
+    edited: &str,
+    target: &EntryTarget,
+) -> anyhow::Result<usize> {
     let manifest_path = &global.manifest;
-    let manifest_text = std::fs::read_to_string(manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    // The manifest as the real parser reads it; only text that is not YAML at all is refused
-    // here (other problems are weighed after the edit, below).
-    let raw = match read_as_written(manifest_path, &manifest_text) {
-        Ok(raw) => raw,
-        Err(diagnostic) => {
-            out.eprint(&format!("{diagnostic}\n"))?;
-            anyhow::bail!(
-                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
-                manifest_path.display()
-            );
-        }
-    };
-    // Paths in messages stay as the manifest's directory writes them (`values/…` for a
-    // manifest in the current directory); validation resolves against `base_dir_of`.
-    let dir = manifest_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-
-    let labels = raw.accounts.value.keys().collect::<Vec<_>>().join(", ");
-    let account = raw.account(&args.account).ok_or_else(|| {
-        UsageError(format!(
-            "no account {:?} in {} (accounts: {labels})",
-            args.account,
-            manifest_path.display(),
-        ))
-    })?;
-    let stores = &account.stores.value;
-    let store = match &args.store {
-        Some(s) if account.store(s).is_some() => s.clone(),
-        Some(s) => {
-            return Err(
-                UsageError(format!("account {:?} has no store {s:?}", args.account)).into(),
-            );
-        }
-        None if stores.len() == 1 => stores.keys().next().unwrap_or_default().to_string(),
-        None => {
-            return Err(UsageError(format!(
-                "account {:?} has {} stores; choose one with --store ({})",
-                args.account,
-                stores.len(),
-                stores.keys().collect::<Vec<_>>().join(", ")
-            ))
-            .into());
-        }
-    };
-    let existing = account.store(&store).and_then(|s| s.secret(name.as_str()));
-    let absent = existing
-        .and_then(|e| e.ensure.as_ref())
-        .is_some_and(|e| e.value == Ensure::Absent);
-    let rel_path = match existing.and_then(|e| e.value.as_ref()).map(|v| &v.value) {
-        _ if absent => anyhow::bail!(
-            "{}/{store}/{name} is declared `ensure: absent`; remove that line first",
-            args.account
-        ),
-        Some(RawValue::Bundle(bundle)) => anyhow::bail!(
-            "{}/{store}/{name} takes its value from bundle {}; edit the bundle instead",
-            args.account,
-            bundle.bundle
-        ),
-        Some(RawValue::Path(path)) if path != "keep" && !path.trim().is_empty() => path.clone(),
-        _ => default_path(&args.account, &store, name.as_str())?,
-    };
-    let has_default_scopes = raw.defaults.as_ref().is_some_and(|d| d.scopes.is_some());
-    if existing.is_none() && scopes.is_empty() && !has_default_scopes {
-        return Err(UsageError(format!(
-            "{name} is new and the manifest has no defaults.scopes; pass --scopes (e.g. --scopes workers)"
-        ))
-        .into());
-    }
-    if raw.broken.has("recipients_file") {
-        anyhow::bail!(
-            "{} has no readable `recipients_file`; run `cfsecrets check`",
-            manifest_path.display()
-        );
-    }
-    let recipients = Recipients::from_file(&dir.join(&raw.recipients_file.value))?;
-
-    let update = EntryUpdate {
-        account: &args.account,
-        store: &store,
-        name: name.as_str(),
-        value_path: &rel_path,
-        scopes: (!scopes.is_empty()).then_some(&scopes[..]),
-        comment: args.comment.as_deref(),
-    };
-    let (edited, outcome) = set_entry(&manifest_text, &update)
-        .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
-
-    // The edited manifest must pass the real validator, the value file counted as written;
-    // what the manifest got wrong before the edit is only a warning.
     let base_dir = base_dir_of(manifest_path);
     let env_account_id = global.env.get("CLOUDFLARE_ACCOUNT_ID");
     let fs = AlsoExisting {
         fs: &RealFs,
-        file: base_dir.join(&rel_path),
+        file: base_dir.join(&target.value_path),
     };
     let checked = check_edit(
         manifest_path,
         &base_dir,
-        &manifest_text,
-        &edited,
+        original,
+        edited,
         env_account_id.as_deref(),
         &fs,
     );
@@ -171,9 +171,12 @@ pub async fn set(
             manifest_path.display()
         );
     }
-    let pre_existing = checked.pre_existing.len();
+    Ok(checked.pre_existing.len())
+}
 
-    let value = read_value(out, name.as_str())?;
+/// A value the API accepts: not empty, at most [`MAX_VALUE_BYTES`]; over
+/// [`LEGACY_VALUE_BYTES`] a warning.
+fn check_value(out: &mut Output, name: &SecretName, value: &str) -> anyhow::Result<()> {
     if value.is_empty() {
         anyhow::bail!("the value for {name} is empty; nothing was written");
     }
@@ -189,48 +192,7 @@ pub async fn set(
             value.len()
         ))?;
     }
-
-    let value_file: PathBuf = dir.join(&rel_path);
-    seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
-    drop(value);
-    let options = WriteOptions {
-        mode: manifest_mode(manifest_path),
-        no_clobber: false,
-    };
-    write_atomic(manifest_path, edited.as_bytes(), options)?;
-    out.print(&format!(
-        "sealed {name} to {}: {}",
-        crate::commands::init::recipients_count(&recipients),
-        value_file.display()
-    ))?;
-    let verb = match outcome {
-        EditOutcome::Added => "added",
-        EditOutcome::Updated => "updated",
-    };
-    out.print(&format!(
-        "{verb} {}/{store}/{name} in {}",
-        args.account,
-        manifest_path.display()
-    ))?;
-    if pre_existing > 0 {
-        out.warn(&format!(
-            "the manifest already had {}; run `cfsecrets check`",
-            count(pre_existing, "problem", "problems")
-        ))?;
-    }
-    Ok(Status::Success)
-}
-
-/// `values/<account>/<store>/<NAME>.age`, refusing labels that are not plain file names.
-fn default_path(account: &str, store: &str, name: &str) -> anyhow::Result<String> {
-    for part in [account, store] {
-        if check_label(part).is_err() {
-            anyhow::bail!(
-                "cannot derive a file name from {part:?}; add the entry with a value path by hand"
-            );
-        }
-    }
-    Ok(format!("values/{account}/{store}/{name}.age"))
+    Ok(())
 }
 
 /// The value: stdin when it is not a terminal (one trailing newline removed), else a hidden

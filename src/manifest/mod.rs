@@ -8,7 +8,8 @@
 //! that says whether referenced files exist); [`load`] adds reading the file and the real
 //! file system. Nothing here touches the network or decrypts anything. [`edit`] changes
 //! the manifest text without disturbing its comments and formatting (`secret set`), and
-//! checks with [`parse`] that an edit introduces no problem.
+//! checks with [`parse`] that an edit introduces no problem; [`write`] writes new manifests
+//! (`init`, `import`); both spell YAML through [`yaml`].
 
 pub mod diagnostic;
 pub mod edit;
@@ -16,6 +17,8 @@ pub mod model;
 pub mod raw;
 pub mod structure;
 pub mod validate;
+pub mod write;
+pub mod yaml;
 
 use crate::text::printable;
 use diagnostic::quoted;
@@ -25,6 +28,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
 pub use raw::manifest_schema_json;
+pub use structure::read_as_written;
 pub use validate::{FileCheck, RealFs};
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
