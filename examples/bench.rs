@@ -461,7 +461,8 @@ async fn paced_apply(
     window: Duration,
 ) -> anyhow::Result<(Duration, cfsecrets::cloudflare::ClientStats)> {
     project.reseal_all()?;
-    let desired = cfsecrets::manifest::load(&project.manifest(), None)
+    let (desired, _warnings) = cfsecrets::manifest::load(&project.manifest(), None)
+        .into_result()
         .map_err(|d| anyhow!("the benchmark manifest is invalid:\n{d}"))?;
     let ids = Identities::parse(&project.identity, "the benchmark identity")?;
     let key = FingerprintKey::load(&desired.fingerprint_key, &ids)?;

@@ -15,7 +15,8 @@
 //! * [`commands`] — one file per subcommand, each a thin script; exit-code mapping.
 //! * [`domain`] — small validated types shared downstream: account ids, secret names,
 //!   scopes, fingerprints.
-//! * [`manifest`] — YAML → raw types (serde, JSON Schema) → validated [`manifest::Desired`],
+//! * [`manifest`] — YAML → one reader's raw types (serde derives for the JSON Schema and as
+//!   a test oracle) → validated [`manifest::Desired`] with its warnings,
 //!   with every diagnostic at once, each with `file:line:column`; the comment-preserving
 //!   text edit of `secret set` (which entry, the edit, and its check by the same validator);
 //!   and the writer of the manifests `init` and `import` create.

@@ -163,6 +163,7 @@ fn check_the_edit(
         env_account_id.as_deref(),
         &fs,
     );
+    crate::commands::print_diagnostics(out, &checked.warnings)?;
     if !checked.introduced.is_empty() {
         let problems = count(checked.introduced.len(), "problem", "problems");
         out.eprint(&format!("{}\n", checked.introduced))?;

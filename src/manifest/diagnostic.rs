@@ -88,6 +88,32 @@ impl Diagnostics {
         self.0.push(diagnostic);
     }
 
+    pub fn extend(&mut self, more: Diagnostics) {
+        self.0.extend(more.0);
+    }
+
+    /// Only the errors.
+    pub fn errors(&self) -> Diagnostics {
+        Diagnostics(
+            self.0
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Only the warnings.
+    pub fn warnings(&self) -> Diagnostics {
+        Diagnostics(
+            self.0
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .cloned()
+                .collect(),
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -2,13 +2,14 @@
 //! ([`structure`]) → raw types ([`raw`], which also derive the JSON Schema) → validated
 //! [`Desired`] state ([`validate`]), with every problem reported at once as a [`Diagnostic`]
 //! carrying `file:line:column`. Only YAML syntax errors and duplicate keys stop at the first
-//! one: past them the document cannot be trusted.
+//! one: past them the document cannot be trusted. The result ([`Parsed`]) carries the
+//! desired state together with its warnings.
 //!
 //! [`parse`] is pure given its inputs (text, `CLOUDFLARE_ACCOUNT_ID`, and a [`FileCheck`]
 //! that says whether referenced files exist); [`load`] adds reading the file and the real
 //! file system. Nothing here touches the network or decrypts anything. [`edit`] changes
 //! the manifest text without disturbing its comments and formatting (`secret set`), and
-//! checks with [`parse`] that an edit introduces no problem; [`write`] writes new manifests
+//! checks with [`parse`] that an edit introduces no problem; [`write`](mod@write) writes new manifests
 //! (`init`, `import`); both spell YAML through [`yaml`].
 
 pub mod diagnostic;
@@ -19,6 +20,9 @@ pub mod structure;
 pub mod validate;
 pub mod write;
 pub mod yaml;
+
+#[cfg(test)]
+mod oracle;
 
 use crate::text::printable;
 use diagnostic::quoted;
@@ -33,55 +37,79 @@ pub use validate::{FileCheck, RealFs};
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
+/// What reading a manifest found: the desired state when nothing is wrong, and every
+/// diagnostic, sorted by position. Warnings travel with a success; any error means no
+/// desired state.
+#[derive(Debug)]
+pub struct Parsed {
+    /// `Some` exactly when no diagnostic is an error.
+    pub desired: Option<Desired>,
+    pub diagnostics: Diagnostics,
+}
+
+impl Parsed {
+    fn failed(diagnostic: Diagnostic) -> Parsed {
+        Parsed {
+            desired: None,
+            diagnostics: Diagnostics(vec![diagnostic]),
+        }
+    }
+
+    /// The desired state with its warnings, or every diagnostic when any is an error.
+    pub fn into_result(self) -> Result<(Desired, Diagnostics), Diagnostics> {
+        match self.desired {
+            Some(desired) => Ok((desired, self.diagnostics)),
+            None => Err(self.diagnostics),
+        }
+    }
+}
+
 /// Reads and validates the manifest at `path`. Relative paths inside it resolve against its
 /// directory; `env_account_id` is the value of `CLOUDFLARE_ACCOUNT_ID`, if set.
-pub fn load(path: &Path, env_account_id: Option<&str>) -> Result<Desired, Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        Diagnostics(vec![Diagnostic::error(
+pub fn load(path: &Path, env_account_id: Option<&str>) -> Parsed {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text, &base_dir_of(path), env_account_id, &RealFs),
+        Err(err) => Parsed::failed(Diagnostic::error(
             path,
             0,
             0,
             format!("cannot read the manifest: {}", io_reason(&err)),
-        )])
-    })?;
-    parse(path, &text, &base_dir_of(path), env_account_id, &RealFs)
+        )),
+    }
 }
 
 /// Validates manifest `text`. `path` is only used in messages and stored in [`Desired`];
 /// `base_dir` is what relative paths resolve against; `fs` answers file existence.
+///
+/// One reader: the text becomes a generic tree with locations ([`structure::parse_tree`]);
+/// the walk against the expected shape ([`structure::walk`]) finds every unknown key, wrong
+/// type and missing key and builds the raw manifest from what is sound; validation then
+/// checks that, so a problem of shape never hides one of meaning. A document the tree
+/// cannot take (a syntax error, a duplicate key) or that is not a map is reported alone:
+/// past it the document cannot be trusted.
 pub fn parse(
     path: &Path,
     text: &str,
     base_dir: &Path,
     env_account_id: Option<&str>,
     fs: &dyn FileCheck,
-) -> Result<Desired, Diagnostics> {
-    // First the shape, on a generic tree, so that every unknown key, wrong type and missing
-    // key is found; when there is any, validation still runs on what was sound.
-    let tree = structure::parse_tree(text);
-    if let Ok(tree) = &tree
-        && matches!(tree.value, structure::Kind::Map(_))
-    {
-        let (lenient, mut diags) = structure::walk(path, text, tree);
-        if diags.has_errors() {
-            if let Err(more) = validate::validate(path, base_dir, &lenient, env_account_id, fs) {
-                for d in more {
-                    diags.push(d);
-                }
-            }
-            diags.sort();
-            return Err(diags);
-        }
+) -> Parsed {
+    let tree = match structure::parse_tree(text) {
+        Ok(tree) => tree,
+        Err(err) => return Parsed::failed(parser_diagnostic(path, &err)),
+    };
+    if !matches!(tree.value, structure::Kind::Map(_)) {
+        return Parsed::failed(structure::not_a_map(path, text, &tree));
     }
-    // A sound shape goes through the typed parse, which has the last word. A document the
-    // tree could not take (a syntax error, a duplicate key) is reported with the tree's
-    // error alone: past it the document cannot be trusted. (Should the typed parse accept
-    // what the tree refused, that is accepted as before.)
-    let raw: raw::RawManifest = serde_saphyr::from_str(text).map_err(|err| {
-        let first = tree.as_ref().err().unwrap_or(&err);
-        Diagnostics(vec![parser_diagnostic(path, first)])
-    })?;
-    validate::validate(path, base_dir, &raw, env_account_id, fs)
+    let (raw, mut diagnostics) = structure::walk(path, text, &tree);
+    let (desired, more) = validate::validate(path, base_dir, &raw, env_account_id, fs);
+    diagnostics.extend(more);
+    diagnostics.sort();
+    let desired = desired.filter(|_| !diagnostics.has_errors());
+    Parsed {
+        desired,
+        diagnostics,
+    }
 }
 
 /// The directory a manifest's relative paths resolve against (`.` for a bare file name).
@@ -99,7 +127,7 @@ fn io_reason(err: &std::io::Error) -> String {
 }
 
 /// Turns a parser error (syntax, duplicate or unknown key, wrong type) into a diagnostic.
-fn parser_diagnostic(path: &Path, err: &serde_saphyr::Error) -> Diagnostic {
+pub(crate) fn parser_diagnostic(path: &Path, err: &serde_saphyr::Error) -> Diagnostic {
     let (line, column) = err
         .location()
         .map(|l| (l.line(), l.column()))

@@ -1,12 +1,12 @@
-//! The structural pass: the manifest read as a generic YAML tree with locations, walked
+//! The one manifest reader: the text read as a generic YAML tree with locations, walked
 //! against the expected shape so that every unknown key, wrong type and missing required key
 //! is reported in one run, and the [`raw`](super::raw) types built from whatever is sound.
 //!
-//! It only runs once the YAML itself has parsed: a syntax error or a duplicate key stops the
-//! parser, and then the document cannot be trusted past that point, so those stay single.
-//! Scalars are judged the way serde-saphyr reads them into the typed structs (any non-null
-//! scalar is a string; quoted `"1"` is still an integer and `"true"` still a boolean), so this
-//! pass never rejects what the typed parse would accept.
+//! A syntax error or a duplicate key stops the YAML parser, and then the document cannot be
+//! trusted past that point, so those stay single. Scalars are judged the way serde-saphyr
+//! reads them into the typed structs (any non-null scalar is a string; quoted `"1"` is still
+//! an integer and `"true"` still a boolean): on every document the walk finds sound, serde
+//! reads the same raw values (the `oracle` tests check it on generated manifests).
 
 use std::fmt;
 use std::path::Path;
@@ -235,20 +235,47 @@ pub fn walk(path: &Path, text: &str, root: &Node) -> (RawManifest, Diagnostics) 
     (raw, walker.diags)
 }
 
-/// The manifest as written, read by the real parser's structural pass: every sound part is
-/// there even when other parts have problems (left for [`check_edit`](super::edit::check_edit) and `cfsecrets check`
-/// to report; a broken key is missing and named in its map's `broken` set). Fails only when
-/// the text is not a YAML map at all (a syntax error, a duplicate key, an empty file): past
-/// that, nothing in it can be trusted.
+/// The manifest as written, read by the one reader's structural pass: every sound part is
+/// there even when other parts have problems (left for
+/// [`check_edit`](super::edit::check_edit) and `cfsecrets check` to report; a broken key is
+/// missing and named in its map's `broken` set). Fails only when the text is not a YAML map
+/// at all (a syntax error, a duplicate key, an empty file): past that, nothing in it can be
+/// trusted.
 pub fn read_as_written(path: &Path, text: &str) -> Result<RawManifest, Diagnostic> {
     match parse_tree(text) {
         Ok(tree) if matches!(tree.value, Kind::Map(_)) => Ok(walk(path, text, &tree).0),
-        Ok(_) => Err(match serde_saphyr::from_str::<RawManifest>(text) {
-            Err(err) => super::parser_diagnostic(path, &err),
-            Ok(_) => Diagnostic::error(path, 0, 0, "the manifest is not a map"),
-        }),
+        Ok(tree) => Err(not_a_map(path, text, &tree)),
         Err(err) => Err(super::parser_diagnostic(path, &err)),
     }
+}
+
+/// The diagnostic for a document whose root is not a map: an empty one (nothing but
+/// comments, blank lines and markers) says so; anything else is the wrong type.
+pub fn not_a_map(path: &Path, text: &str, root: &Node) -> Diagnostic {
+    let message = if holds_no_document(text) {
+        "unexpected end of file (is the manifest empty?)"
+    } else {
+        "wrong type: expected a map"
+    };
+    Diagnostic::error(
+        path,
+        root.referenced.line(),
+        root.referenced.column(),
+        message,
+    )
+}
+
+/// Whether `text` holds no YAML document: only blank lines, comments, directives and
+/// document-end markers (`---` starts a document, even an empty one).
+fn holds_no_document(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').lines().all(|line| {
+        let line = line.trim();
+        line.is_empty()
+            || line.starts_with('#')
+            || line.starts_with('%')
+            || line == "..."
+            || line.starts_with("... ")
+    })
 }
 
 /// The known key closest to an unknown one, when it is a plausible typo

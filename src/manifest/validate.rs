@@ -12,7 +12,7 @@ use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
 };
-use crate::manifest::raw::{Ensure, RawManifest, RawSafety, RawSecret, RawValue};
+use crate::manifest::raw::{Ensure, RawAccount, RawManifest, RawSafety, RawSecret, RawValue};
 
 /// Answers whether a path (already resolved against the manifest's directory) is a file.
 pub trait FileCheck {
@@ -138,131 +138,138 @@ struct Entry<'r> {
     renamed_from: Option<&'r Spanned<String>>,
 }
 
-/// Validates `raw` into the desired state, or returns every problem, sorted by position.
+/// Validates `raw` into the desired state, with every problem found (in no particular
+/// order). The desired state is `None` when any problem is an error.
 pub fn validate(
     path: &Path,
     base_dir: &Path,
     raw: &RawManifest,
     env_account_id: Option<&str>,
     fs: &dyn FileCheck,
-) -> Result<Desired, Diagnostics> {
+) -> (Option<Desired>, Diagnostics) {
     let mut cx = Ctx {
         path,
         base_dir,
         fs,
         diags: Diagnostics::new(),
     };
-
     // A key in a `broken` set was present but unreadable; the structural pass reported it.
-    if !raw.broken.has("version") && raw.version.value != 1 {
-        cx.error(
-            &raw.version.referenced,
-            format!(
-                "unsupported manifest version {}; this cfsecrets reads version 1",
-                raw.version.value
-            ),
-        );
-    }
-    let recipients_file = if raw.broken.has("recipients_file") {
-        PathBuf::new()
-    } else {
-        cx.required_file(&raw.recipients_file, "recipients file")
-    };
-    let fingerprint_key = if raw.broken.has("fingerprint_key") {
-        PathBuf::new()
-    } else {
-        cx.required_file(&raw.fingerprint_key, "fingerprint key file")
-    };
-
-    let default_list = raw.defaults.as_ref().and_then(|d| d.scopes.as_ref());
-    let default_scopes = default_list.and_then(|list| cx.scopes(list, "defaults.scopes"));
-    // Broken defaults count as declared: their secrets are then skipped, not blamed.
-    let defaults_declared = default_list.is_some()
-        || raw.broken.has("defaults")
-        || raw
-            .defaults
-            .as_ref()
-            .is_some_and(|d| d.broken.has("scopes"));
+    let (recipients_file, fingerprint_key) = cx.header(raw);
+    let defaults = cx.defaults(raw);
     let safety = cx.safety(raw.safety.as_ref());
-
     if !raw.broken.has("accounts") && raw.accounts.value.0.is_empty() {
         cx.error(
             &raw.accounts.referenced,
             "`accounts` is empty; declare at least one account",
         );
     }
-
+    let mut ids = AccountIds {
+        env: env_account_id,
+        env_user: None,
+        seen: Vec::new(),
+    };
     let mut accounts = Vec::new();
-    let mut seen_ids: Vec<(AccountId, &str)> = Vec::new();
-    let mut env_user: Option<&str> = None;
     for (label, account) in &raw.accounts.value.0 {
+        if let Some(account) = cx.account(label, account, &mut ids, &defaults) {
+            accounts.push(account);
+        }
+    }
+    let diags = cx.diags;
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    let desired = Desired {
+        manifest_path: path.to_path_buf(),
+        base_dir: base_dir.to_path_buf(),
+        recipients_file,
+        fingerprint_key,
+        safety,
+        accounts,
+    };
+    (Some(desired), diags)
+}
+
+/// The default scopes, as far as secrets without their own need them.
+struct Defaults {
+    /// The checked `defaults.scopes`, when written and sound.
+    scopes: Option<Scopes>,
+    /// `defaults.scopes` is written (possibly broken: its secrets are then skipped, not
+    /// blamed).
+    declared: bool,
+}
+
+/// Account ids seen so far, and which account took its id from the environment.
+struct AccountIds<'r> {
+    env: Option<&'r str>,
+    env_user: Option<&'r str>,
+    seen: Vec<(AccountId, &'r str)>,
+}
+
+impl<'r> Ctx<'_> {
+    /// `version`, and the two files every manifest names, resolved.
+    fn header(&mut self, raw: &RawManifest) -> (PathBuf, PathBuf) {
+        if !raw.broken.has("version") && raw.version.value != 1 {
+            self.error(
+                &raw.version.referenced,
+                format!(
+                    "unsupported manifest version {}; this cfsecrets reads version 1",
+                    raw.version.value
+                ),
+            );
+        }
+        let recipients_file = if raw.broken.has("recipients_file") {
+            PathBuf::new()
+        } else {
+            self.required_file(&raw.recipients_file, "recipients file")
+        };
+        let fingerprint_key = if raw.broken.has("fingerprint_key") {
+            PathBuf::new()
+        } else {
+            self.required_file(&raw.fingerprint_key, "fingerprint key file")
+        };
+        (recipients_file, fingerprint_key)
+    }
+
+    fn defaults(&mut self, raw: &RawManifest) -> Defaults {
+        let list = raw.defaults.as_ref().and_then(|d| d.scopes.as_ref());
+        let scopes = list.and_then(|list| self.scopes(list, "defaults.scopes"));
+        let declared = list.is_some()
+            || raw.broken.has("defaults")
+            || raw
+                .defaults
+                .as_ref()
+                .is_some_and(|d| d.broken.has("scopes"));
+        Defaults { scopes, declared }
+    }
+
+    /// One account and its stores; `None` when its id is unknown (already reported).
+    fn account(
+        &mut self,
+        label: &'r Spanned<String>,
+        account: &'r RawAccount,
+        ids: &mut AccountIds<'r>,
+        defaults: &Defaults,
+    ) -> Option<DesiredAccount> {
         let name = label.value.as_str();
         if let Err(reason) = check_label(name) {
-            cx.error(
+            self.error(
                 &label.referenced,
                 format!("account label `{}` {reason}", shown(name)),
             );
         }
-        let (id, id_at) = match &account.account_id {
-            None if account.broken.has("account_id") => (None, &label.referenced),
-            Some(written) => (
-                AccountId::parse(&written.value)
-                    .map_err(|reason| {
-                        cx.error(&written.referenced, format!("account `{name}`: {reason}"))
-                    })
-                    .ok(),
-                &written.referenced,
-            ),
-            None => {
-                let id = match (env_account_id, env_user) {
-                    (None, _) => {
-                        cx.error(
-                            &label.referenced,
-                            format!(
-                                "account `{name}` has no `account_id` and CLOUDFLARE_ACCOUNT_ID is not set"
-                            ),
-                        );
-                        None
-                    }
-                    (Some(_), Some(first)) => {
-                        cx.error(
-                            &label.referenced,
-                            format!(
-                                "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{first}` already does"
-                            ),
-                        );
-                        None
-                    }
-                    (Some(env), None) => {
-                        env_user = Some(name);
-                        AccountId::parse(env.trim())
-                            .map_err(|reason| {
-                                cx.error(
-                                    &label.referenced,
-                                    format!(
-                                        "account `{name}` takes its id from CLOUDFLARE_ACCOUNT_ID, which is malformed: {reason}"
-                                    ),
-                                )
-                            })
-                            .ok()
-                    }
-                };
-                (id, &label.referenced)
-            }
-        };
+        let (id, id_at) = self.account_id(label, account, ids);
         if let Some(id) = &id {
-            if let Some((_, other)) = seen_ids.iter().find(|(seen, _)| seen == id) {
-                cx.error(
+            if let Some((_, other)) = ids.seen.iter().find(|(seen, _)| seen == id) {
+                self.error(
                     id_at,
                     format!("account `{name}` has the same account id as account `{other}`"),
                 );
             } else {
-                seen_ids.push((id.clone(), name));
+                ids.seen.push((id.clone(), name));
             }
         }
-
         if !account.broken.has("stores") && account.stores.value.0.is_empty() {
-            cx.error(
+            self.error(
                 &account.stores.referenced,
                 format!("account `{name}` has no stores; declare at least one"),
             );
@@ -270,7 +277,7 @@ pub fn validate(
         let mut stores = Vec::new();
         for (store_name, store) in &account.stores.value.0 {
             if let Err(reason) = check_label(&store_name.value) {
-                cx.error(
+                self.error(
                     &store_name.referenced,
                     format!(
                         "store name `{}` of account `{name}` {reason}",
@@ -279,10 +286,10 @@ pub fn validate(
                 );
             }
             let secrets = validate_secrets(
-                &mut cx,
+                self,
                 &store.secrets.value.0,
-                defaults_declared,
-                default_scopes.as_ref(),
+                defaults.declared,
+                defaults.scopes.as_ref(),
             );
             stores.push(DesiredStore {
                 name: store_name.value.clone(),
@@ -290,28 +297,71 @@ pub fn validate(
                 secrets,
             });
         }
-        if let Some(account_id) = id {
-            accounts.push(DesiredAccount {
-                label: name.to_string(),
-                account_id,
-                stores,
-            });
-        }
+        Some(DesiredAccount {
+            label: name.to_string(),
+            account_id: id?,
+            stores,
+        })
     }
 
-    let mut diags = cx.diags;
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
+    /// The account's id, written or taken from `CLOUDFLARE_ACCOUNT_ID` (by one account at
+    /// most), and where to point at it.
+    fn account_id<'l>(
+        &mut self,
+        label: &'l Spanned<String>,
+        account: &'l RawAccount,
+        ids: &mut AccountIds<'r>,
+    ) -> (Option<AccountId>, &'l Location)
+    where
+        'l: 'r,
+    {
+        let name = label.value.as_str();
+        if let Some(written) = &account.account_id {
+            let id = AccountId::parse(&written.value)
+                .map_err(|reason| {
+                    self.error(&written.referenced, format!("account `{name}`: {reason}"))
+                })
+                .ok();
+            return (id, &written.referenced);
+        }
+        if account.broken.has("account_id") {
+            return (None, &label.referenced);
+        }
+        let id = match (ids.env, ids.env_user) {
+            (None, _) => {
+                self.error(
+                    &label.referenced,
+                    format!(
+                        "account `{name}` has no `account_id` and CLOUDFLARE_ACCOUNT_ID is not set"
+                    ),
+                );
+                None
+            }
+            (Some(_), Some(first)) => {
+                self.error(
+                    &label.referenced,
+                    format!(
+                        "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{first}` already does"
+                    ),
+                );
+                None
+            }
+            (Some(env), None) => {
+                ids.env_user = Some(name);
+                AccountId::parse(env.trim())
+                    .map_err(|reason| {
+                        self.error(
+                            &label.referenced,
+                            format!(
+                                "account `{name}` takes its id from CLOUDFLARE_ACCOUNT_ID, which is malformed: {reason}"
+                            ),
+                        )
+                    })
+                    .ok()
+            }
+        };
+        (id, &label.referenced)
     }
-    Ok(Desired {
-        manifest_path: path.to_path_buf(),
-        base_dir: base_dir.to_path_buf(),
-        recipients_file,
-        fingerprint_key,
-        safety,
-        accounts,
-    })
 }
 
 fn validate_secrets(

@@ -43,8 +43,15 @@ impl FileCheck for Files {
     }
 }
 
+/// The desired state of a manifest without any problem (no warning either), or every
+/// diagnostic of one with an error.
 fn parse_with(yaml: &str, env: Option<&str>, files: &Files) -> Result<Desired, Diagnostics> {
     manifest::parse(Path::new("m.yaml"), yaml, Path::new("base"), env, files)
+        .into_result()
+        .map(|(desired, warnings)| {
+            assert!(warnings.is_empty(), "{warnings}");
+            desired
+        })
 }
 
 fn parse(yaml: &str) -> Result<Desired, Diagnostics> {
@@ -853,7 +860,9 @@ fn cfsecrets() -> Command {
 
 #[test]
 fn load_reports_an_unreadable_manifest() {
-    let diags = manifest::load(Path::new("does/not/exist.yaml"), None).unwrap_err();
+    let diags = manifest::load(Path::new("does/not/exist.yaml"), None)
+        .into_result()
+        .unwrap_err();
     assert_eq!(
         diags.to_string(),
         "does/not/exist.yaml: error: cannot read the manifest: file not found"
@@ -890,11 +899,13 @@ fn the_examples_pass_check() {
 #[test]
 fn example_values_are_armored_age_files() {
     for example in ["small", "multi-account"] {
-        let desired = manifest::load(
+        let (desired, warnings) = manifest::load(
             &repo().join(format!("examples/{example}/cfsecrets.yaml")),
             None,
         )
+        .into_result()
         .unwrap();
+        assert!(warnings.is_empty(), "{warnings}");
         let mut files = vec![desired.fingerprint_key.clone()];
         for store in desired.accounts.iter().flat_map(|a| &a.stores) {
             for secret in store.secrets.values() {

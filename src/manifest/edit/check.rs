@@ -23,12 +23,14 @@ impl FileCheck for AlsoExisting<'_> {
 /// What validating an edit found. Positions are those of the edited text.
 #[derive(Debug)]
 pub struct EditCheck {
-    /// The edited manifest, validated, when it has no problem at all.
+    /// The edited manifest, validated, when it has no error.
     pub desired: Option<Desired>,
-    /// Problems of the edited manifest that the original already had.
+    /// Errors of the edited manifest that the original already had.
     pub pre_existing: Diagnostics,
-    /// Problems the edit introduces; the edit must not be written unless this is empty.
+    /// Errors the edit introduces; the edit must not be written unless this is empty.
     pub introduced: Diagnostics,
+    /// Warnings of the edited manifest; they never stop an edit.
+    pub warnings: Diagnostics,
 }
 
 /// Validates `original` and `edited` with [`crate::manifest::parse`] (same `path`, `base_dir`,
@@ -43,24 +45,26 @@ pub fn check_edit(
     env_account_id: Option<&str>,
     fs: &dyn FileCheck,
 ) -> EditCheck {
-    let after = match crate::manifest::parse(path, edited, base_dir, env_account_id, fs) {
-        Ok(desired) => {
-            return EditCheck {
-                desired: Some(desired),
-                pre_existing: Diagnostics::new(),
-                introduced: Diagnostics::new(),
-            };
-        }
-        Err(after) => after,
-    };
+    let after = crate::manifest::parse(path, edited, base_dir, env_account_id, fs);
+    let warnings = after.diagnostics.warnings();
+    if let Some(desired) = after.desired {
+        return EditCheck {
+            desired: Some(desired),
+            pre_existing: Diagnostics::new(),
+            introduced: Diagnostics::new(),
+            warnings,
+        };
+    }
     let before = crate::manifest::parse(path, original, base_dir, env_account_id, fs)
-        .err()
-        .unwrap_or_default();
-    let (pre_existing, introduced) = split_introduced(original, &before, edited, after);
+        .diagnostics
+        .errors();
+    let (pre_existing, introduced) =
+        split_introduced(original, &before, edited, after.diagnostics.errors());
     EditCheck {
         desired: None,
         pre_existing,
         introduced,
+        warnings,
     }
 }
 
