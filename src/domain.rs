@@ -72,6 +72,23 @@ pub const MAX_VALUE_BYTES: usize = 65_536;
 /// gets a warning.
 pub const LEGACY_VALUE_BYTES: usize = 1_024;
 
+// ── Input limits: the most bytes this tool reads from one file of each kind ───────────────
+// Each is refused by size before it is read, and reads stop past it (`crate::fs`).
+
+/// A manifest: far more than thousands of secrets need.
+pub const MAX_MANIFEST_FILE_BYTES: u64 = 4 << 20;
+/// A sealed value file (and the sealed fingerprint key): a value of [`MAX_VALUE_BYTES`]
+/// sealed to many recipients and armored is about 90 KB.
+pub const MAX_SEALED_VALUE_FILE_BYTES: u64 = 1 << 20;
+/// A sealed bundle: room for hundreds of values at the API's limit.
+pub const MAX_BUNDLE_FILE_BYTES: u64 = 16 << 20;
+/// A recipients file: thousands of public keys.
+pub const MAX_RECIPIENTS_FILE_BYTES: u64 = 1 << 20;
+/// An identity file.
+pub const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
+/// The reseal index beside the manifest.
+pub const MAX_INDEX_FILE_BYTES: u64 = 16 << 20;
+
 /// The one rule for account labels and store names. They become directories in the default
 /// value path (`values/<account>/<store>/<NAME>.age`), so each must be one plain path
 /// segment: not blank, not `.` or `..`, no `/` or `\`, no control character. The reason

@@ -17,8 +17,8 @@ use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
     AlsoExisting, EditOutcome, EntryRequest, EntryTarget, check_edit, set_entry,
 };
-use crate::manifest::read_as_written;
 use crate::manifest::{RealFs, base_dir_of};
+use crate::manifest::{read_as_written, read_text};
 use crate::output::Output;
 use crate::text::count;
 use crate::values::Recipients;
@@ -31,8 +31,16 @@ pub async fn set(
 ) -> anyhow::Result<Status> {
     let (name, scopes) = checked_args(args)?;
     let manifest_path = &global.manifest;
-    let manifest_text = std::fs::read_to_string(manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let manifest_text = match read_text(manifest_path) {
+        Ok(text) => text,
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!(
+                "cannot edit {}; nothing was written",
+                manifest_path.display()
+            );
+        }
+    };
     // The manifest as the real parser reads it; only text that is not YAML at all is refused
     // here (other problems are weighed after the edit, below).
     let raw = match read_as_written(manifest_path, &manifest_text) {

@@ -24,6 +24,7 @@ pub mod yaml;
 #[cfg(test)]
 mod oracle;
 
+use crate::domain::MAX_MANIFEST_FILE_BYTES;
 use crate::text::printable;
 use diagnostic::quoted;
 
@@ -33,7 +34,7 @@ pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
 pub use raw::manifest_schema_json;
 pub use structure::read_as_written;
-pub use validate::{FileCheck, RealFs};
+pub use validate::{FileCheck, PathKind, RealFs};
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
@@ -67,15 +68,43 @@ impl Parsed {
 /// Reads and validates the manifest at `path`. Relative paths inside it resolve against its
 /// directory; `env_account_id` is the value of `CLOUDFLARE_ACCOUNT_ID`, if set.
 pub fn load(path: &Path, env_account_id: Option<&str>) -> Parsed {
-    match std::fs::read_to_string(path) {
+    match read_text(path) {
         Ok(text) => parse(path, &text, &base_dir_of(path), env_account_id, &RealFs),
-        Err(err) => Parsed::failed(Diagnostic::error(
+        Err(diagnostic) => Parsed::failed(diagnostic),
+    }
+}
+
+/// The manifest's text: a regular file of at most [`MAX_MANIFEST_FILE_BYTES`], refused by
+/// size before it is read, in UTF-8 (else the position of the first bad byte is named).
+pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = crate::fs::read_bounded(path, MAX_MANIFEST_FILE_BYTES).map_err(|err| {
+        Diagnostic::error(
             path,
             0,
             0,
-            format!("cannot read the manifest: {}", io_reason(&err)),
-        )),
+            format!("cannot read the manifest: {}", err.reason()),
+        )
+    })?;
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(err) => {
+            let (line, column) = position_of(&bytes[..err.valid_up_to()]);
+            Err(Diagnostic::error(
+                path,
+                line,
+                column,
+                "cannot read the manifest: not valid UTF-8 (the first bad byte is here)",
+            ))
+        }
     }
+}
+
+/// The 1-based line and column (in characters) just after `before`, valid UTF-8.
+fn position_of(before: &[u8]) -> (u64, u64) {
+    let text = std::str::from_utf8(before).unwrap_or_default();
+    let line = text.matches('\n').count() as u64 + 1;
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    (line, last.chars().count() as u64 + 1)
 }
 
 /// Validates manifest `text`. `path` is only used in messages and stored in [`Desired`];
@@ -115,15 +144,6 @@ pub fn parse(
 /// The directory a manifest's relative paths resolve against (`.` for a bare file name).
 pub fn base_dir_of(path: &Path) -> PathBuf {
     crate::fs::dir_of(path)
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "file not found".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::InvalidData => "not valid UTF-8".to_string(),
-        _ => err.to_string().to_lowercase(),
-    }
 }
 
 /// Turns a parser error (syntax, duplicate or unknown key, wrong type) into a diagnostic.

@@ -7,25 +7,72 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::{Location, Spanned};
 
-use crate::domain::{AccountId, Scope, Scopes, SecretName, check_label};
+use crate::domain::{
+    AccountId, MAX_BUNDLE_FILE_BYTES, MAX_RECIPIENTS_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES,
+    Scope, Scopes, SecretName, check_label,
+};
 use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
 };
 use crate::manifest::raw::{Ensure, RawAccount, RawManifest, RawSafety, RawSecret, RawValue};
 
-/// Answers whether a path (already resolved against the manifest's directory) is a file.
-pub trait FileCheck {
-    fn is_file(&self, path: &Path) -> bool;
+/// What is at a path a manifest names, resolved against its directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathKind {
+    /// A regular file of this many bytes.
+    File {
+        size: u64,
+    },
+    Missing,
+    /// Something else: "a directory", "a FIFO (named pipe)", "a device"…
+    NotAFile(&'static str),
+    /// It cannot be looked at; the reason ("permission denied").
+    Unreadable(String),
 }
 
-/// The real file system.
+/// Answers what is at a path (already resolved against the manifest's directory), so that
+/// validation stays free of file-system access.
+pub trait FileCheck {
+    /// Whether the path is a regular file.
+    fn is_file(&self, path: &Path) -> bool;
+
+    /// What is at the path. The default knows regular files (of no particular size, so
+    /// never too large) and missing ones.
+    fn kind(&self, path: &Path) -> PathKind {
+        if self.is_file(path) {
+            PathKind::File { size: 0 }
+        } else {
+            PathKind::Missing
+        }
+    }
+}
+
+/// The real file system (symbolic links followed).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RealFs;
 
 impl FileCheck for RealFs {
     fn is_file(&self, path: &Path) -> bool {
         path.is_file()
+    }
+
+    fn kind(&self, path: &Path) -> PathKind {
+        match std::fs::metadata(path) {
+            Ok(meta) => match crate::fs::Kind::of(&meta) {
+                crate::fs::Kind::File { size } => PathKind::File { size },
+                other => PathKind::NotAFile(other.describe()),
+            },
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                PathKind::Missing
+            }
+            Err(err) => PathKind::Unreadable(crate::fs::io_reason(&err)),
+        }
     }
 }
 
@@ -50,17 +97,33 @@ impl Ctx<'_> {
     }
 
     /// A path the manifest requires to exist; returns it resolved.
-    fn required_file(&mut self, written: &Spanned<String>, what: &str) -> PathBuf {
+    fn required_file(&mut self, written: &Spanned<String>, what: &str, limit: u64) -> PathBuf {
         let resolved = self.base_dir.join(&written.value);
         if written.value.trim().is_empty() {
             self.error(&written.referenced, format!("{what} path is empty"));
-        } else if !self.fs.is_file(&resolved) {
+        } else if let Some(problem) = self.file_problem(&resolved, limit) {
             self.error(
                 &written.referenced,
-                format!("{what} `{}` does not exist", written.value),
+                format!("{what} `{}` {problem}", shown(&written.value)),
             );
         }
         resolved
+    }
+
+    /// What is wrong with the file at `resolved` ("does not exist", "is a directory, not a
+    /// file", "is too large (…)"), or `None` for a regular file of at most `limit` bytes.
+    fn file_problem(&self, resolved: &Path, limit: u64) -> Option<String> {
+        match self.fs.kind(resolved) {
+            PathKind::File { size } if size > limit => Some(format!(
+                "is too large ({}; the limit is {})",
+                crate::text::bytes(size),
+                crate::text::bytes(limit)
+            )),
+            PathKind::File { .. } => None,
+            PathKind::Missing => Some("does not exist".to_string()),
+            PathKind::NotAFile(what) => Some(format!("is {what}, not a file")),
+            PathKind::Unreadable(reason) => Some(format!("cannot be read ({reason})")),
+        }
     }
 
     /// Checks a scope list; `None` when any problem was reported.
@@ -220,12 +283,20 @@ impl<'r> Ctx<'_> {
         let recipients_file = if raw.broken.has("recipients_file") {
             PathBuf::new()
         } else {
-            self.required_file(&raw.recipients_file, "recipients file")
+            self.required_file(
+                &raw.recipients_file,
+                "recipients file",
+                MAX_RECIPIENTS_FILE_BYTES,
+            )
         };
         let fingerprint_key = if raw.broken.has("fingerprint_key") {
             PathBuf::new()
         } else {
-            self.required_file(&raw.fingerprint_key, "fingerprint key file")
+            self.required_file(
+                &raw.fingerprint_key,
+                "fingerprint key file",
+                MAX_SEALED_VALUE_FILE_BYTES,
+            )
         };
         (recipients_file, fingerprint_key)
     }
@@ -536,19 +607,23 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
         }
         RawValue::Path(p) => {
             let resolved = cx.base_dir.join(p);
-            if cx.fs.is_file(&resolved) {
-                Some(ValueSource::File(resolved))
-            } else {
-                let hint = if p.eq_ignore_ascii_case("keep") {
-                    " (write `keep` in lowercase to leave the value unmanaged)"
-                } else {
-                    ""
-                };
-                cx.error(
-                    at,
-                    format!("value file `{p}` of secret `{display}` does not exist{hint}"),
-                );
-                None
+            match cx.file_problem(&resolved, MAX_SEALED_VALUE_FILE_BYTES) {
+                None => Some(ValueSource::File(resolved)),
+                Some(problem) => {
+                    let hint = if p.eq_ignore_ascii_case("keep") {
+                        " (write `keep` in lowercase to leave the value unmanaged)"
+                    } else {
+                        ""
+                    };
+                    cx.error(
+                        at,
+                        format!(
+                            "value file `{}` of secret `{display}` {problem}{hint}",
+                            shown(p)
+                        ),
+                    );
+                    None
+                }
             }
         }
         RawValue::Bundle(bundle) => {
@@ -562,18 +637,18 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
                     at,
                     format!(
                         "bundle `{}` of secret `{display}` must end in .env.age, .yaml.age or .yml.age",
-                        bundle.bundle
+                        shown(&bundle.bundle)
                     ),
                 );
             }
             let resolved = cx.base_dir.join(&bundle.bundle);
-            if ok && !cx.fs.is_file(&resolved) {
+            if ok && let Some(problem) = cx.file_problem(&resolved, MAX_BUNDLE_FILE_BYTES) {
                 ok = false;
                 cx.error(
                     at,
                     format!(
-                        "bundle file `{}` of secret `{display}` does not exist",
-                        bundle.bundle
+                        "bundle file `{}` of secret `{display}` {problem}",
+                        shown(&bundle.bundle)
                     ),
                 );
             }

@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::ValuesError;
 use super::seal::SEALED_MODE;
+use crate::domain::MAX_INDEX_FILE_BYTES;
+use crate::fs::FsError;
 use crate::fs::{WriteOptions, write_atomic};
 
 /// File name of the index, beside the manifest.
@@ -42,18 +44,20 @@ impl SealIndex {
     /// Loads the index of `base_dir`; a missing file is an empty index.
     pub fn load(base_dir: &Path) -> Result<Self, ValuesError> {
         let path = Self::path_in(base_dir);
-        match std::fs::read(&path) {
+        match crate::fs::read_bounded(&path, MAX_INDEX_FILE_BYTES) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ValuesError::Index {
                 path,
                 reason: format!(
                     "not a valid seal index ({e}); delete it and run `cfsecrets reseal --force`"
                 ),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
-                version: 1,
-                files: BTreeMap::new(),
-            }),
-            Err(source) => Err(ValuesError::Read { path, source }),
+            Err(FsError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self {
+                    version: 1,
+                    files: BTreeMap::new(),
+                })
+            }
+            Err(err) => Err(err.into()),
         }
     }
 

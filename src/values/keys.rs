@@ -19,6 +19,8 @@ use zeroize::Zeroizing;
 
 use super::ValuesError;
 use super::secret::REDACTED;
+use crate::domain::{MAX_IDENTITY_FILE_BYTES, MAX_RECIPIENTS_FILE_BYTES};
+use crate::fs::FsError;
 
 /// Environment variable holding identity text (for CI secrets).
 pub const ENV_AGE_KEY: &str = "CFSECRETS_AGE_KEY";
@@ -67,13 +69,26 @@ impl Identities {
                 origin: origin.to_string(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::ReadIdentity {
-            path: path.to_path_buf(),
-            origin: origin.to_string(),
-            source,
-        })?;
-        let text = Zeroizing::new(text);
-        Self::parse(&text, &path.display().to_string())
+        let bytes =
+            crate::fs::read_capped(path, MAX_IDENTITY_FILE_BYTES).map_err(|err| match err {
+                FsError::Read { source, .. } => ValuesError::ReadIdentity {
+                    path: path.to_path_buf(),
+                    origin: origin.to_string(),
+                    source,
+                },
+                other => ValuesError::Fs(other),
+            })?;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(ValuesError::ReadIdentity {
+                path: path.to_path_buf(),
+                origin: origin.to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            });
+        };
+        Self::parse(text, &path.display().to_string())
     }
 
     /// Parses identity text; `origin` names the file or variable in errors. Errors never
@@ -175,11 +190,15 @@ impl Recipients {
     /// Reads a recipients file: one `age1…` per line; `#` comment lines and blank lines
     /// allowed (the format `age -R` reads). At least one key is required.
     pub fn from_file(path: &Path) -> Result<Recipients, ValuesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
+        let bytes = crate::fs::read_bounded(path, MAX_RECIPIENTS_FILE_BYTES)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| ValuesError::Read {
             path: path.to_path_buf(),
-            source,
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ),
         })?;
-        Self::parse(&text, path)
+        Self::parse(text, path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Recipients, ValuesError> {

@@ -12,6 +12,7 @@ use super::ValuesError;
 use super::index::{SealIndex, index_key};
 use super::keys::{Identities, Recipients};
 use super::seal::{SEALED_MODE, seal, unseal};
+use crate::domain::MAX_BUNDLE_FILE_BYTES;
 use crate::fs::{WriteOptions, write_atomic};
 
 /// What a reseal did.
@@ -37,10 +38,9 @@ pub fn reseal_files(
     let mut report = ResealReport::default();
     let mut todo = Vec::new();
     for path in files {
-        let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        // Value files and bundles alike: the larger limit bounds both (validation has
+        // already held each to its own).
+        let bytes = crate::fs::read_bounded(path, MAX_BUNDLE_FILE_BYTES)?;
         let key = index_key(base_dir, path);
         if !force && index.is_current(&key, &digest, &bytes) {
             report.unchanged.push(path.clone());

@@ -86,15 +86,14 @@ fn describe(err: &age::DecryptError) -> String {
     }
 }
 
-/// Reads and decrypts a sealed file.
+/// Reads (a regular file of at most `limit` bytes, refused by size before reading) and
+/// decrypts a sealed file.
 pub fn unseal_file(
     path: &Path,
     identities: &Identities,
+    limit: u64,
 ) -> Result<Zeroizing<Vec<u8>>, ValuesError> {
-    let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::fs::read_bounded(path, limit)?;
     unseal(&bytes, identities, path)
 }
 

@@ -17,7 +17,9 @@ use super::seal::unseal_file;
 use super::secret::SecretValue;
 
 pub use crate::domain::ValueKey;
-use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES};
+use crate::domain::{
+    LEGACY_VALUE_BYTES, MAX_BUNDLE_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES, MAX_VALUE_BYTES,
+};
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it.
@@ -121,7 +123,11 @@ pub fn unseal_all(desired: &Desired, ids: &Identities) -> (UnsealedValues, Vec<V
                 };
                 let (file, bundle_key, result) = match &present.value {
                     ValueSource::Keep => continue,
-                    ValueSource::File(path) => (path.clone(), None, decrypt_text(path, ids)),
+                    ValueSource::File(path) => (
+                        path.clone(),
+                        None,
+                        decrypt_text(path, ids, MAX_SEALED_VALUE_FILE_BYTES),
+                    ),
                     ValueSource::Bundle { path, key: bkey } => {
                         let bundle = bundles
                             .entry(path.clone())
@@ -178,8 +184,9 @@ fn size_problem(value: &SecretValue) -> Option<ProblemKind> {
     }
 }
 
-fn decrypt_text(path: &Path, ids: &Identities) -> Result<SecretValue, ProblemKind> {
-    let bytes = unseal_file(path, ids).map_err(|e| ProblemKind::Unreadable(short_reason(&e)))?;
+fn decrypt_text(path: &Path, ids: &Identities, limit: u64) -> Result<SecretValue, ProblemKind> {
+    let bytes =
+        unseal_file(path, ids, limit).map_err(|e| ProblemKind::Unreadable(short_reason(&e)))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ProblemKind::NotUtf8)?;
     Ok(SecretValue::new(text.to_string()))
 }
@@ -188,7 +195,10 @@ fn decrypt_text(path: &Path, ids: &Identities) -> Result<SecretValue, ProblemKin
 fn short_reason(err: &super::ValuesError) -> String {
     use super::ValuesError as E;
     match err {
-        E::Read { source, .. } => format!("cannot read: {source}"),
+        E::Read { source, .. } | E::Fs(crate::fs::FsError::Read { source, .. }) => {
+            format!("cannot read: {source}")
+        }
+        E::Fs(fs) => format!("cannot read: {}", fs.reason()),
         E::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
         other => other.to_string(),
     }
@@ -196,7 +206,7 @@ fn short_reason(err: &super::ValuesError) -> String {
 
 fn load_bundle(path: &Path, ids: &Identities) -> Result<Bundle, ProblemKind> {
     let format = BundleFormat::of(path).ok_or(ProblemKind::UnknownBundleFormat)?;
-    let text = decrypt_text(path, ids)?;
+    let text = decrypt_text(path, ids, MAX_BUNDLE_FILE_BYTES)?;
     bundle::parse(text.expose_secret(), format)
         .map_err(|e| ProblemKind::BundleSyntax(e.to_string()))
 }

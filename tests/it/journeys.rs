@@ -3,10 +3,9 @@
 //! piped into a reader that stops early (`| head`) must not turn an unfinished apply or a
 //! plan with changes into exit 0.
 
-use std::io::Write as _;
 use std::process::Stdio;
 
-use crate::support::{Emu, Project, bin};
+use crate::support::{Emu, Project, bin, secret_set};
 
 const STORE: &str = "main";
 
@@ -18,20 +17,6 @@ fn one_secret(emu: &Emu) -> Project {
         "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age }}\n"
     ));
     p
-}
-
-/// Runs `cfsecrets secret set` in `p` with `value` on stdin.
-fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
-    let mut child = p
-        .command(&["secret", "set"], false)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("run cfsecrets");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(value.as_bytes()).expect("write stdin");
-    drop(stdin);
-    child.wait_with_output().expect("wait")
 }
 
 /// Runs the binary in `p` with stdout and stderr connected to a pipe whose reader is

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module is a chapter; the list reads like a table of
 //! contents. Tests that need a server start the emulator in-process on 127.0.0.1:0.
 
+mod bad_input;
 mod ci_example;
 mod client;
 mod contract;

@@ -431,6 +431,27 @@ pub fn assert_shape(expected: &serde_json::Value, actual: &serde_json::Value, at
     }
 }
 
+/// Runs `cfsecrets secret set` in `p` with `value` on stdin. `args` may start with global
+/// flags (`-f FILE`); they go before the subcommand.
+pub fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let (global, rest) = match args {
+        ["-f", file, rest @ ..] => (vec!["-f", *file], rest),
+        rest => (Vec::new(), rest),
+    };
+    let mut child = p
+        .command(&global, false)
+        .args(["secret", "set"])
+        .args(rest)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run cfsecrets");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(value.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
 /// Whether the outside program `tool` is on `PATH` for the test named `test`. A fresh machine
 /// has only Rust, so a missing tool skips the test with a note written straight to the
 /// terminal (past the test harness's capture, so it shows in a passing run). `.ci/run`, which

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::manifest::{Desired, Diagnostic, Diagnostics, FileCheck};
+use crate::manifest::{Desired, Diagnostic, Diagnostics, FileCheck, PathKind};
 
 /// A [`FileCheck`] that also counts one more file as existing: the value file an edit is
 /// about to write (resolved the same way validation resolves paths: `base_dir.join(path)`).
@@ -17,6 +17,14 @@ pub struct AlsoExisting<'a> {
 impl FileCheck for AlsoExisting<'_> {
     fn is_file(&self, path: &Path) -> bool {
         path == self.file || self.fs.is_file(path)
+    }
+
+    fn kind(&self, path: &Path) -> PathKind {
+        if path == self.file {
+            PathKind::File { size: 0 }
+        } else {
+            self.fs.kind(path)
+        }
     }
 }
 

@@ -1,0 +1,296 @@
+//! Bad input, class by class: paths that are not regular files or are too large, paths that
+//! leave the project, broken recipients files and bundles, and YAML whose first error is not
+//! its cause. Each case runs the real binary and proves the same four things: the documented
+//! exit code, the file (and `line:col` where there is one) named in the message, no value or
+//! identity text in any output, and nothing written — no write request at the emulator and
+//! every file of the project byte-identical afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::{Emu, Project, Run};
+
+const STORE: &str = "main";
+/// The value every project here seals; it must never appear in any output.
+const VALUE: &str = "bad-input-canary-value-5f1c0e";
+
+/// A project declaring `A` (sealed) in store `main`, plus `extra` secret lines.
+fn project(emu: &Emu, extra: &str) -> Project {
+    let p = Project::new(emu);
+    p.seal("values/A.age", VALUE);
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age }}\n{extra}"
+    ));
+    p
+}
+
+/// Every regular file below `root` (symbolic links and special files are not followed or
+/// read), with its bytes.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                todo.push(path);
+            } else if meta.is_file() {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Requests that could change the live state.
+fn writes(emu: &Emu) -> Vec<String> {
+    emu.handle()
+        .log()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// Runs `args` in `p`, failing the test if it has not finished within a minute (a read
+/// that blocks on a FIFO would hang forever).
+fn run(p: &Project, args: &[&str]) -> Run {
+    let mut child = p.command(args, true).spawn().expect("run cfsecrets");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{args:?} did not finish within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    p.outputs.lock().unwrap().push(run.all());
+    run
+}
+
+/// Runs each of `commands` and asserts the exit code, that stderr holds every one of
+/// `needles`, that no value or identity text was printed, that no write request reached the
+/// emulator and that no file of the project changed.
+#[track_caller]
+fn refused(p: &Project, emu: &Emu, commands: &[&[&str]], code: i32, needles: &[&str]) {
+    let before = files(p.root());
+    emu.handle().clear_log();
+    for args in commands {
+        let run = run(p, args);
+        run.expect(code);
+        for needle in needles {
+            assert!(
+                run.stderr.contains(needle),
+                "{args:?}: `{needle}` not in stderr:\n{}",
+                run.stderr
+            );
+        }
+        let identity = std::fs::read_to_string(&p.identity).unwrap();
+        let key = identity
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap();
+        assert!(!run.all().contains(key), "{args:?} printed the identity");
+        assert!(
+            !run.all().to_ascii_uppercase().contains("AGE-SECRET-KEY-1"),
+            "{args:?} printed identity text"
+        );
+    }
+    assert_eq!(
+        writes(emu),
+        Vec::<String>::new(),
+        "write requests were sent"
+    );
+    assert!(files(p.root()) == before, "a file of the project changed");
+    p.assert_no_value_leaked(&[]);
+}
+
+/// `check`, `plan` and `apply --auto-approve`: every command that reads the manifest.
+const READERS: &[&[&str]] = &[&["check"], &["plan"], &["apply", "--auto-approve"]];
+
+// ── what a path is, and how large ───────────────────────────────────────────────────────
+
+#[test]
+fn a_directory_where_a_value_file_belongs_is_called_a_directory() {
+    let emu = Emu::start();
+    let p = project(&emu, "          B: { value: values/dir.age }\n");
+    std::fs::create_dir_all(p.path("values/dir.age")).unwrap();
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:13:23: error: value file `values/dir.age` of secret `B` is a directory, not a file",
+        ],
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_where_a_file_belongs_is_named_and_never_blocks() {
+    let emu = Emu::start();
+    let p = project(
+        &emu,
+        "          B: { value: values/pipe.age }\n          C: { value: { bundle: values/pipe.env.age, key: C } }\n",
+    );
+    for fifo in ["values/pipe.age", "values/pipe.env.age"] {
+        let status = std::process::Command::new("mkfifo")
+            .arg(p.path(fifo))
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!("note: mkfifo is not available; skipped");
+            return;
+        }
+    }
+    refused(
+        &p,
+        &emu,
+        &[
+            &["check", "--decrypt"],
+            &["plan"],
+            &["apply", "--auto-approve"],
+        ],
+        1,
+        &[
+            "cfsecrets.yaml:13:23: error: value file `values/pipe.age` of secret `B` is a FIFO (named pipe), not a file",
+            "cfsecrets.yaml:14:23: error: bundle file `values/pipe.env.age` of secret `C` is a FIFO (named pipe), not a file",
+        ],
+    );
+}
+
+#[test]
+fn oversize_value_files_and_bundles_are_refused_by_size_before_reading() {
+    let emu = Emu::start();
+    let p = project(
+        &emu,
+        "          B: { value: values/huge.age }\n          C: { value: { bundle: values/huge.env.age, key: C } }\n",
+    );
+    // Sparse files: their size is in the metadata, nothing is written to disk.
+    for (file, size) in [
+        ("values/huge.age", 2 << 20),
+        ("values/huge.env.age", 17 << 20),
+    ] {
+        std::fs::File::create(p.path(file))
+            .unwrap()
+            .set_len(size)
+            .unwrap();
+    }
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:13:23: error: value file `values/huge.age` of secret `B` is too large (2,097,152 bytes; the limit is 1,048,576 bytes)",
+            "cfsecrets.yaml:14:23: error: bundle file `values/huge.env.age` of secret `C` is too large (17,825,792 bytes; the limit is 16,777,216 bytes)",
+        ],
+    );
+}
+
+#[test]
+fn an_oversize_or_special_recipients_file_is_named_at_its_key() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    std::fs::File::create(p.path(".age-recipients"))
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:2:18: error: recipients file `.age-recipients` is too large (2,097,152 bytes; the limit is 1,048,576 bytes)",
+        ],
+    );
+    std::fs::remove_file(p.path(".age-recipients")).unwrap();
+    std::fs::create_dir(p.path(".age-recipients")).unwrap();
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:2:18: error: recipients file `.age-recipients` is a directory, not a file",
+        ],
+    );
+}
+
+#[test]
+fn a_manifest_that_is_too_large_or_not_a_file_is_refused_before_reading() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    std::fs::create_dir(p.path("dir.yaml")).unwrap();
+    let cases: [(&str, &str); 2] = [
+        (
+            "dir.yaml",
+            "dir.yaml: error: cannot read the manifest: it is a directory, not a file",
+        ),
+        (
+            "huge.yaml",
+            "huge.yaml: error: cannot read the manifest: it is too large (5,242,880 bytes; the limit is 4,194,304 bytes)",
+        ),
+    ];
+    let manifest = std::fs::read(p.path("cfsecrets.yaml")).unwrap();
+    let huge = std::fs::File::create(p.path("huge.yaml")).unwrap();
+    std::io::Write::write_all(&mut &huge, &manifest).unwrap();
+    huge.set_len(5 << 20).unwrap();
+    for (file, message) in cases {
+        refused(
+            &p,
+            &emu,
+            &[
+                &["-f", file, "check"],
+                &["-f", file, "plan"],
+                &["-f", file, "apply", "--auto-approve"],
+            ],
+            1,
+            &[message],
+        );
+    }
+    let before = files(p.root());
+    let out = crate::support::secret_set(
+        &p,
+        &["-f", "huge.yaml", "B", "--account", "production"],
+        VALUE,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("huge.yaml: error: cannot read the manifest: it is too large")
+            && stderr.contains("cannot edit huge.yaml; nothing was written"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(VALUE));
+    assert!(files(p.root()) == before, "secret set wrote a file");
+}
+
+#[test]
+fn a_manifest_that_is_not_utf8_is_named_at_its_first_bad_byte() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    let mut text = std::fs::read(p.path("cfsecrets.yaml")).unwrap();
+    // Line 7 is `  production:`; put a Latin-1 byte after `produ`.
+    let at = text.windows(5).position(|w| w == b"produ").unwrap() + 5;
+    text.insert(at, 0xe9);
+    std::fs::write(p.path("cfsecrets.yaml"), &text).unwrap();
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:7:8: error: cannot read the manifest: not valid UTF-8 (the first bad byte is here)",
+        ],
+    );
+}
