@@ -66,6 +66,7 @@ pub async fn set(
             anyhow::Error::new(err)
         }
     })?;
+    target.check_paths(&base_dir_of(manifest_path), &RealFs)?;
     // Paths in messages stay as the manifest's directory writes them (`values/…` for a
     // manifest in the current directory); validation resolves against `base_dir_of`.
     let dir = manifest_path

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::{Location, Spanned};
 
+use crate::fs::Escape;
+
 use crate::domain::{
     AccountId, MAX_BUNDLE_FILE_BYTES, MAX_RECIPIENTS_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES,
     Scope, Scopes, SecretName, check_label,
@@ -46,6 +48,13 @@ pub trait FileCheck {
             PathKind::Missing
         }
     }
+
+    /// Whether `path` resolves, through any symbolic link, to a place inside `dir`. The
+    /// default (a file system without links) says yes.
+    fn stays_inside(&self, path: &Path, dir: &Path) -> bool {
+        let _ = (path, dir);
+        true
+    }
 }
 
 /// The real file system (symbolic links followed).
@@ -74,6 +83,25 @@ impl FileCheck for RealFs {
             Err(err) => PathKind::Unreadable(crate::fs::io_reason(&err)),
         }
     }
+
+    fn stays_inside(&self, path: &Path, dir: &Path) -> bool {
+        crate::fs::stays_inside(path, dir)
+    }
+}
+
+/// How a path the manifest names leaves its directory, or `None` when it stays inside: an
+/// absolute path, `..` climbing out, or a symbolic link to a place outside. Paths stay
+/// inside the project, so nothing outside it is read, and nothing outside it is rewritten
+/// (`reseal`, `secret set`).
+pub fn escape_problem(written: &str, base_dir: &Path, fs: &dyn FileCheck) -> Option<&'static str> {
+    match crate::fs::lexical_escape(Path::new(written)) {
+        Some(Escape::Absolute) => Some("must be a path relative to the manifest's directory"),
+        Some(Escape::ClimbsOut) => Some("climbs out of the manifest's directory (`..`)"),
+        None if !fs.stays_inside(&base_dir.join(written), base_dir) => {
+            Some("resolves outside the manifest's directory (through a symbolic link)")
+        }
+        None => None,
+    }
 }
 
 /// Bundle file endings that name a format, checked case-sensitively.
@@ -101,7 +129,7 @@ impl Ctx<'_> {
         let resolved = self.base_dir.join(&written.value);
         if written.value.trim().is_empty() {
             self.error(&written.referenced, format!("{what} path is empty"));
-        } else if let Some(problem) = self.file_problem(&resolved, limit) {
+        } else if let Some(problem) = self.file_problem(&written.value, limit) {
             self.error(
                 &written.referenced,
                 format!("{what} `{}` {problem}", shown(&written.value)),
@@ -110,10 +138,14 @@ impl Ctx<'_> {
         resolved
     }
 
-    /// What is wrong with the file at `resolved` ("does not exist", "is a directory, not a
-    /// file", "is too large (…)"), or `None` for a regular file of at most `limit` bytes.
-    fn file_problem(&self, resolved: &Path, limit: u64) -> Option<String> {
-        match self.fs.kind(resolved) {
+    /// What is wrong with the file `written` names ("climbs out of the manifest's
+    /// directory", "does not exist", "is a directory, not a file", "is too large (…)"), or
+    /// `None` for a regular file inside the manifest's directory of at most `limit` bytes.
+    fn file_problem(&self, written: &str, limit: u64) -> Option<String> {
+        if let Some(problem) = escape_problem(written, self.base_dir, self.fs) {
+            return Some(problem.to_string());
+        }
+        match self.fs.kind(&self.base_dir.join(written)) {
             PathKind::File { size } if size > limit => Some(format!(
                 "is too large ({}; the limit is {})",
                 crate::text::bytes(size),
@@ -605,27 +637,24 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
             );
             None
         }
-        RawValue::Path(p) => {
-            let resolved = cx.base_dir.join(p);
-            match cx.file_problem(&resolved, MAX_SEALED_VALUE_FILE_BYTES) {
-                None => Some(ValueSource::File(resolved)),
-                Some(problem) => {
-                    let hint = if p.eq_ignore_ascii_case("keep") {
-                        " (write `keep` in lowercase to leave the value unmanaged)"
-                    } else {
-                        ""
-                    };
-                    cx.error(
-                        at,
-                        format!(
-                            "value file `{}` of secret `{display}` {problem}{hint}",
-                            shown(p)
-                        ),
-                    );
-                    None
-                }
+        RawValue::Path(p) => match cx.file_problem(p, MAX_SEALED_VALUE_FILE_BYTES) {
+            None => Some(ValueSource::File(cx.base_dir.join(p))),
+            Some(problem) => {
+                let hint = if p.eq_ignore_ascii_case("keep") {
+                    " (write `keep` in lowercase to leave the value unmanaged)"
+                } else {
+                    ""
+                };
+                cx.error(
+                    at,
+                    format!(
+                        "value file `{}` of secret `{display}` {problem}{hint}",
+                        shown(p)
+                    ),
+                );
+                None
             }
-        }
+        },
         RawValue::Bundle(bundle) => {
             let mut ok = true;
             if bundle.bundle.trim().is_empty() {
@@ -642,7 +671,7 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
                 );
             }
             let resolved = cx.base_dir.join(&bundle.bundle);
-            if ok && let Some(problem) = cx.file_problem(&resolved, MAX_BUNDLE_FILE_BYTES) {
+            if ok && let Some(problem) = cx.file_problem(&bundle.bundle, MAX_BUNDLE_FILE_BYTES) {
                 ok = false;
                 cx.error(
                     at,

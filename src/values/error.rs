@@ -66,4 +66,7 @@ pub enum ValuesError {
     },
     #[error("{}: {reason}", path.display())]
     Index { path: PathBuf, reason: String },
+    /// A sealed file that resolves outside the manifest's directory: never rewritten.
+    #[error("{} is outside the manifest's directory; nothing was resealed", path.display())]
+    Outside { path: PathBuf },
 }

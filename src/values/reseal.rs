@@ -25,7 +25,8 @@ pub struct ResealReport {
 }
 
 /// Reseals `files` (absolute or relative to the working directory; index keys are taken
-/// relative to `base_dir`). Missing files are an error.
+/// relative to `base_dir`). Missing files are an error, and so is a file that resolves
+/// outside `base_dir`: then nothing is written.
 pub fn reseal_files(
     base_dir: &Path,
     files: &[PathBuf],
@@ -36,6 +37,11 @@ pub fn reseal_files(
     let digest = recipients.digest();
     let mut index = SealIndex::load(base_dir)?;
     let mut report = ResealReport::default();
+    // The manifest's validation already refuses such paths; this keeps the rewrite inside
+    // the project whatever the caller passes.
+    if let Some(path) = files.iter().find(|p| !crate::fs::stays_inside(p, base_dir)) {
+        return Err(ValuesError::Outside { path: path.clone() });
+    }
     let mut todo = Vec::new();
     for path in files {
         // Value files and bundles alike: the larger limit bounds both (validation has
@@ -143,6 +149,30 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn a_file_outside_the_base_directory_is_never_rewritten() {
+        let outside = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let base = project.path();
+        let id = Identities::generate();
+        let r = Recipients::from_strings(&id.to_recipients()).unwrap();
+        let inside = base.join("a.age");
+        let far = outside.path().join("b.age");
+        seal_and_record(base, &inside, b"va", &r, true).unwrap();
+        std::fs::write(&far, seal(b"vb", &r).unwrap()).unwrap();
+        let before = (
+            std::fs::read(&inside).unwrap(),
+            std::fs::read(&far).unwrap(),
+        );
+        let err = reseal_files(base, &[inside.clone(), far.clone()], &r, &id, true).unwrap_err();
+        assert!(matches!(err, ValuesError::Outside { .. }), "{err}");
+        let after = (
+            std::fs::read(&inside).unwrap(),
+            std::fs::read(&far).unwrap(),
+        );
+        assert_eq!(before, after);
     }
 
     #[test]

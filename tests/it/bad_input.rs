@@ -294,3 +294,180 @@ fn a_manifest_that_is_not_utf8_is_named_at_its_first_bad_byte() {
         ],
     );
 }
+
+// ── paths stay inside the project ───────────────────────────────────────────────────────
+
+/// Every command that reads the manifest and, for `reseal --force`, rewrites what it names.
+const READERS_AND_RESEAL: &[&[&str]] = &[
+    &["check"],
+    &["plan"],
+    &["apply", "--auto-approve"],
+    &["reseal", "--force"],
+];
+
+/// Seals `plaintext` to `p`'s recipients into `path` (anywhere, also outside `p`).
+fn seal_to(p: &Project, path: &Path, plaintext: &str) {
+    let recipients = cfsecrets::values::Recipients::from_file(&p.path(".age-recipients")).unwrap();
+    let sealed = cfsecrets::values::seal(plaintext.as_bytes(), &recipients).unwrap();
+    std::fs::write(path, sealed).unwrap();
+}
+
+#[test]
+fn absolute_and_climbing_paths_are_refused_at_their_position() {
+    let emu = Emu::start();
+    let outside = tempfile::tempdir().unwrap();
+    let far = outside.path().join("far.age");
+    let p = project(
+        &emu,
+        &format!(
+            "          B: {{ value: {} }}\n          C: {{ value: ../c.age }}\n          \
+             D: {{ value: {{ bundle: values/../../d.env.age, key: D }} }}\n",
+            far.display()
+        ),
+    );
+    // The absolute file exists and opens with the project's identity: only the rule
+    // refuses it.
+    seal_to(&p, &far, VALUE);
+    let before = std::fs::read(&far).unwrap();
+    let absolute = format!(
+        "cfsecrets.yaml:13:23: error: value file `{}` of secret `B` must be a path relative to the manifest's directory",
+        far.display()
+    );
+    refused(
+        &p,
+        &emu,
+        READERS_AND_RESEAL,
+        1,
+        &[
+            &absolute,
+            "cfsecrets.yaml:14:23: error: value file `../c.age` of secret `C` climbs out of the manifest's directory (`..`)",
+            "cfsecrets.yaml:15:23: error: bundle file `values/../../d.env.age` of secret `D` climbs out of the manifest's directory (`..`)",
+        ],
+    );
+    assert_eq!(std::fs::read(&far).unwrap(), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_out_of_the_project_is_refused_and_reseal_never_rewrites_through_it() {
+    let emu = Emu::start();
+    let outside = tempfile::tempdir().unwrap();
+    let p = project(
+        &emu,
+        "          B: { value: values/link/x.age }\n          \
+         C: { value: { bundle: values/link/y.env.age, key: C } }\n",
+    );
+    seal_to(&p, &outside.path().join("x.age"), VALUE);
+    seal_to(
+        &p,
+        &outside.path().join("y.env.age"),
+        &format!("C={VALUE}\n"),
+    );
+    std::os::unix::fs::symlink(outside.path(), p.path("values/link")).unwrap();
+    let before = files(outside.path());
+    refused(
+        &p,
+        &emu,
+        READERS_AND_RESEAL,
+        1,
+        &[
+            "cfsecrets.yaml:13:23: error: value file `values/link/x.age` of secret `B` resolves outside the manifest's directory (through a symbolic link)",
+            "cfsecrets.yaml:14:23: error: bundle file `values/link/y.env.age` of secret `C` resolves outside the manifest's directory (through a symbolic link)",
+        ],
+    );
+    assert!(
+        files(outside.path()) == before,
+        "a file outside the project changed"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_recipients_file_and_the_fingerprint_key_stay_inside_too() {
+    let emu = Emu::start();
+    let outside = tempfile::tempdir().unwrap();
+    let p = project(&emu, "");
+    std::fs::copy(p.path(".age-recipients"), outside.path().join("r")).unwrap();
+    std::fs::copy(
+        p.path("keys/fingerprint.age"),
+        outside.path().join("fp.age"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path().join("r"), p.path("linked-recipients")).unwrap();
+    let text = std::fs::read_to_string(p.path("cfsecrets.yaml"))
+        .unwrap()
+        .replace(
+            "recipients_file: .age-recipients",
+            "recipients_file: linked-recipients",
+        )
+        .replace(
+            "fingerprint_key: keys/fingerprint.age",
+            &format!(
+                "fingerprint_key: {}",
+                outside.path().join("fp.age").display()
+            ),
+        );
+    p.write("cfsecrets.yaml", &text);
+    let before = files(outside.path());
+    let key = format!(
+        "cfsecrets.yaml:3:18: error: fingerprint key file `{}` must be a path relative to the manifest's directory",
+        outside.path().join("fp.age").display()
+    );
+    refused(
+        &p,
+        &emu,
+        READERS_AND_RESEAL,
+        1,
+        &[
+            "cfsecrets.yaml:2:18: error: recipients file `linked-recipients` resolves outside the manifest's directory (through a symbolic link)",
+            &key,
+        ],
+    );
+    assert!(
+        files(outside.path()) == before,
+        "a file outside the project changed"
+    );
+}
+
+#[test]
+fn secret_set_never_writes_outside_the_project() {
+    let emu = Emu::start();
+    let p = project(&emu, "          B: { value: ../b.age }\n");
+    let parent = p.root().parent().unwrap().join("b.age");
+    let before = files(p.root());
+    let out = crate::support::secret_set(&p, &["B", "--account", "production"], VALUE);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: value file `../b.age` climbs out of the manifest's directory (`..`); nothing was written"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(VALUE));
+    assert!(!parent.exists(), "secret set wrote outside the project");
+    assert!(files(p.root()) == before, "secret set wrote a file");
+}
+
+#[cfg(unix)]
+#[test]
+fn secret_set_never_writes_through_a_symbolic_link_out_of_the_project() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    let outside = tempfile::tempdir().unwrap();
+    // The default value path of a new secret is values/production/main/NEW.age.
+    std::os::unix::fs::symlink(outside.path(), p.path("values/production")).unwrap();
+    let before = files(p.root());
+    let out = crate::support::secret_set(&p, &["NEW", "--account", "production"], VALUE);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: value file `values/production/main/NEW.age` resolves outside the manifest's directory (through a symbolic link); nothing was written"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(VALUE));
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert!(files(p.root()) == before, "secret set wrote a file");
+}

@@ -26,6 +26,10 @@ impl FileCheck for AlsoExisting<'_> {
             self.fs.kind(path)
         }
     }
+
+    fn stays_inside(&self, path: &Path, dir: &Path) -> bool {
+        self.fs.stays_inside(path, dir)
+    }
 }
 
 /// What validating an edit found. Positions are those of the edited text.

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::domain::{SecretName, check_label};
+use crate::manifest::FileCheck;
 use crate::manifest::raw::{Ensure, RawManifest, RawValue};
+use crate::manifest::validate::escape_problem;
 
 use super::text::EntryUpdate;
 
@@ -82,6 +84,13 @@ pub enum TargetError {
     ScopesNeeded { name: SecretName },
     #[error("{} has no readable `recipients_file`; run `cfsecrets check`", manifest.display())]
     NoRecipientsFile { manifest: PathBuf },
+    /// The value file to write, or the recipients file to read, is outside the project.
+    #[error("{what} `{}` {problem}; nothing was written", crate::text::clipped(.path, 60))]
+    Outside {
+        what: &'static str,
+        path: String,
+        problem: &'static str,
+    },
 }
 
 impl TargetError {
@@ -172,6 +181,26 @@ impl EntryTarget {
             value_path,
             recipients_file: PathBuf::from(&raw.recipients_file.value),
         })
+    }
+
+    /// Refuses a value file or recipients file outside the manifest's directory `base_dir`
+    /// (absolute, `..`, or through a symbolic link): `secret set` reads the one and writes
+    /// the other.
+    pub fn check_paths(&self, base_dir: &Path, fs: &dyn FileCheck) -> Result<(), TargetError> {
+        let recipients = self.recipients_file.to_string_lossy();
+        for (what, path) in [
+            ("value file", self.value_path.as_str()),
+            ("recipients file", recipients.as_ref()),
+        ] {
+            if let Some(problem) = escape_problem(path, base_dir, fs) {
+                return Err(TargetError::Outside {
+                    what,
+                    path: path.to_string(),
+                    problem,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The text edit for this target: its value path, and `scopes` and `comment` when given.
@@ -304,6 +333,52 @@ accounts:
             assert_eq!(err.to_string(), message);
             assert_eq!(err.is_usage(), usage, "{message}");
         }
+    }
+
+    #[test]
+    fn paths_outside_the_project_are_refused_before_anything_is_written() {
+        struct NoLinks;
+        impl FileCheck for NoLinks {
+            fn is_file(&self, _: &Path) -> bool {
+                false
+            }
+        }
+        let text = TEXT.replace("values/custom.age", "../custom.age").replace(
+            "recipients_file: .age-recipients",
+            "recipients_file: /etc/r",
+        );
+        let raw = read_as_written(Path::new("m.yaml"), &text).unwrap();
+        let name = SecretName::parse("FILE").unwrap();
+        let request = EntryRequest {
+            account: "prod",
+            store: None,
+            name: &name,
+            scopes_given: true,
+        };
+        let target = EntryTarget::resolve(&raw, Path::new("m.yaml"), request).unwrap();
+        let err = target.check_paths(Path::new("."), &NoLinks).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "value file `../custom.age` climbs out of the manifest's directory (`..`); nothing was written"
+        );
+        assert!(!err.is_usage());
+        let new = SecretName::parse("NEW").unwrap();
+        let target = EntryTarget::resolve(
+            &raw,
+            Path::new("m.yaml"),
+            EntryRequest {
+                name: &new,
+                ..request
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            target
+                .check_paths(Path::new("."), &NoLinks)
+                .unwrap_err()
+                .to_string(),
+            "recipients file `/etc/r` must be a path relative to the manifest's directory; nothing was written"
+        );
     }
 
     #[test]
