@@ -20,7 +20,10 @@ pub async fn run(
     // The recipients file is read offline too: a bad line would otherwise surface only at
     // the next `secret set` or `reseal`.
     if let Err(err) = values::Recipients::from_file(&desired.recipients_file) {
-        return Err(failed(out, format!("error: {err}\n"), 1, 0)?);
+        // One problem per line (a recipients file reports every bad line).
+        let text = err.to_string();
+        let lines: Vec<String> = text.lines().map(|l| format!("error: {l}\n")).collect();
+        return Err(failed(out, lines.concat(), lines.len(), 0)?);
     }
     let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
     if args.decrypt {

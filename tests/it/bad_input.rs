@@ -432,16 +432,21 @@ fn the_recipients_file_and_the_fingerprint_key_stay_inside_too() {
 #[test]
 fn secret_set_never_writes_outside_the_project() {
     let emu = Emu::start();
-    let p = project(&emu, "          B: { value: ../b.age }\n");
-    let parent = p.root().parent().unwrap().join("b.age");
+    let p = project(&emu, "");
+    // A name no other run shares, beside the project's directory.
+    let name = format!("{}-b.age", p.root().file_name().unwrap().to_string_lossy());
+    let parent = p.root().parent().unwrap().join(&name);
+    let text = std::fs::read_to_string(p.path("cfsecrets.yaml")).unwrap()
+        + &format!("          B: {{ value: ../{name} }}\n");
+    p.write("cfsecrets.yaml", &text);
     let before = files(p.root());
     let out = crate::support::secret_set(&p, &["B", "--account", "production"], VALUE);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(
-            "error: value file `../b.age` climbs out of the manifest's directory (`..`); nothing was written"
-        ),
+        stderr.contains(&format!(
+            "error: value file `../{name}` climbs out of the manifest's directory (`..`); nothing was written"
+        )),
         "{stderr}"
     );
     assert!(!stderr.contains(VALUE));
@@ -470,4 +475,65 @@ fn secret_set_never_writes_through_a_symbolic_link_out_of_the_project() {
     assert!(!stderr.contains(VALUE));
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     assert!(files(p.root()) == before, "secret set wrote a file");
+}
+
+// ── recipients files ────────────────────────────────────────────────────────────────────
+
+#[test]
+fn every_bad_recipients_line_is_named_and_a_pasted_identity_is_never_shown() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    let good = std::fs::read_to_string(p.path(".age-recipients")).unwrap();
+    let identity = std::fs::read_to_string(&p.identity).unwrap();
+    let key = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
+    // The init file has two comment lines, then the key on line 3.
+    p.write(
+        ".age-recipients",
+        &format!("{good}not-a-key-but-maybe-a-secret\n{key}\nage1 # note\n"),
+    );
+    refused(
+        &p,
+        &emu,
+        &[&["check"]],
+        1,
+        &[
+            "error: ./.age-recipients:4: not an age x25519 recipient",
+            "error: ./.age-recipients:5: this is a private key, not a recipient",
+            "error: ./.age-recipients:6: put comments on their own line",
+            "check failed: 3 errors",
+        ],
+    );
+    let all = p.outputs.lock().unwrap().join("\n");
+    assert!(!all.contains("not-a-key-but-maybe-a-secret"), "{all}");
+    // `secret set` reads the same file before anything is written.
+    let before = files(p.root());
+    let out = crate::support::secret_set(&p, &["B", "--account", "production"], VALUE);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(".age-recipients:5: this is a private key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(key) && !stderr.contains(VALUE), "{stderr}");
+    assert!(files(p.root()) == before, "secret set wrote a file");
+}
+
+#[test]
+fn a_binary_recipients_file_is_called_binary() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    std::fs::write(p.path(".age-recipients"), b"\x00\x01age\xff\xfe").unwrap();
+    refused(
+        &p,
+        &emu,
+        &[&["check"]],
+        1,
+        &[
+            "error: ./.age-recipients: not a text file (it holds binary data); list one age1… public key per line",
+            "check failed: 1 error",
+        ],
+    );
 }
