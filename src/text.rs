@@ -11,8 +11,8 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `1,048,576 bytes`: a byte count with thousands separators.
-pub fn bytes(n: u64) -> String {
+/// `250,000`: a number with thousands separators.
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -21,7 +21,12 @@ pub fn bytes(n: u64) -> String {
         }
         out.push(c);
     }
-    format!("{out} {}", if n == 1 { "byte" } else { "bytes" })
+    out
+}
+
+/// `1,048,576 bytes`: a byte count with thousands separators.
+pub fn bytes(n: u64) -> String {
+    format!("{} {}", thousands(n), if n == 1 { "byte" } else { "bytes" })
 }
 
 /// Unicode bidirectional controls: they reorder how a terminal shows the rest of a line

@@ -125,7 +125,7 @@ pub fn parse(
 ) -> Parsed {
     let tree = match structure::parse_tree(text) {
         Ok(tree) => tree,
-        Err(err) => return Parsed::failed(parser_diagnostic(path, &err)),
+        Err(err) => return Parsed::failed(structure::syntax_diagnostic(path, text, &err)),
     };
     if !matches!(tree.value, structure::Kind::Map(_)) {
         return Parsed::failed(structure::not_a_map(path, text, &tree));
@@ -195,9 +195,56 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
         E::Eof { .. } => "unexpected end of file (is the manifest empty?)".to_string(),
         E::InvalidBooleanStrict { .. } => "wrong type: expected `true` or `false`".to_string(),
         E::InvalidScalar { ty, .. } => format!("wrong type: expected {}", scalar_kind(ty)),
+        E::Budget { breach, .. } => format!(
+            "the document is too large or too complex to read: {}",
+            budget_reason(breach)
+        ),
         // Parser messages may quote input.
         other => printable(&UserMessageFormatter.format_message(other)),
     }
+}
+
+/// Which of the YAML reader's limits a document breached, in words (the limits guard
+/// against documents built to exhaust memory, such as alias bombs).
+fn budget_reason(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let limits = serde_saphyr::Budget::default();
+    match breach {
+        B::Nodes { .. } => format!(
+            "more than {} values, lists and maps",
+            thousands(limits.max_nodes)
+        ),
+        B::Events { .. } => format!("more than {} YAML events", thousands(limits.max_events)),
+        B::Depth { .. } => format!("nested more than {} levels deep", limits.max_depth),
+        B::Aliases { .. } => format!(
+            "more than {} aliases (`*name`)",
+            thousands(limits.max_aliases)
+        ),
+        B::Anchors { .. } => format!(
+            "more than {} anchors (`&name`)",
+            thousands(limits.max_anchors)
+        ),
+        B::AliasAnchorRatio { .. } => {
+            "far more aliases (`*name`) than anchors (`&name`), as in an alias bomb".to_string()
+        }
+        B::Documents { .. } => format!(
+            "more than {} YAML documents (`---`)",
+            thousands(limits.max_documents)
+        ),
+        B::ScalarBytes { .. } => format!(
+            "more than {} of text in its values",
+            crate::text::bytes(limits.max_total_scalar_bytes as u64)
+        ),
+        B::MergeKeys { .. } => format!(
+            "more than {} merge keys (`<<`)",
+            thousands(limits.max_merge_keys)
+        ),
+        _ => "it exceeds one of the YAML reader's limits".to_string(),
+    }
+}
+
+fn thousands(n: usize) -> String {
+    crate::text::thousands(n as u64)
 }
 
 fn scalar_kind(ty: &str) -> &str {

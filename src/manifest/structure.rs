@@ -245,8 +245,117 @@ pub fn read_as_written(path: &Path, text: &str) -> Result<RawManifest, Diagnosti
     match parse_tree(text) {
         Ok(tree) if matches!(tree.value, Kind::Map(_)) => Ok(walk(path, text, &tree).0),
         Ok(tree) => Err(not_a_map(path, text, &tree)),
-        Err(err) => Err(super::parser_diagnostic(path, &err)),
+        Err(err) => Err(syntax_diagnostic(path, text, &err)),
     }
+}
+
+/// The diagnostic for text the YAML parser refused. When the cause is a flow collection
+/// opened on an earlier line and never closed (`scopes: [workers` followed by the next key),
+/// the parser stops only at a later line with a message about something else; the
+/// diagnostic then points at the opening bracket and says so.
+pub fn syntax_diagnostic(path: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let stopped = super::parser_diagnostic(path, err);
+    let is_syntax = !matches!(
+        err,
+        serde_saphyr::Error::DuplicateMappingKey { .. } | serde_saphyr::Error::Budget { .. }
+    );
+    if is_syntax
+        && stopped.line > 1
+        && let Some((line, column, open)) = unclosed_flow(text, stopped.line)
+    {
+        return Diagnostic::error(
+            path,
+            line,
+            column,
+            format!(
+                "unclosed `{open}` (the YAML parser stopped at line {}: {})",
+                stopped.line, stopped.message
+            ),
+        );
+    }
+    stopped
+}
+
+/// The innermost flow collection (`[` or `{`) still open where line `stop` (1-based)
+/// begins, with its line and column, when line `stop` cannot continue it: it is indented no
+/// deeper than the line that opened it. Quoted scalars, comments and block scalars are
+/// skipped; in block context a bracket opens a collection only where a value starts.
+fn unclosed_flow(text: &str, stop: u64) -> Option<(u64, u64, char)> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    // (line, column, bracket, indentation of its line)
+    let mut open: Vec<(u64, u64, char, usize)> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut block_scalar: Option<usize> = None;
+    for (i, line) in lines
+        .iter()
+        .enumerate()
+        .take(usize::try_from(stop).ok()? - 1)
+    {
+        let n = i as u64 + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let ind = indent(line);
+        if let Some(parent) = block_scalar {
+            if line.trim().is_empty() || ind > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let mut prev = ' ';
+        let mut value_start = true;
+        let mut j = 0;
+        while j < chars.len() {
+            let c = chars[j];
+            if let Some(q) = quote {
+                if q == '"' && c == '\\' {
+                    j += 2;
+                    continue;
+                }
+                if c == q {
+                    if q == '\'' && chars.get(j + 1) == Some(&'\'') {
+                        j += 2;
+                        continue;
+                    }
+                    quote = None;
+                }
+                prev = c;
+                j += 1;
+                continue;
+            }
+            let in_flow = !open.is_empty();
+            let token_start = if in_flow {
+                matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':')
+            } else {
+                value_start
+            };
+            match c {
+                '#' if matches!(prev, ' ' | '\t') => break,
+                '"' | '\'' if token_start => quote = Some(c),
+                '[' | '{' if in_flow || value_start => open.push((n, j as u64 + 1, c, ind)),
+                ']' | '}' if in_flow => {
+                    open.pop();
+                }
+                '|' | '>' if !in_flow && value_start => {
+                    block_scalar = Some(ind);
+                    break;
+                }
+                _ => {}
+            }
+            if !in_flow {
+                value_start = if matches!(c, ' ' | '\t') {
+                    value_start || matches!(prev, ':' | '-')
+                } else {
+                    false
+                };
+            }
+            prev = c;
+            j += 1;
+        }
+    }
+    let &(line, column, bracket, opened_at) = open.last()?;
+    let stop_line = lines.get(usize::try_from(stop).ok()? - 1)?;
+    (quote.is_none() && indent(stop_line) <= opened_at).then_some((line, column, bracket))
 }
 
 /// The diagnostic for a document whose root is not a map: an empty one (nothing but
@@ -364,9 +473,18 @@ impl Walker<'_> {
         owner_at: &Location,
         what: &str,
     ) -> Option<Fields<'n>> {
-        let Kind::Map(entries) = &node.value else {
-            self.wrong_shape(node, subject, expected);
-            return None;
+        let entries = match &node.value {
+            Kind::Map(entries) => entries,
+            // `store:` with nothing after it: say so at the key, not "found nothing" at the
+            // end of its line.
+            Kind::Null => {
+                self.error(owner_at, format!("{subject} is empty; expected {expected}"));
+                return None;
+            }
+            _ => {
+                self.wrong_shape(node, subject, expected);
+                return None;
+            }
         };
         let mut fields = Fields::default();
         for (name, value) in entries {
@@ -553,6 +671,11 @@ impl Walker<'_> {
             if let Some(v) = entry(self, name, value) {
                 out.push((name.clone(), v));
             }
+        }
+        if out.is_empty() && !entries.is_empty() {
+            // Every entry was written but broken (and reported): the map is not empty, so
+            // validation must not say it is.
+            return Got::Broken;
         }
         Got::Ok(Spanned::new(OrderedMap(out), node.referenced, node.defined))
     }
@@ -894,6 +1017,29 @@ accounts:
         let err = read_as_written(Path::new("m.yaml"), "a: 1\na: 2\n").unwrap_err();
         assert!(err.message.contains("duplicate key"), "{err}");
         assert!(read_as_written(Path::new("m.yaml"), "").is_err());
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_found_where_it_opens() {
+        let cases: [(&str, u64, Option<(u64, u64, char)>); 8] = [
+            ("a:\n  b: [x\nc: 1\n", 3, Some((2, 6, '['))),
+            ("a: {x: 1\nc: 1\n", 2, Some((1, 4, '{'))),
+            ("a:\n  - [x\n  - y\nb: 1\n", 4, Some((2, 5, '['))),
+            // A flow collection may span lines when they are indented deeper.
+            ("a: [x,\n  y\n", 2, None),
+            // Brackets inside quotes, comments, plain text and block scalars open nothing.
+            ("a: \"[\"\nb: '['  # [\nc: x[y\nd: |\n  [z\ne: 1\n", 6, None),
+            (
+                "a: [x, 'it''s [', \"q\\\" [\"\nb: 1\n",
+                2,
+                Some((1, 4, '[')),
+            ),
+            ("a: [x]\nb: 1\n", 2, None),
+            ("- [a\n- b\n", 2, Some((1, 3, '['))),
+        ];
+        for (text, stop, expected) in cases {
+            assert_eq!(unclosed_flow(text, stop), expected, "{text:?}");
+        }
     }
 
     #[test]

@@ -537,3 +537,81 @@ fn a_binary_recipients_file_is_called_binary() {
         ],
     );
 }
+
+// ── messages that name the cause ────────────────────────────────────────────────────────
+
+/// `p`'s manifest with `from` replaced by `to`.
+fn edit_manifest(p: &Project, from: &str, to: &str) {
+    let text = std::fs::read_to_string(p.path("cfsecrets.yaml")).unwrap();
+    assert!(text.contains(from), "{from:?} not in the manifest");
+    p.write("cfsecrets.yaml", &text.replacen(from, to, 1));
+}
+
+#[test]
+fn an_unclosed_bracket_is_reported_where_it_opens() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    // Line 5 opens the list; the parser only stops at line 6, on its colon.
+    edit_manifest(&p, "  scopes: [workers]\n", "  scopes: [workers\n");
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:5:11: error: unclosed `[` (the YAML parser stopped at line 6: illegal placement of ':' indicator)",
+        ],
+    );
+    let out = crate::support::secret_set(&p, &["B", "--account", "production"], VALUE);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cfsecrets.yaml:5:11: error: unclosed `[`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_yaml_readers_limits_are_worded_not_dumped() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    let many = vec!["1"; 250_001].join(",");
+    edit_manifest(&p, "defaults:\n", &format!("defaults:\n  x: [{many}]\n"));
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:5:",
+            "error: the document is too large or too complex to read: more than 250,000 values, lists and maps",
+        ],
+    );
+    let all = p.outputs.lock().unwrap().join("\n");
+    assert!(
+        !all.contains("Nodes {") && !all.contains("limits breached"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_store_with_an_empty_body_is_called_empty_at_its_key() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    edit_manifest(
+        &p,
+        "      main:\n        secrets:\n          A: { value: values/A.age }\n",
+        "      main:\n",
+    );
+    refused(
+        &p,
+        &emu,
+        READERS,
+        1,
+        &[
+            "cfsecrets.yaml:10:7: error: store `main` is empty; expected a map with `secrets` and optionally `prune`\ncheck failed: 1 error",
+        ],
+    );
+    let all = p.outputs.lock().unwrap().join("\n");
+    assert!(!all.contains("has no stores"), "{all}");
+}

@@ -745,6 +745,22 @@ fn accounts_and_stores_must_not_be_empty() {
 }
 
 #[test]
+fn an_entry_with_an_empty_body_is_called_empty_and_nothing_more() {
+    let yaml = "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\n\
+                accounts:\n  prod:\n";
+    assert_one(
+        yaml,
+        "5:3",
+        "account `prod` is empty; expected a map with `stores` and optionally `account_id`",
+    );
+    assert_one(
+        &with_secrets(&["A:"]),
+        "12:11",
+        "secret `A` is empty; expected a map such as `{ value: … }`",
+    );
+}
+
+#[test]
 fn labels_and_store_names_are_single_path_segments() {
     let yaml = with_secrets(&["A: { value: keep }"]).replace("  prod:", "  '../prod':");
     assert_one(&yaml, "7:3", "account label `../prod` must not contain `/`");
