@@ -1021,7 +1021,8 @@ accounts:
 
     #[test]
     fn an_unclosed_bracket_is_found_where_it_opens() {
-        let cases: [(&str, u64, Option<(u64, u64, char)>); 8] = [
+        type Opened = Option<(u64, u64, char)>;
+        let cases: [(&str, u64, Opened); 8] = [
             ("a:\n  b: [x\nc: 1\n", 3, Some((2, 6, '['))),
             ("a: {x: 1\nc: 1\n", 2, Some((1, 4, '{'))),
             ("a:\n  - [x\n  - y\nb: 1\n", 4, Some((2, 5, '['))),
