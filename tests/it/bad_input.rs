@@ -615,3 +615,47 @@ fn a_store_with_an_empty_body_is_called_empty_at_its_key() {
     let all = p.outputs.lock().unwrap().join("\n");
     assert!(!all.contains("has no stores"), "{all}");
 }
+
+// ── bundles ─────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn every_bad_bundle_line_is_reported_without_its_text() {
+    let emu = Emu::start();
+    let p = project(
+        &emu,
+        "          B: { value: { bundle: values/app.env.age, key: B } }\n          \
+         C: { value: { bundle: values/flat.yaml.age, key: C } }\n",
+    );
+    p.seal(
+        "values/app.env.age",
+        "B=fine-bundle-value-1a\nbroken-line-value-2b\nD=\"unterminated-value-3c\n",
+    );
+    p.seal(
+        "values/flat.yaml.age",
+        "C: fine-bundle-value-4d\nE:\n  nested: nested-value-5e\nF: [listed-value-6f]\n",
+    );
+    p.values.lock().unwrap().extend(
+        [
+            "broken-line-value-2b",
+            "unterminated-value-3c",
+            "fine-bundle-value-4d",
+            "nested-value-5e",
+            "listed-value-6f",
+        ]
+        .map(String::from),
+    );
+    refused(
+        &p,
+        &emu,
+        &[
+            &["check", "--decrypt"],
+            &["plan"],
+            &["apply", "--auto-approve"],
+        ],
+        1,
+        &[
+            "values/app.env.age (key B): bundle does not parse: line 2: expected KEY=value; line 3: unterminated double quote",
+            "values/flat.yaml.age (key C): bundle does not parse: line 2: a map where a string belongs (bundles are flat); line 4: a list where a string belongs",
+        ],
+    );
+}
