@@ -153,11 +153,25 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, FsErr
     let file = open_without_blocking(path).map_err(read_err)?;
     let meta = file.metadata().map_err(read_err)?;
     judge(path, &meta, limit)?;
-    let expected = usize::try_from(meta.len().min(limit)).unwrap_or(0);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(expected));
+    read_at_most(file, path, limit, meta.len())
+}
+
+/// Reads `file` (opened from `path`) to its end, failing once it passes `limit` bytes;
+/// `expected` sizes the buffer.
+fn read_at_most(
+    file: std::fs::File,
+    path: &Path,
+    limit: u64,
+    expected: u64,
+) -> Result<Zeroizing<Vec<u8>>, FsError> {
+    let capacity = usize::try_from(expected.min(limit)).unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(read_err)?;
+        .map_err(|source| FsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if bytes.len() as u64 > limit {
         return Err(FsError::TooLarge {
             path: path.to_path_buf(),
@@ -186,18 +200,7 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, FsErro
         }
     }
     let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > limit {
-        return Err(FsError::TooLarge {
-            path: path.to_path_buf(),
-            size: None,
-            limit,
-        });
-    }
-    Ok(bytes)
+    read_at_most(file, path, limit, meta.len())
 }
 
 #[cfg(unix)]

@@ -30,7 +30,8 @@
 //! * [`apply`] — executes a plan in order against the client and reports what was done.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
-//! * [`fs`] — leaf: atomic writes (and, with the input checks, bounded reads).
+//! * [`fs`] — leaf: atomic writes, bounded non-blocking reads, what a path is and whether it
+//!   stays inside a directory.
 //! * [`text`] — pure leaf: count words and the one terminal-safe filter for outside text.
 //!
 //! ## Architecture invariants

@@ -11,7 +11,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use super::raw::RawManifest;
-use super::structure::{Kind, not_a_map, parse_tree, walk};
+use super::structure::{Kind, SECRET_KEYS, not_a_map, parse_tree, walk};
 
 /// Picks one of `options`.
 fn pick<'a>(rng: &mut StdRng, options: &[&'a str]) -> &'a str {
@@ -75,16 +75,8 @@ fn scopes(rng: &mut StdRng) -> String {
 
 fn secret(rng: &mut StdRng, indent: usize) -> String {
     let mut entries = Vec::new();
-    let keys = [
-        "value",
-        "scopes",
-        "comment",
-        "protect",
-        "renamed_from",
-        "ensure",
-        "valu",
-    ];
-    for key in keys {
+    // Every key, and a misspelled one.
+    for key in SECRET_KEYS.into_iter().chain(["valu"]) {
         if !rng.random_bool(0.45) {
             continue;
         }

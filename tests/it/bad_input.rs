@@ -66,12 +66,7 @@ fn run(p: &Project, args: &[&str]) -> Run {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = child.wait_with_output().expect("output");
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::from(child.wait_with_output().expect("output"));
     p.outputs.lock().unwrap().push(run.all());
     run
 }
