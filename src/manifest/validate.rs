@@ -702,12 +702,12 @@ fn check_renames(cx: &mut Ctx<'_>, entries: &[Entry<'_>]) {
         .enumerate()
         .map(|(i, e)| (e.name.value.as_str(), i))
         .collect();
-    let mut first_rename: HashMap<&str, &str> = HashMap::new();
+    let mut first_rename: HashMap<&str, String> = HashMap::new();
     for (index, entry) in entries.iter().enumerate() {
         let Some(old) = entry.renamed_from else {
             continue;
         };
-        let name = entry.name.value.as_str();
+        let name = shown(&entry.name.value);
         let old_name = old.value.as_str();
         if let Some(earlier) = first_rename.get(old_name) {
             cx.error(
@@ -715,78 +715,89 @@ fn check_renames(cx: &mut Ctx<'_>, entries: &[Entry<'_>]) {
                 format!("secrets `{earlier}` and `{name}` are both renamed from `{old_name}`"),
             );
         } else {
-            first_rename.insert(old_name, name);
+            first_rename.insert(old_name, name.clone());
         }
-        if old_name == name {
+        if old_name == entry.name.value {
             cx.error(
                 &old.referenced,
                 format!("secret `{name}` is renamed from itself"),
             );
             continue;
         }
-        let Some(&target) = declared.get(old_name) else {
-            continue;
-        };
-        // Walk the renamed_from links through declared secrets.
-        let mut path = vec![index];
-        let mut cursor = target;
-        let cycle = loop {
-            if cursor == index {
-                break true;
-            }
-            if path.contains(&cursor) {
-                break false;
-            }
-            path.push(cursor);
-            match entries[cursor]
-                .renamed_from
-                .and_then(|next| declared.get(next.value.as_str()))
-            {
-                Some(&next) => cursor = next,
-                None => break false,
-            }
-        };
-        if cycle {
-            // Report a cycle once, at its first member in manifest order.
-            if path.iter().min() == Some(&index) {
-                let mut names: Vec<String> = path
-                    .iter()
-                    .map(|&i| format!("`{}`", entries[i].name.value))
-                    .collect();
-                names.push(format!("`{name}`"));
-                cx.error(
-                    &old.referenced,
-                    format!(
-                        "renames form a cycle: {} (read → as \"is renamed from\")",
-                        names.join(" → ")
-                    ),
-                );
-            }
-        } else if let Some(next) = entries[target].renamed_from {
-            cx.error(
-                &old.referenced,
-                format!(
-                    "secret `{name}` is renamed from `{old_name}`, which is itself renamed from `{}`; renames cannot chain",
-                    next.value
-                ),
-            );
-        } else {
-            let how = if entries[target]
-                .raw
-                .ensure
-                .as_ref()
-                .is_some_and(|e| e.value == Ensure::Absent)
-            {
-                " (with `ensure: absent`)"
-            } else {
-                ""
-            };
-            cx.error(
-                &old.referenced,
-                format!(
-                    "secret `{name}` is renamed from `{old_name}`, which is also declared in this store{how}"
-                ),
-            );
+        if let Some(&target) = declared.get(old_name)
+            && let Some(message) = rename_problem(entries, &declared, index, target)
+        {
+            cx.error(&old.referenced, message);
         }
+    }
+}
+
+/// What is wrong with entry `index` being renamed from `target`, which the store also
+/// declares: a cycle (reported once, at its first member in manifest order), a chain, or
+/// a collision.
+fn rename_problem(
+    entries: &[Entry<'_>],
+    declared: &HashMap<&str, usize>,
+    index: usize,
+    target: usize,
+) -> Option<String> {
+    let name = shown(&entries[index].name.value);
+    let old_name = entries[target].name.value.as_str();
+    if let Some(cycle) = cycle_through(entries, declared, index, target) {
+        if cycle.iter().min() != Some(&index) {
+            return None;
+        }
+        let mut names: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("`{}`", shown(&entries[i].name.value)))
+            .collect();
+        names.push(format!("`{name}`"));
+        return Some(format!(
+            "renames form a cycle: {} (read → as \"is renamed from\")",
+            names.join(" → ")
+        ));
+    }
+    if let Some(next) = entries[target].renamed_from {
+        return Some(format!(
+            "secret `{name}` is renamed from `{old_name}`, which is itself renamed from `{}`; renames cannot chain",
+            next.value
+        ));
+    }
+    let how = if entries[target]
+        .raw
+        .ensure
+        .as_ref()
+        .is_some_and(|e| e.value == Ensure::Absent)
+    {
+        " (with `ensure: absent`)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "secret `{name}` is renamed from `{old_name}`, which is also declared in this store{how}"
+    ))
+}
+
+/// The entries that the `renamed_from` links lead through, from `index` by way of
+/// `target`, when they come back to `index`; `None` when they end elsewhere.
+fn cycle_through(
+    entries: &[Entry<'_>],
+    declared: &HashMap<&str, usize>,
+    index: usize,
+    target: usize,
+) -> Option<Vec<usize>> {
+    let mut path = vec![index];
+    let mut cursor = target;
+    loop {
+        if cursor == index {
+            return Some(path);
+        }
+        if path.contains(&cursor) {
+            return None;
+        }
+        path.push(cursor);
+        cursor = *entries[cursor]
+            .renamed_from
+            .and_then(|next| declared.get(next.value.as_str()))?;
     }
 }
