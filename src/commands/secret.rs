@@ -205,6 +205,11 @@ fn check_value(out: &mut Output, name: &SecretName, value: &str) -> anyhow::Resu
     Ok(())
 }
 
+/// The most of stdin `secret set` reads: far above the API's limit, so that a value a little
+/// too long is still measured exactly, and bounded, so that `yes | cfsecrets secret set …`
+/// cannot fill the memory.
+const MAX_STDIN_BYTES: u64 = 1 << 20;
+
 /// The value: stdin when it is not a terminal (one trailing newline removed), else a hidden
 /// prompt. Never from the command line.
 fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>> {
@@ -221,8 +226,15 @@ fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>>
         let mut bytes = Zeroizing::new(Vec::new());
         stdin
             .lock()
+            .take(MAX_STDIN_BYTES + 1)
             .read_to_end(&mut bytes)
             .context("cannot read the value from stdin")?;
+        if bytes.len() as u64 > MAX_STDIN_BYTES {
+            anyhow::bail!(
+                "the value for {name} is more than {}; the limit is {MAX_VALUE_BYTES}; nothing was written",
+                crate::text::bytes(MAX_STDIN_BYTES)
+            );
+        }
         match std::str::from_utf8(&bytes) {
             Ok(text) => Zeroizing::new(text.to_string()),
             Err(_) => anyhow::bail!("the value on stdin is not valid UTF-8; nothing was written"),

@@ -654,3 +654,22 @@ fn every_bad_bundle_line_is_reported_without_its_text() {
         ],
     );
 }
+
+#[test]
+fn secret_set_reads_a_bounded_amount_of_stdin() {
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    let before = files(p.root());
+    let huge = "v".repeat(3 << 20);
+    let out = crate::support::secret_set(&p, &["B", "--account", "production"], &huge);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the value for B is more than 1,048,576 bytes; the limit is 65536; nothing was written"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("vvvvvvvv"), "{stderr}");
+    assert!(files(p.root()) == before, "secret set wrote a file");
+}

@@ -457,7 +457,11 @@ pub fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Outp
         .spawn()
         .expect("run cfsecrets");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(value.as_bytes()).expect("write stdin");
+    match stdin.write_all(value.as_bytes()) {
+        // The command may stop reading early (a value over its bound).
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.expect("write stdin"),
+    }
     drop(stdin);
     child.wait_with_output().expect("wait")
 }
