@@ -11,7 +11,8 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use super::raw::RawManifest;
-use super::structure::{Kind, SECRET_KEYS, not_a_map, parse_tree, walk};
+use super::structure::{Kind, SECRET_KEYS, parse_tree, walk};
+use super::syntax::{not_a_map, parser_diagnostic};
 
 /// Picks one of `options`.
 fn pick<'a>(rng: &mut StdRng, options: &[&'a str]) -> &'a str {
@@ -249,7 +250,7 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
             err.is_some(),
             "serde read a document that is not a map:\n{text}"
         );
-        let expected = super::parser_diagnostic(path, err.expect("checked"));
+        let expected = parser_diagnostic(path, err.expect("checked"));
         prop_assert_eq!(not_a_map(path, text, &tree), expected, "{}", text);
         return Ok(());
     }
