@@ -17,6 +17,7 @@ use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
     AlsoExisting, EditOutcome, EntryRequest, EntryTarget, check_edit, set_entry,
 };
+use crate::manifest::raw::RawManifest;
 use crate::manifest::{RealFs, base_dir_of};
 use crate::manifest::{read_as_written, read_text};
 use crate::output::Output;
@@ -31,28 +32,7 @@ pub async fn set(
 ) -> anyhow::Result<Status> {
     let (name, scopes) = checked_args(args)?;
     let manifest_path = &global.manifest;
-    let manifest_text = match read_text(manifest_path) {
-        Ok(text) => text,
-        Err(diagnostic) => {
-            out.eprint(&format!("{diagnostic}\n"))?;
-            anyhow::bail!(
-                "cannot edit {}; nothing was written",
-                manifest_path.display()
-            );
-        }
-    };
-    // The manifest as the real parser reads it; only text that is not YAML at all is refused
-    // here (other problems are weighed after the edit, below).
-    let raw = match read_as_written(manifest_path, &manifest_text) {
-        Ok(raw) => raw,
-        Err(diagnostic) => {
-            out.eprint(&format!("{diagnostic}\n"))?;
-            anyhow::bail!(
-                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
-                manifest_path.display()
-            );
-        }
-    };
+    let (manifest_text, raw) = read_manifest(out, manifest_path)?;
     let request = EntryRequest {
         account: &args.account,
         store: args.store.as_deref(),
@@ -115,6 +95,28 @@ pub async fn set(
         ))?;
     }
     Ok(Status::Success)
+}
+
+/// The manifest's text (bounded), and the manifest as the real reader reads it; only text
+/// that is not YAML at all is refused here (other problems are weighed after the edit).
+fn read_manifest(out: &mut Output, path: &Path) -> anyhow::Result<(String, RawManifest)> {
+    let text = match read_text(path) {
+        Ok(text) => text,
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!("cannot edit {}; nothing was written", path.display());
+        }
+    };
+    match read_as_written(path, &text) {
+        Ok(raw) => Ok((text, raw)),
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!(
+                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
+                path.display()
+            );
+        }
+    }
 }
 
 /// The name and the scopes (wire spellings) from the command line; a stray argument (a
