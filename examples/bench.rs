@@ -34,6 +34,7 @@ use cfsecrets::cloudflare::{Auth, Client, ClientConfig, Credential};
 use cfsecrets::commands::{Env, run_args};
 use cfsecrets::domain::{AccountId, Fingerprint, Scope, SecretName};
 use cfsecrets::emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
+use cfsecrets::fs::{WriteOptions, write_atomic};
 use cfsecrets::live::{LiveAccount, LiveSecret, LiveState, LiveStore, Quota, SecretStatus};
 use cfsecrets::manifest::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Prune, Safety, ValueSource,
@@ -41,7 +42,7 @@ use cfsecrets::manifest::{
 use cfsecrets::marker::{self, Marker};
 use cfsecrets::output::{Output, Palette};
 use cfsecrets::plan::{self, Plan, PlanOptions, ValueFact, ValueFacts, ValueKey};
-use cfsecrets::values::{FingerprintKey, Identities, Recipients, seal, unseal_all, write_atomic};
+use cfsecrets::values::{FingerprintKey, Identities, Recipients, seal, unseal_all};
 
 /// Secrets in the apply benchmark (the emulator's default quota is 100 per account).
 const N: usize = 90;
@@ -198,8 +199,7 @@ impl Project {
         write_atomic(
             &dir.path().join("keys/fingerprint.age"),
             &key.seal(&recipients)?,
-            None,
-            false,
+            WriteOptions::replace(),
         )?;
         let mut manifest = format!(
             "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\n\
@@ -249,7 +249,7 @@ impl Project {
                 .dir
                 .path()
                 .join(format!("values/{}.age", secret_name(i)));
-            write_atomic(&path, &sealed, None, false)?;
+            write_atomic(&path, &sealed, WriteOptions::replace())?;
             self.plaintexts.push(plaintext);
         }
         Ok(started.elapsed())
@@ -461,7 +461,8 @@ async fn paced_apply(
     window: Duration,
 ) -> anyhow::Result<(Duration, cfsecrets::cloudflare::ClientStats)> {
     project.reseal_all()?;
-    let desired = cfsecrets::manifest::load(&project.manifest(), None)
+    let (desired, _warnings) = cfsecrets::manifest::load(&project.manifest(), None)
+        .into_result()
         .map_err(|d| anyhow!("the benchmark manifest is invalid:\n{d}"))?;
     let ids = Identities::parse(&project.identity, "the benchmark identity")?;
     let key = FingerprintKey::load(&desired.fingerprint_key, &ids)?;

@@ -295,7 +295,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Largest value accepted, in bytes (some accounts still enforce 1024).
-    #[arg(long, default_value_t = 65_536, value_name = "BYTES")]
+    #[arg(long, default_value_t = crate::domain::MAX_VALUE_BYTES, value_name = "BYTES")]
     pub value_limit: usize,
     /// Secrets an account may hold.
     #[arg(long, default_value_t = 100, value_name = "N")]

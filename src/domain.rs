@@ -60,8 +60,50 @@ impl fmt::Display for AccountId {
     }
 }
 
+// ── API limits (SECRETS_STORE_API.md §5), each under one name ───────────────────────────
+
 /// Longest secret name the manifest accepts (the API documents no maximum).
 pub const MAX_SECRET_NAME_LEN: usize = 255;
+
+/// Largest value the API accepts, in UTF-8 bytes (§5.2): above it a value is refused.
+pub const MAX_VALUE_BYTES: usize = 65_536;
+
+/// The older per-value limit some accounts still enforced in 2026 (§5.2): above it a value
+/// gets a warning.
+pub const LEGACY_VALUE_BYTES: usize = 1_024;
+
+// ── Input limits: the most bytes this tool reads from one file of each kind ───────────────
+// Each is refused by size before it is read, and reads stop past it (`crate::fs`).
+
+/// A manifest: far more than thousands of secrets need.
+pub const MAX_MANIFEST_FILE_BYTES: u64 = 4 << 20;
+/// A sealed value file (and the sealed fingerprint key): a value of [`MAX_VALUE_BYTES`]
+/// sealed to many recipients and armored is about 90 KB.
+pub const MAX_SEALED_VALUE_FILE_BYTES: u64 = 1 << 20;
+/// A sealed bundle: room for hundreds of values at the API's limit.
+pub const MAX_BUNDLE_FILE_BYTES: u64 = 16 << 20;
+/// A recipients file: thousands of public keys.
+pub const MAX_RECIPIENTS_FILE_BYTES: u64 = 1 << 20;
+/// An identity file.
+pub const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
+/// The reseal index beside the manifest.
+pub const MAX_INDEX_FILE_BYTES: u64 = 16 << 20;
+
+/// The one rule for account labels and store names. They become directories in the default
+/// value path (`values/<account>/<store>/<NAME>.age`), so each must be one plain path
+/// segment: not blank, not `.` or `..`, no `/` or `\`, no control character. The reason
+/// reads after the thing's name ("account label `x` is empty").
+pub fn check_label(s: &str) -> Result<(), &'static str> {
+    if s.trim().is_empty() {
+        Err("is empty")
+    } else if s == "." || s == ".." || s.contains(['/', '\\']) {
+        Err("must not contain `/` or `\\` or be `.` or `..`")
+    } else if s.chars().any(char::is_control) {
+        Err("must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
 
 /// A secret name: `^[A-Za-z0-9_-]+$`, at most [`MAX_SECRET_NAME_LEN`] characters.
 /// Case-sensitive, unique per store.
@@ -166,6 +208,35 @@ impl Scope {
             .filter(|(distance, _)| *distance <= 2)
             .min_by_key(|(distance, _)| *distance)
             .map(|(_, scope)| scope)
+    }
+}
+
+/// A scope name that is not one ([`Scope::parse`]). Its `Display` is the one wording, with
+/// the written text made printable and short.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope `{}`; {}", crate::text::clipped(.written, 60), match .near {
+    Some(near) => format!("did you mean `{near}`?"),
+    None => format!("expected one of {}", Scope::listed()),
+})]
+pub struct UnknownScope {
+    pub written: String,
+    /// The closest scope, when it is a plausible typo.
+    pub near: Option<Scope>,
+}
+
+impl Scope {
+    /// Parses a scope as written (exact wire spelling), suggesting the closest one when it
+    /// is not.
+    pub fn parse(s: &str) -> Result<Scope, UnknownScope> {
+        Scope::from_wire(s).ok_or_else(|| UnknownScope {
+            written: s.to_string(),
+            near: Scope::suggest(s),
+        })
+    }
+
+    /// `` `access`, `ai_gateway`, … ``: every scope, for messages.
+    pub fn listed() -> String {
+        Scope::ALL.map(|s| format!("`{}`", s.as_wire())).join(", ")
     }
 }
 
@@ -353,6 +424,43 @@ mod tests {
         let mut sorted = wire.clone();
         sorted.sort();
         assert_eq!(wire, sorted, "ALL is in wire-sorted order");
+    }
+
+    #[test]
+    fn scope_errors_are_worded_once() {
+        assert_eq!(Scope::parse("dex"), Ok(Scope::Dex));
+        assert_eq!(
+            Scope::parse("").unwrap_err().to_string(),
+            format!("unknown scope ``; expected one of {}", Scope::listed())
+        );
+        assert_eq!(
+            Scope::parse("ai-gateway").unwrap_err().to_string(),
+            "unknown scope `ai-gateway`; did you mean `ai_gateway`?"
+        );
+        assert_eq!(
+            Scope::parse("kv\x1b").unwrap_err().to_string(),
+            "unknown scope `kv\\u{1b}`; expected one of `access`, `ai_gateway`, `containers`, \
+             `dex`, `websearch`, `workers`"
+        );
+    }
+
+    #[test]
+    fn labels_are_one_plain_path_segment() {
+        for ok in ["production", "my prod", ".x", "a.b", "é"] {
+            assert_eq!(check_label(ok), Ok(()), "{ok:?}");
+        }
+        assert_eq!(check_label(" "), Err("is empty"));
+        for bad in [".", "..", "a/b", "a\\b"] {
+            assert_eq!(
+                check_label(bad),
+                Err("must not contain `/` or `\\` or be `.` or `..`"),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_label("a\0b"),
+            Err("must not contain control characters")
+        );
     }
 
     #[test]

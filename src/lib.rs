@@ -15,9 +15,11 @@
 //! * [`commands`] — one file per subcommand, each a thin script; exit-code mapping.
 //! * [`domain`] — small validated types shared downstream: account ids, store and secret ids,
 //!   secret names, scopes, fingerprints.
-//! * [`manifest`] — YAML → raw types (serde, JSON Schema) → validated [`manifest::Desired`],
-//!   with every diagnostic at once, each with `file:line:column`; and the comment-preserving
-//!   text edit of `secret set`, checked by the same validator.
+//! * [`manifest`] — YAML → one reader's raw types (serde derives for the JSON Schema and as
+//!   a test oracle) → validated [`manifest::Desired`] with its warnings, every diagnostic at
+//!   once, each with `file:line:column`; the comment-preserving text edit of `secret set`
+//!   (which entry, the edit, and its check by the same validator); and the writer of the
+//!   manifests `init` and `import` create.
 //! * [`values`] — age identities and recipients, sealing and unsealing, bundles,
 //!   fingerprints. Plaintext never leaves its secret type here except into a request body.
 //! * [`cloudflare`] — the REST client: envelope, pagination, retries, pacing, typed errors,
@@ -34,6 +36,9 @@
 //!   `report.rs` and `failure.rs` what is reported and why a write failed.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr.
+//! * [`fs`] — leaf: atomic writes, bounded non-blocking reads, what a path is and whether it
+//!   stays inside a directory.
+//! * [`text`] — pure leaf: count words and the one terminal-safe filter for outside text.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
 //!   renders entries to paste. Pure except reading the config files.
@@ -58,10 +63,12 @@ pub mod cloudflare;
 pub mod commands;
 pub mod domain;
 pub mod emulator;
+pub mod fs;
 pub mod live;
 pub mod manifest;
 pub mod marker;
 pub mod output;
 pub mod plan;
+pub mod text;
 pub mod values;
 pub mod wrangler;

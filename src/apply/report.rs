@@ -147,7 +147,7 @@ impl DoneTally {
         if self.stores_created > 0 {
             parts.push(format!(
                 "{} created",
-                crate::output::count(self.stores_created, "store", "stores")
+                crate::text::count(self.stores_created, "store", "stores")
             ));
         }
         let mut noun = true;
@@ -163,7 +163,7 @@ impl DoneTally {
             if noun {
                 parts.push(format!(
                     "{} {verb}",
-                    crate::output::count(n, "secret", "secrets")
+                    crate::text::count(n, "secret", "secrets")
                 ));
                 noun = false;
             } else {

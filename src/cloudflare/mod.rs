@@ -908,9 +908,9 @@ fn api_error(call: &Call<'_>, answer: &Answer) -> ApiError {
 }
 
 /// A server-supplied message made safe to print: control characters (a terminal escape
-/// sequence from a hostile or broken server) become spaces, and it is cut to 200 characters.
+/// sequence from a hostile or broken server) are escaped, and it is cut to 200 characters.
 fn clip(s: &str) -> String {
-    let clean = crate::output::printable(s);
+    let clean = crate::text::printable(s);
     match clean.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &clean[..i]),
         None => clean,
@@ -933,7 +933,7 @@ mod tests {
     #[test]
     fn server_messages_are_printable_and_short() {
         assert_eq!(clip("store_not_found"), "store_not_found");
-        assert_eq!(clip("bad\x1b[31mred\n"), "bad [31mred ");
+        assert_eq!(clip("bad\x1b[31mred\n"), "bad\\u{1b}[31mred\\n");
         let long = "x".repeat(300);
         assert_eq!(clip(&long).chars().count(), 201);
     }

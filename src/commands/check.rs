@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::{AlreadyReported, Status, identity_missing};
 use crate::manifest::{Counts, Desired, Diagnostics, Severity};
-use crate::output::{Output, count};
+use crate::output::Output;
+use crate::text::count;
 use crate::values::{self, FingerprintKey};
 
 pub async fn run(
@@ -19,7 +20,10 @@ pub async fn run(
     // The recipients file is read offline too: a bad line would otherwise surface only at
     // the next `secret set` or `reseal`.
     if let Err(err) = values::Recipients::from_file(&desired.recipients_file) {
-        return Err(failed(out, format!("error: {err}\n"), 1, 0)?);
+        // One problem per line (a recipients file reports every bad line).
+        let text = err.to_string();
+        let lines: Vec<String> = text.lines().map(|l| format!("error: {l}\n")).collect();
+        return Err(failed(out, lines.concat(), lines.len(), 0)?);
     }
     let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
     if !args.wrangler.is_empty() {

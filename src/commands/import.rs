@@ -14,114 +14,35 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::commands::init::{FINGERPRINT_KEY, RECIPIENTS_FILE};
 use crate::commands::plan::{check_out_dir, client_from, watching_pacer};
 use crate::commands::{Status, UsageError};
-use crate::domain::{AccountId, Scope, SecretName};
+use crate::domain::{AccountId, check_label};
 use crate::live::{self, LiveStore};
-use crate::manifest::edit::yaml_str;
+use crate::manifest::write::{
+    self, FINGERPRINT_KEY, ImportedSecret, ImportedStore, RECIPIENTS_FILE,
+};
 use crate::output::Output;
-use crate::output::count;
+use crate::text::count;
 
-/// What [`render_manifest`] wrote.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ImportCounts {
-    pub stores: usize,
-    pub secrets: usize,
-    /// Secrets written as comments only.
-    pub skipped: usize,
-}
-
-fn valid_label(label: &str) -> bool {
-    !label.is_empty()
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !label.starts_with('.')
-}
-
-/// The manifest text for `stores` of one account. Deterministic: no dates, stores and secrets
-/// in name order.
-pub fn render_manifest(
-    label: &str,
-    account_id: &AccountId,
-    stores: &[&LiveStore],
-) -> (String, ImportCounts) {
-    let mut counts = ImportCounts::default();
-    let mut t = String::new();
-    t.push_str(&format!(
-        "# Imported by `cfsecrets import` from account {account_id}.\n\
-         # Every secret has `value: keep`: cfsecrets manages its scopes and comment and never\n\
-         # reads or writes its value. To manage a value, run `cfsecrets secret set NAME \
-         --account {label}`.\n\
-         version: 1\n\
-         recipients_file: {RECIPIENTS_FILE}\n\
-         fingerprint_key: {FINGERPRINT_KEY}\n\
-         accounts:\n  {}:\n    account_id: {account_id}\n    stores:\n",
-        yaml_str(label)
-    ));
-    for store in stores {
-        counts.stores += 1;
-        t.push_str(&format!("      {}:\n", yaml_str(&store.name)));
-        t.push_str("        prune: owned\n");
-        let mut body = String::new();
-        for secret in &store.secrets {
-            let scopes: Result<Vec<Scope>, &String> = secret
-                .scopes
+/// The live stores as the manifest writer takes them: each comment split from its marker.
+fn to_import<'a>(stores: &[&'a LiveStore]) -> Vec<ImportedStore<'a>> {
+    stores
+        .iter()
+        .map(|store| ImportedStore {
+            name: &store.name,
+            secrets: store
+                .secrets
                 .iter()
-                .map(|s| Scope::from_wire(s).ok_or(s))
-                .collect();
-            let skip = if SecretName::parse(&secret.name).is_err() {
-                Some("its name is not one cfsecrets accepts".to_string())
-            } else if secret.scopes.is_empty() {
-                Some("it has no scopes".to_string())
-            } else if let Err(unknown) = &scopes {
-                Some(format!("unknown scope {unknown}"))
-            } else {
-                None
-            };
-            if let Some(reason) = skip {
-                counts.skipped += 1;
-                let shown: String = secret
-                    .name
-                    .chars()
-                    .map(|c| if c.is_control() { '?' } else { c })
-                    .collect();
-                body.push_str(&format!(
-                    "          # not imported: {shown} (id {}): {reason}\n",
-                    secret.id
-                ));
-                continue;
-            }
-            counts.secrets += 1;
-            let scopes: Vec<String> = scopes
-                .unwrap_or_default()
-                .iter()
-                .map(|s| s.as_wire().to_string())
-                .collect();
-            let (user, mark) = (secret.comment.user(), secret.comment.marker());
-            body.push_str(&format!("          {}:\n", yaml_str(&secret.name)));
-            body.push_str("            value: keep\n");
-            body.push_str(&format!("            scopes: [{}]\n", scopes.join(", ")));
-            if !user.is_empty() {
-                body.push_str(&format!("            comment: {}\n", yaml_str(user)));
-            }
-            if mark.is_some_and(|m| m.protect) {
-                body.push_str("            protect: true\n");
-            }
-        }
-        if counts.secrets == 0 && body.is_empty() {
-            t.push_str("        secrets: {}\n");
-        } else {
-            t.push_str("        secrets:\n");
-            t.push_str(&body);
-            if !body.lines().any(|l| !l.trim_start().starts_with('#')) {
-                // Only comments: an empty map still needs a value.
-                t.push_str("          {}\n");
-            }
-        }
-    }
-    (t, counts)
+                .map(|secret| ImportedSecret {
+                    name: &secret.name,
+                    id: secret.id.as_str(),
+                    scopes: secret.scopes.iter().map(String::as_str).collect(),
+                    comment: secret.comment.user().to_string(),
+                    protect: secret.comment.marker().is_some_and(|m| m.protect),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 pub async fn run(
@@ -131,10 +52,11 @@ pub async fn run(
 ) -> anyhow::Result<Status> {
     let account_id =
         AccountId::parse(args.account.trim()).map_err(|e| UsageError(format!("--account: {e}")))?;
-    if !valid_label(&args.label) {
+    // The manifest's own rule for account labels, so the imported file passes `check`.
+    if let Err(reason) = check_label(&args.label) {
         return Err(UsageError(format!(
-            "--label {}: use ASCII letters, digits, `_`, `-` or `.`, and do not start with `.`",
-            args.label
+            "--label `{}` {reason}",
+            crate::text::printable(&args.label)
         ))
         .into());
     }
@@ -173,7 +95,7 @@ pub async fn run(
     if stores.is_empty() {
         anyhow::bail!("account {account_id} holds no secrets store; nothing to import");
     }
-    let (text, counts) = render_manifest(&args.label, &account_id, &stores);
+    let (text, counts) = write::imported(&args.label, &account_id, &to_import(&stores));
     match &args.out {
         None => out.print(&text).context("cannot write to stdout")?,
         Some(path) => {
@@ -202,7 +124,7 @@ pub async fn run(
     let base = args
         .out
         .as_deref()
-        .map(crate::manifest::base_dir_of)
+        .map(crate::fs::dir_of)
         .unwrap_or_else(|| Path::new(".").to_path_buf());
     let missing: Vec<&str> = [RECIPIENTS_FILE, FINGERPRINT_KEY]
         .into_iter()

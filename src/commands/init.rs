@@ -9,16 +9,17 @@ use anyhow::Context;
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::commands::{Status, UsageError};
 use crate::domain::AccountId;
-use crate::output::{Output, count};
+use crate::fs::{WriteOptions, write_atomic};
+use crate::manifest::write::{self, FINGERPRINT_KEY, RECIPIENTS_FILE, SCHEMA_PATH};
+use crate::output::Output;
+use crate::text::count;
 use crate::values::fingerprint::FingerprintKey;
-use crate::values::seal::{IDENTITY_MODE, SEALED_MODE, write_atomic};
+use crate::values::seal::{IDENTITY_MODE, SEALED_MODE};
 use crate::values::{Identities, Recipients};
 
-/// Where `init` puts the recipients file and the fingerprint key, beside the manifest;
-/// `import` writes manifests that reference the same paths.
-pub(crate) const RECIPIENTS_FILE: &str = ".age-recipients";
-pub(crate) const FINGERPRINT_KEY: &str = "keys/fingerprint.age";
-const SCHEMA_PATH: &str = "schemas/manifest.schema.json";
+/// `init` never overwrites: every file is new, readable by all but the identity.
+const NEW_FILE: WriteOptions = WriteOptions::create_new().with_mode(SEALED_MODE);
+const NEW_IDENTITY: WriteOptions = WriteOptions::create_new().with_mode(IDENTITY_MODE);
 
 pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
     let manifest = if args.dir == Path::new(".") {
@@ -66,7 +67,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let text = identity.to_file_text(&now);
-        write_atomic(path, text.as_bytes(), Some(IDENTITY_MODE), true)
+        write_atomic(path, text.as_bytes(), NEW_IDENTITY)
             .context("cannot write the new identity")?;
         created.push(format!(
             "{} (new identity, mode 0600: keep it out of git)",
@@ -82,12 +83,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         recipients_text.push_str(&key);
         recipients_text.push('\n');
     }
-    write_atomic(
-        &recipients_path,
-        recipients_text.as_bytes(),
-        Some(SEALED_MODE),
-        true,
-    )?;
+    write_atomic(&recipients_path, recipients_text.as_bytes(), NEW_FILE)?;
     created.push(format!(
         "{} ({})",
         recipients_path.display(),
@@ -96,12 +92,12 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
 
     let key = FingerprintKey::generate();
     let sealed = key.seal(&recipients)?;
-    write_atomic(&key_path, &sealed, Some(SEALED_MODE), true)?;
+    write_atomic(&key_path, &sealed, NEW_FILE)?;
     record_in_index(&base, &key_path, &recipients, &sealed)?;
     created.push(format!("{} (sealed fingerprint key)", key_path.display()));
 
-    let text = manifest_text(&base, account_id.as_ref());
-    write_atomic(&manifest, text.as_bytes(), Some(SEALED_MODE), true)?;
+    let text = write::skeleton(account_id.as_ref(), base.join(SCHEMA_PATH).is_file());
+    write_atomic(&manifest, text.as_bytes(), NEW_FILE)?;
     created.push(format!("{}", manifest.display()));
 
     for line in &created {
@@ -145,56 +141,4 @@ fn record_in_index(
     );
     index.save(base)?;
     Ok(())
-}
-
-fn manifest_text(base: &Path, account_id: Option<&AccountId>) -> String {
-    let mut text = String::new();
-    if base.join(SCHEMA_PATH).is_file() {
-        text.push_str(&format!("# yaml-language-server: $schema={SCHEMA_PATH}\n"));
-    }
-    text.push_str(&format!(
-        "# cfsecrets manifest. Paths are relative to this file.\n\
-         version: 1\n\
-         recipients_file: {RECIPIENTS_FILE}\n\
-         fingerprint_key: {FINGERPRINT_KEY}\n\
-         defaults:\n\
-         \x20 scopes: [workers]\n\
-         accounts:\n\
-         \x20 default:\n"
-    ));
-    match account_id {
-        Some(id) => text.push_str(&format!("    account_id: {id}\n")),
-        None => text.push_str(
-            "    # account_id: 0123456789abcdef0123456789abcdef   # else CLOUDFLARE_ACCOUNT_ID\n",
-        ),
-    }
-    text.push_str(
-        "    stores:\n\
-         \x20     default_secrets_store:\n\
-         \x20       secrets: {}   # `cfsecrets secret set NAME --account default` adds entries here\n",
-    );
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn skeleton_manifest_is_readable_by_the_manifest_reader() {
-        let text = manifest_text(Path::new("/nonexistent"), None);
-        let raw =
-            crate::manifest::edit::read_as_written(Path::new("d/cfsecrets.yaml"), &text).unwrap();
-        assert_eq!(
-            Path::new("d").join(&raw.fingerprint_key.value),
-            Path::new("d/keys/fingerprint.age")
-        );
-        let store = raw
-            .account("default")
-            .and_then(|a| a.store("default_secrets_store"))
-            .unwrap();
-        assert!(store.secrets.value.is_empty());
-        assert!(raw.broken.0.is_empty());
-        assert!(!text.contains("yaml-language-server"));
-    }
 }

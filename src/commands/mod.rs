@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, GlobalArgs, SecretCommand};
-use crate::manifest::{self, Desired};
+use crate::manifest::{self, Desired, Diagnostics};
 use crate::output::Output;
 use crate::values::Identities;
 
@@ -108,11 +108,25 @@ fn usage_exit(err: &clap::Error) -> u8 {
 }
 
 /// Loads and validates the manifest named by `-f`, taking a missing account id from
-/// `CLOUDFLARE_ACCOUNT_ID`. Diagnostics are printed in full; the error then exits 1.
+/// `CLOUDFLARE_ACCOUNT_ID`. Warnings are printed and the run goes on; errors are printed in
+/// full and the error then exits 1.
 pub fn load_manifest(out: &mut Output, global: &GlobalArgs) -> anyhow::Result<Desired> {
     let env_account_id = global.env.get("CLOUDFLARE_ACCOUNT_ID");
-    manifest::load(&global.manifest, env_account_id.as_deref())
-        .or_else(|diagnostics| Err(check::report(out, &diagnostics)?))
+    match manifest::load(&global.manifest, env_account_id.as_deref()).into_result() {
+        Ok((desired, warnings)) => {
+            print_diagnostics(out, &warnings)?;
+            Ok(desired)
+        }
+        Err(diagnostics) => Err(check::report(out, &diagnostics)?),
+    }
+}
+
+/// Prints diagnostics to stderr, one per line (nothing when there are none).
+pub fn print_diagnostics(out: &mut Output, diagnostics: &Diagnostics) -> anyhow::Result<()> {
+    if !diagnostics.is_empty() {
+        out.eprint(&format!("{diagnostics}\n"))?;
+    }
+    Ok(())
 }
 
 /// The identities from `-i` and the environment; `None` when none was supplied.

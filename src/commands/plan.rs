@@ -22,6 +22,7 @@ use crate::cli::{ApiArgs, GlobalArgs, PlanArgs, PlanFormat};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, Env, Status, identity_missing};
 use crate::domain::AccountId;
+use crate::fs::WriteOptions;
 use crate::live::{self, LiveState};
 use crate::manifest::{Desired, Severity};
 use crate::output::{Output, count};
@@ -330,8 +331,12 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &PlanArgs) -> anyh
         .context("cannot write to stdout")?;
     if let Some(path) = &args.out {
         let json = plan::render::json(plan);
-        values::write_atomic(path, json.as_bytes(), Some(0o644), false)
-            .with_context(|| format!("cannot save the plan to {}", path.display()))?;
+        crate::fs::write_atomic(
+            path,
+            json.as_bytes(),
+            WriteOptions::replace().with_mode(0o644),
+        )
+        .with_context(|| format!("cannot save the plan to {}", path.display()))?;
         if plan.values_compared {
             out.status(&format!(
                 "saved the plan to {}; apply it with `cfsecrets apply {}`",

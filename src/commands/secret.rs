@@ -12,22 +12,116 @@ use zeroize::Zeroizing;
 
 use crate::cli::{GlobalArgs, SecretSetArgs};
 use crate::commands::{Status, UsageError};
-use crate::domain::{Scope, SecretName};
+use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Scope, SecretName};
+use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
-    AlsoExisting, EditOutcome, EntryUpdate, check_edit, read_as_written, set_entry,
+    AlsoExisting, EditOutcome, EntryRequest, EntryTarget, check_edit, set_entry,
 };
-use crate::manifest::raw::{Ensure, RawValue};
+use crate::manifest::raw::RawManifest;
 use crate::manifest::{RealFs, base_dir_of};
-use crate::output::{Output, count};
+use crate::manifest::{read_as_written, read_text};
+use crate::output::Output;
+use crate::text::count;
+use crate::values::Recipients;
 use crate::values::reseal::seal_and_record;
-use crate::values::seal::write_atomic;
-use crate::values::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Recipients};
 
 pub async fn set(
     out: &mut Output,
     global: &GlobalArgs,
     args: &SecretSetArgs,
 ) -> anyhow::Result<Status> {
+    let (name, scopes) = checked_args(args)?;
+    let manifest_path = &global.manifest;
+    let (manifest_text, raw) = read_manifest(out, manifest_path)?;
+    let request = EntryRequest {
+        account: &args.account,
+        store: args.store.as_deref(),
+        name: &name,
+        scopes_given: !scopes.is_empty(),
+    };
+    let target = EntryTarget::resolve(&raw, manifest_path, request).map_err(|err| {
+        if err.is_usage() {
+            anyhow::Error::new(UsageError(err.to_string()))
+        } else {
+            anyhow::Error::new(err)
+        }
+    })?;
+    target.check_paths(&base_dir_of(manifest_path), &RealFs)?;
+    // Paths in messages stay as the manifest's directory writes them (`values/…` for a
+    // manifest in the current directory); validation resolves against `base_dir_of`.
+    let dir = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let recipients = Recipients::from_file(&dir.join(&target.recipients_file))?;
+
+    let scopes = (!scopes.is_empty()).then_some(&scopes[..]);
+    let (edited, outcome) = set_entry(
+        &manifest_text,
+        &target.update(scopes, args.comment.as_deref()),
+    )
+    .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
+    let pre_existing = check_the_edit(out, global, &manifest_text, &edited, &target)?;
+
+    let value = read_value(out, name.as_str())?;
+    check_value(out, &name, &value)?;
+    let value_file: PathBuf = dir.join(&target.value_path);
+    seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
+    drop(value);
+    let options = WriteOptions {
+        mode: manifest_mode(manifest_path),
+        no_clobber: false,
+    };
+    write_atomic(manifest_path, edited.as_bytes(), options)?;
+    out.print(&format!(
+        "sealed {name} to {}: {}",
+        crate::commands::init::recipients_count(&recipients),
+        value_file.display()
+    ))?;
+    let verb = match outcome {
+        EditOutcome::Added => "added",
+        EditOutcome::Updated => "updated",
+    };
+    out.print(&format!(
+        "{verb} {}/{}/{name} in {}",
+        target.account,
+        target.store,
+        manifest_path.display()
+    ))?;
+    if pre_existing > 0 {
+        out.warn(&format!(
+            "the manifest already had {}; run `cfsecrets check`",
+            count(pre_existing, "problem", "problems")
+        ))?;
+    }
+    Ok(Status::Success)
+}
+
+/// The manifest's text (bounded), and the manifest as the real reader reads it; only text
+/// that is not YAML at all is refused here (other problems are weighed after the edit).
+fn read_manifest(out: &mut Output, path: &Path) -> anyhow::Result<(String, RawManifest)> {
+    let text = match read_text(path) {
+        Ok(text) => text,
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!("cannot edit {}; nothing was written", path.display());
+        }
+    };
+    match read_as_written(path, &text) {
+        Ok(raw) => Ok((text, raw)),
+        Err(diagnostic) => {
+            out.eprint(&format!("{diagnostic}\n"))?;
+            anyhow::bail!(
+                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The name and the scopes (wire spellings) from the command line; a stray argument (a
+/// value typed where it does not belong) is refused without being used.
+fn checked_args(args: &SecretSetArgs) -> anyhow::Result<(SecretName, Vec<String>)> {
     if !args.stray.is_empty() {
         return Err(UsageError(
             "`secret set` takes the value from stdin or a hidden prompt, never from arguments: \
@@ -49,125 +143,38 @@ pub async fn set(
             )
             .into());
         }
-        match Scope::from_wire(s) {
-            Some(scope) => scopes.push(scope.as_wire().to_string()),
-            None => {
-                let hint = Scope::suggest(s)
-                    .map(|x| format!("; did you mean {x}?"))
-                    .unwrap_or_default();
-                return Err(UsageError(format!("unknown scope {s:?}{hint}")).into());
-            }
-        }
+        let scope = Scope::parse(s).map_err(|unknown| UsageError(unknown.to_string()))?;
+        scopes.push(scope.as_wire().to_string());
     }
+    Ok((name, scopes))
+}
 
+/// The edited manifest must pass the real validator, the value file counted as written;
+/// what the manifest got wrong before the edit is only a warning. Returns how many problems
+/// it already had.
+fn check_the_edit(
+    out: &mut Output,
+    global: &GlobalArgs,
+    original: &str,
+    edited: &str,
+    target: &EntryTarget,
+) -> anyhow::Result<usize> {
     let manifest_path = &global.manifest;
-    let manifest_text = std::fs::read_to_string(manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    // The manifest as the real parser reads it; only text that is not YAML at all is refused
-    // here (other problems are weighed after the edit, below).
-    let raw = match read_as_written(manifest_path, &manifest_text) {
-        Ok(raw) => raw,
-        Err(diagnostic) => {
-            out.eprint(&format!("{diagnostic}\n"))?;
-            anyhow::bail!(
-                "cannot edit {}: it does not parse as a YAML map; fix it first; nothing was written",
-                manifest_path.display()
-            );
-        }
-    };
-    // Paths in messages stay as the manifest's directory writes them (`values/…` for a
-    // manifest in the current directory); validation resolves against `base_dir_of`.
-    let dir = manifest_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-
-    let labels = raw.accounts.value.keys().collect::<Vec<_>>().join(", ");
-    let account = raw.account(&args.account).ok_or_else(|| {
-        UsageError(format!(
-            "no account {:?} in {} (accounts: {labels})",
-            args.account,
-            manifest_path.display(),
-        ))
-    })?;
-    let stores = &account.stores.value;
-    let store = match &args.store {
-        Some(s) if account.store(s).is_some() => s.clone(),
-        Some(s) => {
-            return Err(
-                UsageError(format!("account {:?} has no store {s:?}", args.account)).into(),
-            );
-        }
-        None if stores.len() == 1 => stores.keys().next().unwrap_or_default().to_string(),
-        None => {
-            return Err(UsageError(format!(
-                "account {:?} has {} stores; choose one with --store ({})",
-                args.account,
-                stores.len(),
-                stores.keys().collect::<Vec<_>>().join(", ")
-            ))
-            .into());
-        }
-    };
-    let existing = account.store(&store).and_then(|s| s.secret(name.as_str()));
-    let absent = existing
-        .and_then(|e| e.ensure.as_ref())
-        .is_some_and(|e| e.value == Ensure::Absent);
-    let rel_path = match existing.and_then(|e| e.value.as_ref()).map(|v| &v.value) {
-        _ if absent => anyhow::bail!(
-            "{}/{store}/{name} is declared `ensure: absent`; remove that line first",
-            args.account
-        ),
-        Some(RawValue::Bundle(bundle)) => anyhow::bail!(
-            "{}/{store}/{name} takes its value from bundle {}; edit the bundle instead",
-            args.account,
-            bundle.bundle
-        ),
-        Some(RawValue::Path(path)) if path != "keep" && !path.trim().is_empty() => path.clone(),
-        _ => default_path(&args.account, &store, name.as_str())?,
-    };
-    let has_default_scopes = raw.defaults.as_ref().is_some_and(|d| d.scopes.is_some());
-    if existing.is_none() && scopes.is_empty() && !has_default_scopes {
-        return Err(UsageError(format!(
-            "{name} is new and the manifest has no defaults.scopes; pass --scopes (e.g. --scopes workers)"
-        ))
-        .into());
-    }
-    if raw.broken.has("recipients_file") {
-        anyhow::bail!(
-            "{} has no readable `recipients_file`; run `cfsecrets check`",
-            manifest_path.display()
-        );
-    }
-    let recipients = Recipients::from_file(&dir.join(&raw.recipients_file.value))?;
-
-    let update = EntryUpdate {
-        account: &args.account,
-        store: &store,
-        name: name.as_str(),
-        value_path: &rel_path,
-        scopes: (!scopes.is_empty()).then_some(&scopes[..]),
-        comment: args.comment.as_deref(),
-    };
-    let (edited, outcome) = set_entry(&manifest_text, &update)
-        .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
-
-    // The edited manifest must pass the real validator, the value file counted as written;
-    // what the manifest got wrong before the edit is only a warning.
     let base_dir = base_dir_of(manifest_path);
     let env_account_id = global.env.get("CLOUDFLARE_ACCOUNT_ID");
     let fs = AlsoExisting {
         fs: &RealFs,
-        file: base_dir.join(&rel_path),
+        file: base_dir.join(&target.value_path),
     };
     let checked = check_edit(
         manifest_path,
         &base_dir,
-        &manifest_text,
-        &edited,
+        original,
+        edited,
         env_account_id.as_deref(),
         &fs,
     );
+    crate::commands::print_diagnostics(out, &checked.warnings)?;
     if !checked.introduced.is_empty() {
         let problems = count(checked.introduced.len(), "problem", "problems");
         out.eprint(&format!("{}\n", checked.introduced))?;
@@ -176,9 +183,12 @@ pub async fn set(
             manifest_path.display()
         );
     }
-    let pre_existing = checked.pre_existing.len();
+    Ok(checked.pre_existing.len())
+}
 
-    let value = read_value(out, name.as_str())?;
+/// A value the API accepts: not empty, at most [`MAX_VALUE_BYTES`]; over
+/// [`LEGACY_VALUE_BYTES`] a warning.
+fn check_value(out: &mut Output, name: &SecretName, value: &str) -> anyhow::Result<()> {
     if value.is_empty() {
         anyhow::bail!("the value for {name} is empty; nothing was written");
     }
@@ -194,46 +204,13 @@ pub async fn set(
             value.len()
         ))?;
     }
-
-    let value_file: PathBuf = dir.join(&rel_path);
-    seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
-    drop(value);
-    let mode = manifest_mode(manifest_path);
-    write_atomic(manifest_path, edited.as_bytes(), mode, false)?;
-    out.print(&format!(
-        "sealed {name} to {}: {}",
-        crate::commands::init::recipients_count(&recipients),
-        value_file.display()
-    ))?;
-    let verb = match outcome {
-        EditOutcome::Added => "added",
-        EditOutcome::Updated => "updated",
-    };
-    out.print(&format!(
-        "{verb} {}/{store}/{name} in {}",
-        args.account,
-        manifest_path.display()
-    ))?;
-    if pre_existing > 0 {
-        out.warn(&format!(
-            "the manifest already had {}; run `cfsecrets check`",
-            count(pre_existing, "problem", "problems")
-        ))?;
-    }
-    Ok(Status::Success)
+    Ok(())
 }
 
-/// `values/<account>/<store>/<NAME>.age`, refusing labels that are not plain file names.
-fn default_path(account: &str, store: &str, name: &str) -> anyhow::Result<String> {
-    for part in [account, store] {
-        if part.is_empty() || part == "." || part == ".." || part.contains(['/', '\\', '\0']) {
-            anyhow::bail!(
-                "cannot derive a file name from {part:?}; add the entry with a value path by hand"
-            );
-        }
-    }
-    Ok(format!("values/{account}/{store}/{name}.age"))
-}
+/// The most of stdin `secret set` reads: far above the API's limit, so that a value a little
+/// too long is still measured exactly, and bounded, so that `yes | cfsecrets secret set …`
+/// cannot fill the memory.
+const MAX_STDIN_BYTES: u64 = 1 << 20;
 
 /// The value: stdin when it is not a terminal (one trailing newline removed), else a hidden
 /// prompt. Never from the command line.
@@ -251,8 +228,15 @@ fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>>
         let mut bytes = Zeroizing::new(Vec::new());
         stdin
             .lock()
+            .take(MAX_STDIN_BYTES + 1)
             .read_to_end(&mut bytes)
             .context("cannot read the value from stdin")?;
+        if bytes.len() as u64 > MAX_STDIN_BYTES {
+            anyhow::bail!(
+                "the value for {name} is more than {}; the limit is {MAX_VALUE_BYTES}; nothing was written",
+                crate::text::bytes(MAX_STDIN_BYTES)
+            );
+        }
         match std::str::from_utf8(&bytes) {
             Ok(text) => Zeroizing::new(text.to_string()),
             Err(_) => anyhow::bail!("the value on stdin is not valid UTF-8; nothing was written"),

@@ -1,7 +1,6 @@
 //! Diagnostics: one problem found in the manifest, with `file:line:column`, and the sorted
 //! list of all of them that validation returns.
 
-use crate::output::printable;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -89,6 +88,32 @@ impl Diagnostics {
         self.0.push(diagnostic);
     }
 
+    pub fn extend(&mut self, more: Diagnostics) {
+        self.0.extend(more.0);
+    }
+
+    /// Only the errors.
+    pub fn errors(&self) -> Diagnostics {
+        Diagnostics(
+            self.0
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Only the warnings.
+    pub fn warnings(&self) -> Diagnostics {
+        Diagnostics(
+            self.0
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .cloned()
+                .collect(),
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -156,14 +181,7 @@ pub(crate) fn quoted(names: &[&str]) -> String {
 /// Keeps user-written text short and printable in messages (a 10,000-character key helps
 /// nobody, and a control character must not reach a terminal).
 pub(crate) fn shown(s: &str) -> String {
-    const MAX: usize = 60;
-    let clean = printable(s);
-    if clean.chars().count() <= MAX {
-        clean
-    } else {
-        let head: String = clean.chars().take(MAX).collect();
-        format!("{head}…")
-    }
+    crate::text::clipped(s, 60)
 }
 
 #[cfg(test)]

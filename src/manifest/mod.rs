@@ -2,164 +2,145 @@
 //! ([`structure`]) → raw types ([`raw`], which also derive the JSON Schema) → validated
 //! [`Desired`] state ([`validate`]), with every problem reported at once as a [`Diagnostic`]
 //! carrying `file:line:column`. Only YAML syntax errors and duplicate keys stop at the first
-//! one: past them the document cannot be trusted.
+//! one ([`syntax`] words them): past them the document cannot be trusted. The result
+//! ([`Parsed`]) carries the desired state together with its warnings.
 //!
 //! [`parse`] is pure given its inputs (text, `CLOUDFLARE_ACCOUNT_ID`, and a [`FileCheck`]
-//! that says whether referenced files exist); [`load`] adds reading the file and the real
-//! file system. Nothing here touches the network or decrypts anything. [`edit`] changes
-//! the manifest text without disturbing its comments and formatting (`secret set`), and
-//! checks with [`parse`] that an edit introduces no problem.
+//! that says what is at each referenced path); [`load`] adds reading the file (bounded) and
+//! the real file system. Nothing here touches the network or decrypts anything. [`edit`]
+//! changes the manifest text without disturbing its comments and formatting (`secret set`),
+//! and checks with [`parse`] that an edit introduces no problem; [`write`](mod@write) writes
+//! new manifests (`init`, `import`); both spell YAML through [`yaml`].
 
 pub mod diagnostic;
 pub mod edit;
 pub mod model;
 pub mod raw;
 pub mod structure;
+pub mod syntax;
 pub mod validate;
+pub mod write;
+pub mod yaml;
 
-use crate::output::printable;
-use diagnostic::quoted;
+#[cfg(test)]
+mod oracle;
+
+use crate::domain::MAX_MANIFEST_FILE_BYTES;
 
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
 pub use raw::manifest_schema_json;
-pub use validate::{FileCheck, RealFs};
+pub use structure::read_as_written;
+pub use validate::{FileCheck, PathKind, RealFs};
 
-use serde_saphyr::{MessageFormatter, UserMessageFormatter};
+/// What reading a manifest found: the desired state when nothing is wrong, and every
+/// diagnostic, sorted by position. Warnings travel with a success; any error means no
+/// desired state.
+#[derive(Debug)]
+pub struct Parsed {
+    /// `Some` exactly when no diagnostic is an error.
+    pub desired: Option<Desired>,
+    pub diagnostics: Diagnostics,
+}
+
+impl Parsed {
+    fn failed(diagnostic: Diagnostic) -> Parsed {
+        Parsed {
+            desired: None,
+            diagnostics: Diagnostics(vec![diagnostic]),
+        }
+    }
+
+    /// The desired state with its warnings, or every diagnostic when any is an error.
+    pub fn into_result(self) -> Result<(Desired, Diagnostics), Diagnostics> {
+        match self.desired {
+            Some(desired) => Ok((desired, self.diagnostics)),
+            None => Err(self.diagnostics),
+        }
+    }
+}
 
 /// Reads and validates the manifest at `path`. Relative paths inside it resolve against its
 /// directory; `env_account_id` is the value of `CLOUDFLARE_ACCOUNT_ID`, if set.
-pub fn load(path: &Path, env_account_id: Option<&str>) -> Result<Desired, Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        Diagnostics(vec![Diagnostic::error(
+pub fn load(path: &Path, env_account_id: Option<&str>) -> Parsed {
+    match read_text(path) {
+        Ok(text) => parse(path, &text, &base_dir_of(path), env_account_id, &RealFs),
+        Err(diagnostic) => Parsed::failed(diagnostic),
+    }
+}
+
+/// The manifest's text: a regular file of at most [`MAX_MANIFEST_FILE_BYTES`], refused by
+/// size before it is read, in UTF-8 (else the position of the first bad byte is named).
+pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = crate::fs::read_bounded(path, MAX_MANIFEST_FILE_BYTES).map_err(|err| {
+        Diagnostic::error(
             path,
             0,
             0,
-            format!("cannot read the manifest: {}", io_reason(&err)),
-        )])
+            format!("cannot read the manifest: {}", err.reason()),
+        )
     })?;
-    parse(path, &text, &base_dir_of(path), env_account_id, &RealFs)
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(err) => {
+            let (line, column) = position_of(&bytes[..err.valid_up_to()]);
+            Err(Diagnostic::error(
+                path,
+                line,
+                column,
+                "cannot read the manifest: not valid UTF-8 (the first bad byte is here)",
+            ))
+        }
+    }
+}
+
+/// The 1-based line and column (in characters) just after `before`, valid UTF-8.
+fn position_of(before: &[u8]) -> (u64, u64) {
+    let text = std::str::from_utf8(before).unwrap_or_default();
+    let line = text.matches('\n').count() as u64 + 1;
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    (line, last.chars().count() as u64 + 1)
 }
 
 /// Validates manifest `text`. `path` is only used in messages and stored in [`Desired`];
 /// `base_dir` is what relative paths resolve against; `fs` answers file existence.
+///
+/// One reader: the text becomes a generic tree with locations ([`structure::parse_tree`]);
+/// the walk against the expected shape ([`structure::walk`]) finds every unknown key, wrong
+/// type and missing key and builds the raw manifest from what is sound; validation then
+/// checks that, so a problem of shape never hides one of meaning. A document the tree
+/// cannot take (a syntax error, a duplicate key) or that is not a map is reported alone:
+/// past it the document cannot be trusted.
 pub fn parse(
     path: &Path,
     text: &str,
     base_dir: &Path,
     env_account_id: Option<&str>,
     fs: &dyn FileCheck,
-) -> Result<Desired, Diagnostics> {
-    // First the shape, on a generic tree, so that every unknown key, wrong type and missing
-    // key is found; when there is any, validation still runs on what was sound.
-    let tree = structure::parse_tree(text);
-    if let Ok(tree) = &tree
-        && matches!(tree.value, structure::Kind::Map(_))
-    {
-        let (lenient, mut diags) = structure::walk(path, text, tree);
-        if diags.has_errors() {
-            if let Err(more) = validate::validate(path, base_dir, &lenient, env_account_id, fs) {
-                for d in more {
-                    diags.push(d);
-                }
-            }
-            diags.sort();
-            return Err(diags);
-        }
+) -> Parsed {
+    let tree = match structure::parse_tree(text) {
+        Ok(tree) => tree,
+        Err(err) => return Parsed::failed(syntax::syntax_diagnostic(path, text, &err)),
+    };
+    if !matches!(tree.value, structure::Kind::Map(_)) {
+        return Parsed::failed(syntax::not_a_map(path, text, &tree));
     }
-    // A sound shape goes through the typed parse, which has the last word. A document the
-    // tree could not take (a syntax error, a duplicate key) is reported with the tree's
-    // error alone: past it the document cannot be trusted. (Should the typed parse accept
-    // what the tree refused, that is accepted as before.)
-    let raw: raw::RawManifest = serde_saphyr::from_str(text).map_err(|err| {
-        let first = tree.as_ref().err().unwrap_or(&err);
-        Diagnostics(vec![parser_diagnostic(path, first)])
-    })?;
-    validate::validate(path, base_dir, &raw, env_account_id, fs)
+    let (raw, mut diagnostics) = structure::walk(path, text, &tree);
+    let (desired, more) = validate::validate(path, base_dir, &raw, env_account_id, fs);
+    diagnostics.extend(more);
+    diagnostics.sort();
+    let desired = desired.filter(|_| !diagnostics.has_errors());
+    Parsed {
+        desired,
+        diagnostics,
+    }
 }
 
 /// The directory a manifest's relative paths resolve against (`.` for a bare file name).
 pub fn base_dir_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "file not found".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::InvalidData => "not valid UTF-8".to_string(),
-        _ => err.to_string().to_lowercase(),
-    }
-}
-
-/// Turns a parser error (syntax, duplicate or unknown key, wrong type) into a diagnostic.
-fn parser_diagnostic(path: &Path, err: &serde_saphyr::Error) -> Diagnostic {
-    let (line, column) = err
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
-    Diagnostic::error(path, line, column, parser_message(err))
-}
-
-fn parser_message(err: &serde_saphyr::Error) -> String {
-    use serde_saphyr::Error as E;
-    match err {
-        E::WithSnippet { error, .. } => parser_message(error),
-        E::AliasError { error, .. } => parser_message(error),
-        E::SerdeUnknownField {
-            field, expected, ..
-        } => format!(
-            "unknown key `{}`; expected one of {}",
-            field.escape_debug(),
-            quoted(expected)
-        ),
-        E::SerdeMissingField { field, .. } => format!("missing key `{field}`"),
-        E::DuplicateMappingKey { key: Some(key), .. } => {
-            format!("duplicate key `{}`", key.escape_debug())
-        }
-        E::DuplicateMappingKey { key: None, .. } => "duplicate key".to_string(),
-        E::SerdeUnknownVariant {
-            variant, expected, ..
-        } => format!(
-            "unknown value `{}`; expected one of {}",
-            variant.escape_debug(),
-            quoted(expected)
-        ),
-        E::SerdeInvalidType {
-            unexpected,
-            expected,
-            ..
-        } => format!("wrong type: found {unexpected}, expected {expected}"),
-        E::Unexpected { expected, .. } => format!(
-            "wrong type: expected {}",
-            match *expected {
-                "mapping start" => "a map",
-                "sequence start" => "a list",
-                other => other,
-            }
-        ),
-        E::Eof { .. } => "unexpected end of file (is the manifest empty?)".to_string(),
-        E::InvalidBooleanStrict { .. } => "wrong type: expected `true` or `false`".to_string(),
-        E::InvalidScalar { ty, .. } => format!("wrong type: expected {}", scalar_kind(ty)),
-        // Parser messages may quote input.
-        other => printable(&UserMessageFormatter.format_message(other)),
-    }
-}
-
-fn scalar_kind(ty: &str) -> &str {
-    match ty {
-        "bool" => "`true` or `false`",
-        "i8" | "i16" | "i32" | "i64" | "i128" | "u8" | "u16" | "u32" | "u64" | "u128" => {
-            "an integer"
-        }
-        "f32" | "f64" => "a number",
-        other => other,
-    }
+    crate::fs::dir_of(path)
 }
 
 /// What a validated manifest declares, for the `check` summary line.

@@ -2,12 +2,11 @@
 //! validation needs to point, and the JSON Schema (`schemas/manifest.schema.json`) derived
 //! from them.
 //!
-//! These types are filled in one of two ways. A structurally sound manifest is deserialized
-//! into them by serde (the parser then also rejects anything [`super::structure`] missed).
-//! When [`super::structure`] finds unknown keys, wrong types or missing keys, it builds them
-//! itself from the generic YAML tree, leaving out what is broken and recording each such key
-//! in a [`Broken`] set, so that [`super::validate`] can still check everything else without
-//! reporting consequences of a problem already reported. Numbers that have a range (safety)
+//! The one reader, [`super::structure`], builds them from the generic YAML tree, leaving out
+//! what is broken and recording each such key in a [`Broken`] set, so that
+//! [`super::validate`] can still check everything else without reporting consequences of a
+//! problem already reported. Their serde derives serve the JSON Schema and, in tests, an
+//! oracle: on every document the walk finds sound, serde reads the same values. Numbers that have a range (safety)
 //! and strings that have a vocabulary (scopes, names) are read loosely and checked in
 //! [`super::validate`], so that every such problem is reported in one run.
 
@@ -25,7 +24,7 @@ use crate::manifest::model::Prune;
 
 /// A cfsecrets manifest (`cfsecrets.yaml`): which Cloudflare Secrets Store secrets should
 /// exist, with their scopes and comments, and where their age-sealed values live.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "cfsecrets manifest")]
 pub struct RawManifest {
@@ -57,7 +56,7 @@ pub struct RawManifest {
 }
 
 /// Defaults applied to secrets that do not set the key themselves.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Defaults")]
 pub struct RawDefaults {
@@ -72,7 +71,7 @@ pub struct RawDefaults {
 }
 
 /// Safety thresholds, enforced per store and per plan. A blocked plan still renders in full.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Safety")]
 pub struct RawSafety {
@@ -93,7 +92,7 @@ pub struct RawSafety {
 }
 
 /// One Cloudflare account.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Account")]
 pub struct RawAccount {
@@ -112,7 +111,7 @@ pub struct RawAccount {
 }
 
 /// One secrets store, identified by name.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Store")]
 pub struct RawStore {
@@ -130,7 +129,7 @@ pub struct RawStore {
 }
 
 /// One secret. `ensure: absent` stands alone; a present secret needs `value`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Secret")]
 pub struct RawSecret {
@@ -236,7 +235,7 @@ pub enum Ensure {
 }
 
 /// A secret's value source as written: a string (a file path, or `keep`) or a bundle key.
-#[derive(Debug, JsonSchema)]
+#[derive(Debug, PartialEq, JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "Value")]
 pub enum RawValue {
@@ -248,7 +247,7 @@ pub enum RawValue {
 
 /// One key inside an age-sealed bundle: `*.env.age` (dotenv) or `*.yaml.age`/`*.yml.age`
 /// (a flat map of string to string).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Bundle")]
 pub struct RawBundle {
@@ -285,7 +284,7 @@ impl<'de> Deserialize<'de> for RawValue {
 
 /// A YAML map read in source order, each key with its location. Duplicate keys never reach
 /// it: the parser rejects them.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {

@@ -1,14 +1,15 @@
-//! The structural pass: the manifest read as a generic YAML tree with locations, walked
+//! The one manifest reader: the text read as a generic YAML tree with locations, walked
 //! against the expected shape so that every unknown key, wrong type and missing required key
 //! is reported in one run, and the [`raw`](super::raw) types built from whatever is sound.
 //!
-//! It only runs once the YAML itself has parsed: a syntax error or a duplicate key stops the
-//! parser, and then the document cannot be trusted past that point, so those stay single.
-//! Scalars are judged the way serde-saphyr reads them into the typed structs (any non-null
-//! scalar is a string; quoted `"1"` is still an integer and `"true"` still a boolean), so this
-//! pass never rejects what the typed parse would accept.
+//! A syntax error or a duplicate key stops the YAML parser, and then the document cannot be
+//! trusted past that point, so those stay single. Scalars are judged the way serde-saphyr
+//! reads them into the typed structs (any non-null scalar is a string; quoted `"1"` is still
+//! an integer and `"true"` still a boolean): on every document the walk finds sound, serde
+//! reads the same raw values (the `oracle` tests check it on generated manifests).
 
 use std::fmt;
+use std::path::Path;
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
@@ -217,14 +218,14 @@ impl<'n> Fields<'n> {
 
 /// Walks a parsed tree and collects diagnostics.
 pub struct Walker<'a> {
-    path: &'a std::path::Path,
+    path: &'a Path,
     text: &'a str,
     diags: Diagnostics,
 }
 
 /// Checks the structure of `root` (a map) and builds the raw manifest from the sound parts.
 /// Any key whose value is broken is left out and recorded in the owning map's [`Broken`].
-pub fn walk(path: &std::path::Path, text: &str, root: &Node) -> (RawManifest, Diagnostics) {
+pub fn walk(path: &Path, text: &str, root: &Node) -> (RawManifest, Diagnostics) {
     let mut walker = Walker {
         path,
         text,
@@ -232,6 +233,20 @@ pub fn walk(path: &std::path::Path, text: &str, root: &Node) -> (RawManifest, Di
     };
     let raw = walker.manifest(root);
     (raw, walker.diags)
+}
+
+/// The manifest as written, read by the one reader's structural pass: every sound part is
+/// there even when other parts have problems (left for
+/// [`check_edit`](super::edit::check_edit) and `cfsecrets check` to report; a broken key is
+/// missing and named in its map's `broken` set). Fails only when the text is not a YAML map
+/// at all (a syntax error, a duplicate key, an empty file): past that, nothing in it can be
+/// trusted.
+pub fn read_as_written(path: &Path, text: &str) -> Result<RawManifest, Diagnostic> {
+    match parse_tree(text) {
+        Ok(tree) if matches!(tree.value, Kind::Map(_)) => Ok(walk(path, text, &tree).0),
+        Ok(tree) => Err(super::syntax::not_a_map(path, text, &tree)),
+        Err(err) => Err(super::syntax::syntax_diagnostic(path, text, &err)),
+    }
 }
 
 /// The known key closest to an unknown one, when it is a plausible typo
@@ -320,9 +335,18 @@ impl Walker<'_> {
         owner_at: &Location,
         what: &str,
     ) -> Option<Fields<'n>> {
-        let Kind::Map(entries) = &node.value else {
-            self.wrong_shape(node, subject, expected);
-            return None;
+        let entries = match &node.value {
+            Kind::Map(entries) => entries,
+            // `store:` with nothing after it: say so at the key, not "found nothing" at the
+            // end of its line.
+            Kind::Null => {
+                self.error(owner_at, format!("{subject} is empty; expected {expected}"));
+                return None;
+            }
+            _ => {
+                self.wrong_shape(node, subject, expected);
+                return None;
+            }
         };
         let mut fields = Fields::default();
         for (name, value) in entries {
@@ -509,6 +533,11 @@ impl Walker<'_> {
             if let Some(v) = entry(self, name, value) {
                 out.push((name.clone(), v));
             }
+        }
+        if out.is_empty() && !entries.is_empty() {
+            // Every entry was written but broken (and reported): the map is not empty, so
+            // validation must not say it is.
+            return Got::Broken;
         }
         Got::Ok(Spanned::new(OrderedMap(out), node.referenced, node.defined))
     }
@@ -791,6 +820,68 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_manifest_as_written_even_with_problems() {
+        let text = "\
+version: 1
+recipients_file: .age-recipients
+fingerprint_key: keys/fingerprint.age
+defaults: { scopes: [workers] }
+unknown_extra: ignored
+accounts:
+  production:
+    stores:
+      default_secrets_store:
+        secrets:
+          SENDGRID_KEY: { renamed_from: SENDGRID_API_KEY, value: keep }
+          OLD_TOKEN: { ensure: absent }
+  staging:
+    stores:
+      s: { secrets: {} }
+";
+        let raw = read_as_written(Path::new("repo/cfsecrets.yaml"), text).unwrap();
+        assert_eq!(
+            Path::new("repo").join(&raw.recipients_file.value),
+            Path::new("repo/.age-recipients")
+        );
+        let defaults = raw
+            .defaults
+            .as_ref()
+            .and_then(|d| d.scopes.as_ref())
+            .unwrap();
+        assert_eq!(defaults.value[0].value, "workers");
+        let store = raw
+            .account("production")
+            .and_then(|a| a.store("default_secrets_store"))
+            .unwrap();
+        assert!(matches!(
+            store.secret("SENDGRID_KEY").and_then(|s| s.value.as_ref()).map(|v| &v.value),
+            Some(RawValue::Path(p)) if p == "keep"
+        ));
+        assert_eq!(
+            store
+                .secret("OLD_TOKEN")
+                .and_then(|s| s.ensure.as_ref())
+                .map(|e| e.value),
+            Some(Ensure::Absent)
+        );
+        assert!(
+            raw.account("staging")
+                .and_then(|a| a.store("s"))
+                .unwrap()
+                .secrets
+                .value
+                .is_empty()
+        );
+        assert!(raw.account("nope").is_none());
+
+        let err = read_as_written(Path::new("m.yaml"), "a: [1\nb: 2\n").unwrap_err();
+        assert!(err.line > 0, "{err}");
+        let err = read_as_written(Path::new("m.yaml"), "a: 1\na: 2\n").unwrap_err();
+        assert!(err.message.contains("duplicate key"), "{err}");
+        assert!(read_as_written(Path::new("m.yaml"), "").is_err());
+    }
+
+    #[test]
     fn near_misses_get_a_suggestion() {
         assert_eq!(suggest_key("scope", &SECRET_KEYS), Some("scopes"));
         assert_eq!(suggest_key("valu", &SECRET_KEYS), Some("value"));
@@ -812,7 +903,7 @@ mod tests {
             panic!("a map")
         };
         let walker = Walker {
-            path: std::path::Path::new("m.yaml"),
+            path: Path::new("m.yaml"),
             text,
             diags: Diagnostics::new(),
         };

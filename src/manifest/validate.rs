@@ -7,25 +7,100 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::{Location, Spanned};
 
-use crate::domain::{AccountId, Scope, Scopes, SecretName};
+use crate::fs::Escape;
+
+use crate::domain::{
+    AccountId, MAX_BUNDLE_FILE_BYTES, MAX_RECIPIENTS_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES,
+    Scope, Scopes, SecretName, check_label,
+};
 use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
 };
-use crate::manifest::raw::{Ensure, RawManifest, RawSafety, RawSecret, RawValue};
+use crate::manifest::raw::{Ensure, RawAccount, RawManifest, RawSafety, RawSecret, RawValue};
 
-/// Answers whether a path (already resolved against the manifest's directory) is a file.
-pub trait FileCheck {
-    fn is_file(&self, path: &Path) -> bool;
+/// What is at a path a manifest names, resolved against its directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathKind {
+    /// A regular file of this many bytes.
+    File {
+        size: u64,
+    },
+    Missing,
+    /// Something else: "a directory", "a FIFO (named pipe)", "a device"…
+    NotAFile(&'static str),
+    /// It cannot be looked at; the reason ("permission denied").
+    Unreadable(String),
 }
 
-/// The real file system.
+/// Answers what is at a path (already resolved against the manifest's directory), so that
+/// validation stays free of file-system access.
+pub trait FileCheck {
+    /// Whether the path is a regular file.
+    fn is_file(&self, path: &Path) -> bool;
+
+    /// What is at the path. The default knows regular files (of no particular size, so
+    /// never too large) and missing ones.
+    fn kind(&self, path: &Path) -> PathKind {
+        if self.is_file(path) {
+            PathKind::File { size: 0 }
+        } else {
+            PathKind::Missing
+        }
+    }
+
+    /// Whether `path` resolves, through any symbolic link, to a place inside `dir`. The
+    /// default (a file system without links) says yes.
+    fn stays_inside(&self, path: &Path, dir: &Path) -> bool {
+        let _ = (path, dir);
+        true
+    }
+}
+
+/// The real file system (symbolic links followed).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RealFs;
 
 impl FileCheck for RealFs {
     fn is_file(&self, path: &Path) -> bool {
         path.is_file()
+    }
+
+    fn kind(&self, path: &Path) -> PathKind {
+        match std::fs::metadata(path) {
+            Ok(meta) => match crate::fs::Kind::of(&meta) {
+                crate::fs::Kind::File { size } => PathKind::File { size },
+                other => PathKind::NotAFile(other.describe()),
+            },
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                PathKind::Missing
+            }
+            Err(err) => PathKind::Unreadable(crate::fs::io_reason(&err)),
+        }
+    }
+
+    fn stays_inside(&self, path: &Path, dir: &Path) -> bool {
+        crate::fs::stays_inside(path, dir)
+    }
+}
+
+/// How a path the manifest names leaves its directory, or `None` when it stays inside: an
+/// absolute path, `..` climbing out, or a symbolic link to a place outside. Paths stay
+/// inside the project, so nothing outside it is read, and nothing outside it is rewritten
+/// (`reseal`, `secret set`).
+pub fn escape_problem(written: &str, base_dir: &Path, fs: &dyn FileCheck) -> Option<&'static str> {
+    match crate::fs::lexical_escape(Path::new(written)) {
+        Some(Escape::Absolute) => Some("must be a path relative to the manifest's directory"),
+        Some(Escape::ClimbsOut) => Some("climbs out of the manifest's directory (`..`)"),
+        None if !fs.stays_inside(&base_dir.join(written), base_dir) => {
+            Some("resolves outside the manifest's directory (through a symbolic link)")
+        }
+        None => None,
     }
 }
 
@@ -50,17 +125,37 @@ impl Ctx<'_> {
     }
 
     /// A path the manifest requires to exist; returns it resolved.
-    fn required_file(&mut self, written: &Spanned<String>, what: &str) -> PathBuf {
+    fn required_file(&mut self, written: &Spanned<String>, what: &str, limit: u64) -> PathBuf {
         let resolved = self.base_dir.join(&written.value);
         if written.value.trim().is_empty() {
             self.error(&written.referenced, format!("{what} path is empty"));
-        } else if !self.fs.is_file(&resolved) {
+        } else if let Some(problem) = self.file_problem(&written.value, limit) {
             self.error(
                 &written.referenced,
-                format!("{what} `{}` does not exist", written.value),
+                format!("{what} `{}` {problem}", shown(&written.value)),
             );
         }
         resolved
+    }
+
+    /// What is wrong with the file `written` names ("climbs out of the manifest's
+    /// directory", "does not exist", "is a directory, not a file", "is too large (…)"), or
+    /// `None` for a regular file inside the manifest's directory of at most `limit` bytes.
+    fn file_problem(&self, written: &str, limit: u64) -> Option<String> {
+        if let Some(problem) = escape_problem(written, self.base_dir, self.fs) {
+            return Some(problem.to_string());
+        }
+        match self.fs.kind(&self.base_dir.join(written)) {
+            PathKind::File { size } if size > limit => Some(format!(
+                "is too large ({}; the limit is {})",
+                crate::text::bytes(size),
+                crate::text::bytes(limit)
+            )),
+            PathKind::File { .. } => None,
+            PathKind::Missing => Some("does not exist".to_string()),
+            PathKind::NotAFile(what) => Some(format!("is {what}, not a file")),
+            PathKind::Unreadable(reason) => Some(format!("cannot be read ({reason})")),
+        }
     }
 
     /// Checks a scope list; `None` when any problem was reported.
@@ -71,15 +166,15 @@ impl Ctx<'_> {
                 &list.referenced,
                 format!(
                     "{owner} has an empty scope list; name at least one of {}",
-                    quoted(&Scope::ALL.map(Scope::as_wire))
+                    Scope::listed()
                 ),
             );
             return None;
         }
         let mut scopes = Scopes::new();
         for item in &list.value {
-            match Scope::from_wire(&item.value) {
-                Some(scope) => {
+            match Scope::parse(&item.value) {
+                Ok(scope) => {
                     if !scopes.insert(scope) {
                         ok = false;
                         self.error(
@@ -88,19 +183,9 @@ impl Ctx<'_> {
                         );
                     }
                 }
-                None => {
+                Err(unknown) => {
                     ok = false;
-                    let hint = match Scope::suggest(&item.value) {
-                        Some(near) => format!("did you mean `{near}`?"),
-                        None => format!(
-                            "expected one of {}",
-                            quoted(&Scope::ALL.map(Scope::as_wire))
-                        ),
-                    };
-                    self.error(
-                        &item.referenced,
-                        format!("unknown scope `{}`; {hint}", shown(&item.value)),
-                    );
+                    self.error(&item.referenced, unknown.to_string());
                 }
             }
         }
@@ -140,20 +225,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Account labels and store names become directories in the default value path
-/// (`values/<account>/<store>/<NAME>.age`), so they must be one plain path segment.
-fn path_segment(s: &str) -> Result<(), &'static str> {
-    if s.trim().is_empty() {
-        Err("is empty")
-    } else if s == "." || s == ".." || s.contains(['/', '\\']) {
-        Err("must not contain `/` or `\\` or be `.` or `..`")
-    } else if s.chars().any(char::is_control) {
-        Err("must not contain control characters")
-    } else {
-        Ok(())
-    }
-}
-
 /// One secret of a store, as far as the rename checks need it.
 struct Entry<'r> {
     name: &'r Spanned<String>,
@@ -162,139 +233,154 @@ struct Entry<'r> {
     renamed_from: Option<&'r Spanned<String>>,
 }
 
-/// Validates `raw` into the desired state, or returns every problem, sorted by position.
+/// Validates `raw` into the desired state, with every problem found (in no particular
+/// order). The desired state is `None` when any problem is an error.
 pub fn validate(
     path: &Path,
     base_dir: &Path,
     raw: &RawManifest,
     env_account_id: Option<&str>,
     fs: &dyn FileCheck,
-) -> Result<Desired, Diagnostics> {
+) -> (Option<Desired>, Diagnostics) {
     let mut cx = Ctx {
         path,
         base_dir,
         fs,
         diags: Diagnostics::new(),
     };
-
     // A key in a `broken` set was present but unreadable; the structural pass reported it.
-    if !raw.broken.has("version") && raw.version.value != 1 {
-        cx.error(
-            &raw.version.referenced,
-            format!(
-                "unsupported manifest version {}; this cfsecrets reads version 1",
-                raw.version.value
-            ),
-        );
-    }
-    let recipients_file = if raw.broken.has("recipients_file") {
-        PathBuf::new()
-    } else {
-        cx.required_file(&raw.recipients_file, "recipients file")
-    };
-    let fingerprint_key = if raw.broken.has("fingerprint_key") {
-        PathBuf::new()
-    } else {
-        cx.required_file(&raw.fingerprint_key, "fingerprint key file")
-    };
-
-    let default_list = raw.defaults.as_ref().and_then(|d| d.scopes.as_ref());
-    let default_scopes = default_list.and_then(|list| cx.scopes(list, "defaults.scopes"));
-    // Broken defaults count as declared: their secrets are then skipped, not blamed.
-    let defaults_declared = default_list.is_some()
-        || raw.broken.has("defaults")
-        || raw
-            .defaults
-            .as_ref()
-            .is_some_and(|d| d.broken.has("scopes"));
+    let (recipients_file, fingerprint_key) = cx.header(raw);
+    let defaults = cx.defaults(raw);
     let safety = cx.safety(raw.safety.as_ref());
-
     if !raw.broken.has("accounts") && raw.accounts.value.0.is_empty() {
         cx.error(
             &raw.accounts.referenced,
             "`accounts` is empty; declare at least one account",
         );
     }
-
+    let mut ids = AccountIds {
+        env: env_account_id,
+        env_user: None,
+        seen: Vec::new(),
+    };
     let mut accounts = Vec::new();
-    let mut seen_ids: Vec<(AccountId, &str)> = Vec::new();
-    let mut env_user: Option<&str> = None;
     for (label, account) in &raw.accounts.value.0 {
+        if let Some(account) = cx.account(label, account, &mut ids, &defaults) {
+            accounts.push(account);
+        }
+    }
+    let diags = cx.diags;
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    let desired = Desired {
+        manifest_path: path.to_path_buf(),
+        base_dir: base_dir.to_path_buf(),
+        recipients_file,
+        fingerprint_key,
+        safety,
+        accounts,
+    };
+    (Some(desired), diags)
+}
+
+/// The default scopes, as far as secrets without their own need them.
+struct Defaults {
+    /// The checked `defaults.scopes`, when written and sound.
+    scopes: Option<Scopes>,
+    /// `defaults.scopes` is written (possibly broken: its secrets are then skipped, not
+    /// blamed).
+    declared: bool,
+}
+
+/// Account ids seen so far, and which account took its id from the environment.
+struct AccountIds<'r> {
+    env: Option<&'r str>,
+    env_user: Option<&'r str>,
+    seen: Vec<(AccountId, &'r str)>,
+}
+
+impl<'r> Ctx<'_> {
+    /// `version`, and the two files every manifest names, resolved.
+    fn header(&mut self, raw: &RawManifest) -> (PathBuf, PathBuf) {
+        if !raw.broken.has("version") && raw.version.value != 1 {
+            self.error(
+                &raw.version.referenced,
+                format!(
+                    "unsupported manifest version {}; this cfsecrets reads version 1",
+                    raw.version.value
+                ),
+            );
+        }
+        let recipients_file = if raw.broken.has("recipients_file") {
+            PathBuf::new()
+        } else {
+            self.required_file(
+                &raw.recipients_file,
+                "recipients file",
+                MAX_RECIPIENTS_FILE_BYTES,
+            )
+        };
+        let fingerprint_key = if raw.broken.has("fingerprint_key") {
+            PathBuf::new()
+        } else {
+            self.required_file(
+                &raw.fingerprint_key,
+                "fingerprint key file",
+                MAX_SEALED_VALUE_FILE_BYTES,
+            )
+        };
+        (recipients_file, fingerprint_key)
+    }
+
+    fn defaults(&mut self, raw: &RawManifest) -> Defaults {
+        let list = raw.defaults.as_ref().and_then(|d| d.scopes.as_ref());
+        let scopes = list.and_then(|list| self.scopes(list, "defaults.scopes"));
+        let declared = list.is_some()
+            || raw.broken.has("defaults")
+            || raw
+                .defaults
+                .as_ref()
+                .is_some_and(|d| d.broken.has("scopes"));
+        Defaults { scopes, declared }
+    }
+
+    /// One account and its stores; `None` when its id is unknown (already reported).
+    fn account(
+        &mut self,
+        label: &'r Spanned<String>,
+        account: &'r RawAccount,
+        ids: &mut AccountIds<'r>,
+        defaults: &Defaults,
+    ) -> Option<DesiredAccount> {
         let name = label.value.as_str();
-        if let Err(reason) = path_segment(name) {
-            cx.error(
+        if let Err(reason) = check_label(name) {
+            self.error(
                 &label.referenced,
                 format!("account label `{}` {reason}", shown(name)),
             );
         }
-        let (id, id_at) = match &account.account_id {
-            None if account.broken.has("account_id") => (None, &label.referenced),
-            Some(written) => (
-                AccountId::parse(&written.value)
-                    .map_err(|reason| {
-                        cx.error(&written.referenced, format!("account `{name}`: {reason}"))
-                    })
-                    .ok(),
-                &written.referenced,
-            ),
-            None => {
-                let id = match (env_account_id, env_user) {
-                    (None, _) => {
-                        cx.error(
-                            &label.referenced,
-                            format!(
-                                "account `{name}` has no `account_id` and CLOUDFLARE_ACCOUNT_ID is not set"
-                            ),
-                        );
-                        None
-                    }
-                    (Some(_), Some(first)) => {
-                        cx.error(
-                            &label.referenced,
-                            format!(
-                                "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{first}` already does"
-                            ),
-                        );
-                        None
-                    }
-                    (Some(env), None) => {
-                        env_user = Some(name);
-                        AccountId::parse(env.trim())
-                            .map_err(|reason| {
-                                cx.error(
-                                    &label.referenced,
-                                    format!(
-                                        "account `{name}` takes its id from CLOUDFLARE_ACCOUNT_ID, which is malformed: {reason}"
-                                    ),
-                                )
-                            })
-                            .ok()
-                    }
-                };
-                (id, &label.referenced)
-            }
-        };
+        let (id, id_at) = self.account_id(label, account, ids);
         if let Some(id) = &id {
-            if let Some((_, other)) = seen_ids.iter().find(|(seen, _)| seen == id) {
-                cx.error(
+            if let Some((_, other)) = ids.seen.iter().find(|(seen, _)| seen == id) {
+                self.error(
                     id_at,
                     format!("account `{name}` has the same account id as account `{other}`"),
                 );
             } else {
-                seen_ids.push((id.clone(), name));
+                ids.seen.push((id.clone(), name));
             }
         }
-
         if !account.broken.has("stores") && account.stores.value.0.is_empty() {
-            cx.error(
+            self.error(
                 &account.stores.referenced,
                 format!("account `{name}` has no stores; declare at least one"),
             );
         }
         let mut stores = Vec::new();
         for (store_name, store) in &account.stores.value.0 {
-            if let Err(reason) = path_segment(&store_name.value) {
-                cx.error(
+            if let Err(reason) = check_label(&store_name.value) {
+                self.error(
                     &store_name.referenced,
                     format!(
                         "store name `{}` of account `{name}` {reason}",
@@ -303,10 +389,10 @@ pub fn validate(
                 );
             }
             let secrets = validate_secrets(
-                &mut cx,
+                self,
                 &store.secrets.value.0,
-                defaults_declared,
-                default_scopes.as_ref(),
+                defaults.declared,
+                defaults.scopes.as_ref(),
             );
             stores.push(DesiredStore {
                 name: store_name.value.clone(),
@@ -314,28 +400,71 @@ pub fn validate(
                 secrets,
             });
         }
-        if let Some(account_id) = id {
-            accounts.push(DesiredAccount {
-                label: name.to_string(),
-                account_id,
-                stores,
-            });
-        }
+        Some(DesiredAccount {
+            label: name.to_string(),
+            account_id: id?,
+            stores,
+        })
     }
 
-    let mut diags = cx.diags;
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
+    /// The account's id, written or taken from `CLOUDFLARE_ACCOUNT_ID` (by one account at
+    /// most), and where to point at it.
+    fn account_id<'l>(
+        &mut self,
+        label: &'l Spanned<String>,
+        account: &'l RawAccount,
+        ids: &mut AccountIds<'r>,
+    ) -> (Option<AccountId>, &'l Location)
+    where
+        'l: 'r,
+    {
+        let name = label.value.as_str();
+        if let Some(written) = &account.account_id {
+            let id = AccountId::parse(&written.value)
+                .map_err(|reason| {
+                    self.error(&written.referenced, format!("account `{name}`: {reason}"))
+                })
+                .ok();
+            return (id, &written.referenced);
+        }
+        if account.broken.has("account_id") {
+            return (None, &label.referenced);
+        }
+        let id = match (ids.env, ids.env_user) {
+            (None, _) => {
+                self.error(
+                    &label.referenced,
+                    format!(
+                        "account `{name}` has no `account_id` and CLOUDFLARE_ACCOUNT_ID is not set"
+                    ),
+                );
+                None
+            }
+            (Some(_), Some(first)) => {
+                self.error(
+                    &label.referenced,
+                    format!(
+                        "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{first}` already does"
+                    ),
+                );
+                None
+            }
+            (Some(env), None) => {
+                ids.env_user = Some(name);
+                AccountId::parse(env.trim())
+                    .map_err(|reason| {
+                        self.error(
+                            &label.referenced,
+                            format!(
+                                "account `{name}` takes its id from CLOUDFLARE_ACCOUNT_ID, which is malformed: {reason}"
+                            ),
+                        )
+                    })
+                    .ok()
+            }
+        };
+        (id, &label.referenced)
     }
-    Ok(Desired {
-        manifest_path: path.to_path_buf(),
-        base_dir: base_dir.to_path_buf(),
-        recipients_file,
-        fingerprint_key,
-        safety,
-        accounts,
-    })
 }
 
 fn validate_secrets(
@@ -508,11 +637,9 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
             );
             None
         }
-        RawValue::Path(p) => {
-            let resolved = cx.base_dir.join(p);
-            if cx.fs.is_file(&resolved) {
-                Some(ValueSource::File(resolved))
-            } else {
+        RawValue::Path(p) => match cx.file_problem(p, MAX_SEALED_VALUE_FILE_BYTES) {
+            None => Some(ValueSource::File(cx.base_dir.join(p))),
+            Some(problem) => {
                 let hint = if p.eq_ignore_ascii_case("keep") {
                     " (write `keep` in lowercase to leave the value unmanaged)"
                 } else {
@@ -520,11 +647,14 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
                 };
                 cx.error(
                     at,
-                    format!("value file `{p}` of secret `{display}` does not exist{hint}"),
+                    format!(
+                        "value file `{}` of secret `{display}` {problem}{hint}",
+                        shown(p)
+                    ),
                 );
                 None
             }
-        }
+        },
         RawValue::Bundle(bundle) => {
             let mut ok = true;
             if bundle.bundle.trim().is_empty() {
@@ -536,18 +666,18 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
                     at,
                     format!(
                         "bundle `{}` of secret `{display}` must end in .env.age, .yaml.age or .yml.age",
-                        bundle.bundle
+                        shown(&bundle.bundle)
                     ),
                 );
             }
             let resolved = cx.base_dir.join(&bundle.bundle);
-            if ok && !cx.fs.is_file(&resolved) {
+            if ok && let Some(problem) = cx.file_problem(&bundle.bundle, MAX_BUNDLE_FILE_BYTES) {
                 ok = false;
                 cx.error(
                     at,
                     format!(
-                        "bundle file `{}` of secret `{display}` does not exist",
-                        bundle.bundle
+                        "bundle file `{}` of secret `{display}` {problem}",
+                        shown(&bundle.bundle)
                     ),
                 );
             }
@@ -572,12 +702,12 @@ fn check_renames(cx: &mut Ctx<'_>, entries: &[Entry<'_>]) {
         .enumerate()
         .map(|(i, e)| (e.name.value.as_str(), i))
         .collect();
-    let mut first_rename: HashMap<&str, &str> = HashMap::new();
+    let mut first_rename: HashMap<&str, String> = HashMap::new();
     for (index, entry) in entries.iter().enumerate() {
         let Some(old) = entry.renamed_from else {
             continue;
         };
-        let name = entry.name.value.as_str();
+        let name = shown(&entry.name.value);
         let old_name = old.value.as_str();
         if let Some(earlier) = first_rename.get(old_name) {
             cx.error(
@@ -585,78 +715,89 @@ fn check_renames(cx: &mut Ctx<'_>, entries: &[Entry<'_>]) {
                 format!("secrets `{earlier}` and `{name}` are both renamed from `{old_name}`"),
             );
         } else {
-            first_rename.insert(old_name, name);
+            first_rename.insert(old_name, name.clone());
         }
-        if old_name == name {
+        if old_name == entry.name.value {
             cx.error(
                 &old.referenced,
                 format!("secret `{name}` is renamed from itself"),
             );
             continue;
         }
-        let Some(&target) = declared.get(old_name) else {
-            continue;
-        };
-        // Walk the renamed_from links through declared secrets.
-        let mut path = vec![index];
-        let mut cursor = target;
-        let cycle = loop {
-            if cursor == index {
-                break true;
-            }
-            if path.contains(&cursor) {
-                break false;
-            }
-            path.push(cursor);
-            match entries[cursor]
-                .renamed_from
-                .and_then(|next| declared.get(next.value.as_str()))
-            {
-                Some(&next) => cursor = next,
-                None => break false,
-            }
-        };
-        if cycle {
-            // Report a cycle once, at its first member in manifest order.
-            if path.iter().min() == Some(&index) {
-                let mut names: Vec<String> = path
-                    .iter()
-                    .map(|&i| format!("`{}`", entries[i].name.value))
-                    .collect();
-                names.push(format!("`{name}`"));
-                cx.error(
-                    &old.referenced,
-                    format!(
-                        "renames form a cycle: {} (read → as \"is renamed from\")",
-                        names.join(" → ")
-                    ),
-                );
-            }
-        } else if let Some(next) = entries[target].renamed_from {
-            cx.error(
-                &old.referenced,
-                format!(
-                    "secret `{name}` is renamed from `{old_name}`, which is itself renamed from `{}`; renames cannot chain",
-                    next.value
-                ),
-            );
-        } else {
-            let how = if entries[target]
-                .raw
-                .ensure
-                .as_ref()
-                .is_some_and(|e| e.value == Ensure::Absent)
-            {
-                " (with `ensure: absent`)"
-            } else {
-                ""
-            };
-            cx.error(
-                &old.referenced,
-                format!(
-                    "secret `{name}` is renamed from `{old_name}`, which is also declared in this store{how}"
-                ),
-            );
+        if let Some(&target) = declared.get(old_name)
+            && let Some(message) = rename_problem(entries, &declared, index, target)
+        {
+            cx.error(&old.referenced, message);
         }
+    }
+}
+
+/// What is wrong with entry `index` being renamed from `target`, which the store also
+/// declares: a cycle (reported once, at its first member in manifest order), a chain, or
+/// a collision.
+fn rename_problem(
+    entries: &[Entry<'_>],
+    declared: &HashMap<&str, usize>,
+    index: usize,
+    target: usize,
+) -> Option<String> {
+    let name = shown(&entries[index].name.value);
+    let old_name = entries[target].name.value.as_str();
+    if let Some(cycle) = cycle_through(entries, declared, index, target) {
+        if cycle.iter().min() != Some(&index) {
+            return None;
+        }
+        let mut names: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("`{}`", shown(&entries[i].name.value)))
+            .collect();
+        names.push(format!("`{name}`"));
+        return Some(format!(
+            "renames form a cycle: {} (read → as \"is renamed from\")",
+            names.join(" → ")
+        ));
+    }
+    if let Some(next) = entries[target].renamed_from {
+        return Some(format!(
+            "secret `{name}` is renamed from `{old_name}`, which is itself renamed from `{}`; renames cannot chain",
+            next.value
+        ));
+    }
+    let how = if entries[target]
+        .raw
+        .ensure
+        .as_ref()
+        .is_some_and(|e| e.value == Ensure::Absent)
+    {
+        " (with `ensure: absent`)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "secret `{name}` is renamed from `{old_name}`, which is also declared in this store{how}"
+    ))
+}
+
+/// The entries that the `renamed_from` links lead through, from `index` by way of
+/// `target`, when they come back to `index`; `None` when they end elsewhere.
+fn cycle_through(
+    entries: &[Entry<'_>],
+    declared: &HashMap<&str, usize>,
+    index: usize,
+    target: usize,
+) -> Option<Vec<usize>> {
+    let mut path = vec![index];
+    let mut cursor = target;
+    loop {
+        if cursor == index {
+            return Some(path);
+        }
+        if path.contains(&cursor) {
+            return None;
+        }
+        path.push(cursor);
+        cursor = *entries[cursor]
+            .renamed_from
+            .and_then(|next| declared.get(next.value.as_str()))?;
     }
 }

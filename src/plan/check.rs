@@ -11,7 +11,7 @@ pub enum RefusedPlan {
     FormatVersion(u32),
     #[error("the plan is blocked by a safety rule ({0})")]
     Blocked(String),
-    #[error("the plan has {} and cannot be applied", crate::output::count(*.0, "problem", "problems"))]
+    #[error("the plan has {} and cannot be applied", crate::text::count(*.0, "problem", "problems"))]
     Problems(usize),
     #[error(
         "the plan was made without an identity: values were not compared, so it cannot be applied"

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use crate::live::{LiveAccount, LiveState, LiveStore};
 use crate::manifest::{Desired, DesiredAccount, DesiredStore, Safety};
-use crate::output::count;
+use crate::text::count;
 
 use super::facts::ValueFacts;
 use super::model::*;
@@ -29,7 +29,7 @@ use super::{order, safety};
 // The value size limits (API notes §5.2): above `MAX_VALUE_BYTES` the API refuses a value (a
 // problem); above `WARN_VALUE_BYTES` some accounts still do (a warning). They are the limits
 // `values` checks when unsealing, shared so the two can never disagree.
-pub use crate::values::{LEGACY_VALUE_BYTES as WARN_VALUE_BYTES, MAX_VALUE_BYTES};
+pub use crate::domain::{LEGACY_VALUE_BYTES as WARN_VALUE_BYTES, MAX_VALUE_BYTES};
 /// Default number of secrets per batch create request.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
 

@@ -13,32 +13,14 @@ use std::fmt::Write as _;
 use similar::{ChangeTag, TextDiff};
 
 use crate::output::Palette;
-use crate::output::count;
+use crate::text::count;
+use crate::text::printable as clean;
 
 use super::model::*;
 use crate::marker::Marker;
 
 /// Largest Markdown output, below GitHub's 65,536-character comment limit.
 pub const MARKDOWN_LIMIT: usize = 65_000;
-
-/// Unicode bidirectional controls: they reorder how a terminal shows the rest of a line.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Escapes control characters (ANSI escapes, carriage returns) and bidirectional controls
-/// in user-supplied text.
-fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || is_bidi_control(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn quoted(s: &str) -> String {
     format!("\"{}\"", clean(s))

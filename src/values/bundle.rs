@@ -60,12 +60,12 @@ impl BundleFormat {
     }
 }
 
-/// A bundle that could not be parsed: a 1-based line (when known) and a reason free of
-/// plaintext.
+/// A bundle that could not be parsed: every bad line (1-based) with a reason free of
+/// plaintext, or one reason for the whole file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
-    #[error("line {line}: {reason}")]
-    Line { line: usize, reason: String },
+    #[error("{}", lines.iter().map(|(line, reason)| format!("line {line}: {reason}")).collect::<Vec<_>>().join("; "))]
+    Lines { lines: Vec<(usize, String)> },
     #[error("{0}")]
     Whole(String),
 }
@@ -78,76 +78,77 @@ pub fn parse(text: &str, format: BundleFormat) -> Result<Bundle, BundleError> {
     }
 }
 
-fn line_err(line: usize, reason: &str) -> BundleError {
-    BundleError::Line {
-        line,
-        reason: reason.to_string(),
-    }
-}
-
+/// Every line is read, so that every bad one is reported.
 fn parse_dotenv(text: &str) -> Result<Bundle, BundleError> {
     let mut map = BTreeMap::new();
+    let mut bad = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line
-            .strip_prefix("export ")
-            .map(str::trim_start)
-            .unwrap_or(line);
-        let Some((key, rest)) = line.split_once('=') else {
-            return Err(line_err(n, "expected KEY=value"));
-        };
-        let key = key.trim();
-        if key.is_empty()
-            || key.starts_with(|c: char| c.is_ascii_digit())
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-        {
-            return Err(line_err(n, "invalid key (letters, digits, '_', '-', '.')"));
-        }
-        let rest = rest.trim_start();
-        let value = if let Some(body) = rest.strip_prefix('"') {
-            let (v, tail) =
-                unquote_double(body).ok_or_else(|| line_err(n, "unterminated double quote"))?;
-            check_tail(tail, n)?;
-            v
-        } else if let Some(body) = rest.strip_prefix('\'') {
-            let end = body
-                .find('\'')
-                .ok_or_else(|| line_err(n, "unterminated single quote"))?;
-            check_tail(&body[end + 1..], n)?;
-            body[..end].to_string()
-        } else {
-            // Unquoted: a ` #` starts a comment; surrounding blanks are dropped.
-            let v = match rest.find(" #").or_else(|| rest.find("\t#")) {
-                Some(pos) => &rest[..pos],
-                None => rest,
-            };
-            v.trim_end().to_string()
-        };
-        if map
-            .insert(key.to_string(), SecretValue::new(value))
-            .is_some()
-        {
-            return Err(BundleError::Line {
-                line: n,
-                reason: format!("duplicate key {key}"),
-            });
+        match dotenv_line(line) {
+            Err(reason) => bad.push((n, reason.to_string())),
+            Ok((key, value)) => {
+                if map
+                    .insert(key.to_string(), SecretValue::new(value))
+                    .is_some()
+                {
+                    bad.push((n, format!("duplicate key {key}")));
+                }
+            }
         }
     }
-    Ok(Bundle(map))
+    if bad.is_empty() {
+        Ok(Bundle(map))
+    } else {
+        Err(BundleError::Lines { lines: bad })
+    }
 }
 
-fn check_tail(tail: &str, n: usize) -> Result<(), BundleError> {
+/// One `KEY=value` line (trimmed, not a comment), or why not.
+fn dotenv_line(line: &str) -> Result<(&str, String), &'static str> {
+    let line = line
+        .strip_prefix("export ")
+        .map(str::trim_start)
+        .unwrap_or(line);
+    let (key, rest) = line.split_once('=').ok_or("expected KEY=value")?;
+    let key = key.trim();
+    if key.is_empty()
+        || key.starts_with(|c: char| c.is_ascii_digit())
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    {
+        return Err("invalid key (letters, digits, '_', '-', '.')");
+    }
+    let rest = rest.trim_start();
+    let value = if let Some(body) = rest.strip_prefix('"') {
+        let (v, tail) = unquote_double(body).ok_or("unterminated double quote")?;
+        check_tail(tail)?;
+        v
+    } else if let Some(body) = rest.strip_prefix('\'') {
+        let end = body.find('\'').ok_or("unterminated single quote")?;
+        check_tail(&body[end + 1..])?;
+        body[..end].to_string()
+    } else {
+        // Unquoted: a ` #` starts a comment; surrounding blanks are dropped.
+        let v = match rest.find(" #").or_else(|| rest.find("\t#")) {
+            Some(pos) => &rest[..pos],
+            None => rest,
+        };
+        v.trim_end().to_string()
+    };
+    Ok((key, value))
+}
+
+fn check_tail(tail: &str) -> Result<(), &'static str> {
     let tail = tail.trim();
     if tail.is_empty() || tail.starts_with('#') {
         Ok(())
     } else {
-        Err(line_err(n, "unexpected text after the closing quote"))
+        Err("unexpected text after the closing quote")
     }
 }
 
@@ -171,27 +172,125 @@ fn unquote_double(body: &str) -> Option<(String, &str)> {
     None
 }
 
+const NOT_FLAT: &str = "not a flat map of string keys to string values";
+
 fn parse_yaml(text: &str) -> Result<Bundle, BundleError> {
     if text.trim().is_empty() {
         return Ok(Bundle(BTreeMap::new()));
     }
     let map: BTreeMap<String, String> = serde_saphyr::from_str(text).map_err(|e| {
-        // The library's message may quote the document; keep only the position.
-        match e.location() {
-            Some(loc) => BundleError::Line {
-                line: loc.line() as usize,
-                reason: "not a flat map of string keys to string values".to_string(),
+        // The library's message may quote the document; keep only positions.
+        every_bad_yaml_value(text).unwrap_or_else(|| match e.location() {
+            Some(loc) => BundleError::Lines {
+                lines: vec![(loc.line() as usize, NOT_FLAT.to_string())],
             },
-            None => {
-                BundleError::Whole("not a flat map of string keys to string values".to_string())
-            }
-        }
+            None => BundleError::Whole(NOT_FLAT.to_string()),
+        })
     })?;
     Ok(Bundle(
         map.into_iter()
             .map(|(k, v)| (k, SecretValue::new(v)))
             .collect(),
     ))
+}
+
+/// A YAML bundle value as far as its shape goes: a scalar (any scalar reads as a string),
+/// or something else; never the value itself.
+struct Shape(Option<&'static str>);
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Shape;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any YAML node")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+                Ok(Shape(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+                Ok(Shape(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+                Ok(Shape(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+                Ok(Shape(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+                Ok(Shape(None))
+            }
+            fn visit_unit<E>(self) -> Result<Shape, E> {
+                Ok(Shape(Some("a key without a value")))
+            }
+            fn visit_none<E>(self) -> Result<Shape, E> {
+                Ok(Shape(Some("a key without a value")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Shape, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Shape(Some("a list where a string belongs")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Shape, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Shape(Some(
+                    "a map where a string belongs (bundles are flat)",
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Every entry of a YAML bundle whose value is not a string, by line; `None` when the text
+/// is not a YAML map at all or every value is a scalar (the caller then reports the
+/// parser's one position).
+fn every_bad_yaml_value(text: &str) -> Option<BundleError> {
+    let entries: Vec<(serde_saphyr::Spanned<String>, serde_saphyr::Spanned<Shape>)> =
+        serde_saphyr::from_str::<OrderedEntries>(text).ok()?.0;
+    let lines: Vec<(usize, String)> = entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let reason = value.value.0?;
+            Some((key.referenced.line() as usize, reason.to_string()))
+        })
+        .collect();
+    (!lines.is_empty()).then_some(BundleError::Lines { lines })
+}
+
+/// A YAML map's entries in source order.
+struct OrderedEntries(Vec<(serde_saphyr::Spanned<String>, serde_saphyr::Spanned<Shape>)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OrderedEntries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(OrderedEntries(entries))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +323,40 @@ mod tests {
         let err = parse("A=\"opensecret\n", BundleFormat::Dotenv).unwrap_err();
         assert!(!err.to_string().contains("opensecret"));
         assert!(parse("A=1\nA=2\n", BundleFormat::Dotenv).is_err());
+    }
+
+    #[test]
+    fn every_bad_dotenv_line_is_reported() {
+        let text = "A=1\nsecret-one\nB=\"open-two\n# c\n9X=three\nC='x' tail-four\nA=2\nD=ok\n";
+        let err = parse(text, BundleFormat::Dotenv).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 2: expected KEY=value; line 3: unterminated double quote; line 5: invalid key \
+             (letters, digits, '_', '-', '.'); line 6: unexpected text after the closing quote; \
+             line 7: duplicate key A"
+        );
+        for text in ["secret-one", "open-two", "three", "tail-four"] {
+            assert!(!err.contains(text), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_value_of_a_yaml_bundle_that_is_not_a_string_is_reported() {
+        let text = "A: one\nB:\n  nested: secret-one\nC: [secret-two]\nD: ok\nE:\n";
+        let err = parse(text, BundleFormat::Yaml).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 2: a map where a string belongs (bundles are flat); line 4: a list where a \
+             string belongs; line 6: a key without a value"
+        );
+        assert!(!err.contains("secret-"), "{err}");
+        // A syntax error stops the parser: its one position.
+        let err = parse("A: [secret-three\nB: 1\n", BundleFormat::Yaml).unwrap_err();
+        assert!(
+            matches!(&err, BundleError::Lines { lines } if lines.len() == 1),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secret-three"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,15 @@
 //! The typed error of the values room. Messages are short and lowercase and name the file,
 //! line, variable or secret involved; no variant carries a value or an identity.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+fn bad_lines(path: &Path, lines: &[(usize, String)]) -> String {
+    lines
+        .iter()
+        .map(|(line, reason)| format!("{}:{line}: {reason}", path.display()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
@@ -19,14 +27,9 @@ pub enum ValuesError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{} already exists; refusing to overwrite it", path.display())]
-    Exists { path: PathBuf },
+    /// A write (or, later, a bounded read) that failed; the message names the path.
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
     /// A bad identity; `origin` is a file path or an environment variable name.
     #[error("{origin}:{line}: {reason}")]
     Identity {
@@ -43,12 +46,20 @@ pub enum ValuesError {
     KeyInsteadOfPath { origin: String },
     #[error("{origin}: contains no age identity (AGE-SECRET-KEY-1…)")]
     NoIdentity { origin: String },
-    #[error("{}:{line}: {reason}", path.display())]
-    Recipient {
+    /// Every bad line of a recipients file, each named by its number and never quoted; the
+    /// message holds one `path:line: reason` per line.
+    #[error("{}", bad_lines(path, lines))]
+    Recipients {
         path: PathBuf,
-        line: usize,
-        reason: String,
+        /// (1-based line, reason), in file order.
+        lines: Vec<(usize, String)>,
     },
+    /// A recipients file that is not text.
+    #[error(
+        "{}: not a text file (it holds binary data); list one age1… public key per line",
+        path.display()
+    )]
+    RecipientsNotText { path: PathBuf },
     #[error("{}: lists no recipient; add at least one age1… public key", path.display())]
     NoRecipients { path: PathBuf },
     #[error("invalid recipient {recipient:?}: {reason}")]
@@ -71,4 +82,7 @@ pub enum ValuesError {
     },
     #[error("{}: {reason}", path.display())]
     Index { path: PathBuf, reason: String },
+    /// A sealed file that resolves outside the manifest's directory: never rewritten.
+    #[error("{} is outside the manifest's directory; nothing was resealed", path.display())]
+    Outside { path: PathBuf },
 }

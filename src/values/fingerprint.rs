@@ -14,7 +14,7 @@ use rand::RngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::domain::Fingerprint;
+use crate::domain::{Fingerprint, MAX_SEALED_VALUE_FILE_BYTES};
 
 use super::ValuesError;
 use super::keys::{Identities, Recipients};
@@ -35,7 +35,7 @@ impl FingerprintKey {
 
     /// Reads and unseals the key file.
     pub fn load(path: &Path, ids: &Identities) -> Result<Self, ValuesError> {
-        let plain = unseal_file(path, ids)?;
+        let plain = unseal_file(path, ids, MAX_SEALED_VALUE_FILE_BYTES)?;
         Self::from_text(&plain, path)
     }
 

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ValuesError;
-use super::seal::{SEALED_MODE, write_atomic};
+use super::seal::SEALED_MODE;
+use crate::domain::MAX_INDEX_FILE_BYTES;
+use crate::fs::FsError;
+use crate::fs::{WriteOptions, write_atomic};
 
 /// File name of the index, beside the manifest.
 pub const INDEX_FILE: &str = ".cfsecrets-sealed.json";
@@ -41,18 +44,20 @@ impl SealIndex {
     /// Loads the index of `base_dir`; a missing file is an empty index.
     pub fn load(base_dir: &Path) -> Result<Self, ValuesError> {
         let path = Self::path_in(base_dir);
-        match std::fs::read(&path) {
+        match crate::fs::read_bounded(&path, MAX_INDEX_FILE_BYTES) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ValuesError::Index {
                 path,
                 reason: format!(
                     "not a valid seal index ({e}); delete it and run `cfsecrets reseal --force`"
                 ),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
-                version: 1,
-                files: BTreeMap::new(),
-            }),
-            Err(source) => Err(ValuesError::Read { path, source }),
+            Err(FsError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self {
+                    version: 1,
+                    files: BTreeMap::new(),
+                })
+            }
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -63,9 +68,9 @@ impl SealIndex {
         write_atomic(
             &Self::path_in(base_dir),
             text.as_bytes(),
-            Some(SEALED_MODE),
-            false,
-        )
+            WriteOptions::replace().with_mode(SEALED_MODE),
+        )?;
+        Ok(())
     }
 
     /// Records that `sealed` (the bytes now at `rel`) was sealed to `recipients_digest`.

@@ -19,6 +19,8 @@ use zeroize::Zeroizing;
 
 use super::ValuesError;
 use super::secret::REDACTED;
+use crate::domain::{MAX_IDENTITY_FILE_BYTES, MAX_RECIPIENTS_FILE_BYTES};
+use crate::fs::FsError;
 
 /// Environment variable holding identity text (for CI secrets).
 pub const ENV_AGE_KEY: &str = "CFSECRETS_AGE_KEY";
@@ -67,13 +69,26 @@ impl Identities {
                 origin: origin.to_string(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::ReadIdentity {
-            path: path.to_path_buf(),
-            origin: origin.to_string(),
-            source,
-        })?;
-        let text = Zeroizing::new(text);
-        Self::parse(&text, &path.display().to_string())
+        let bytes =
+            crate::fs::read_capped(path, MAX_IDENTITY_FILE_BYTES).map_err(|err| match err {
+                FsError::Read { source, .. } => ValuesError::ReadIdentity {
+                    path: path.to_path_buf(),
+                    origin: origin.to_string(),
+                    source,
+                },
+                other => ValuesError::Fs(other),
+            })?;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(ValuesError::ReadIdentity {
+                path: path.to_path_buf(),
+                origin: origin.to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            });
+        };
+        Self::parse(text, &path.display().to_string())
     }
 
     /// Parses identity text; `origin` names the file or variable in errors. Errors never
@@ -173,35 +188,48 @@ pub struct Recipients {
 
 impl Recipients {
     /// Reads a recipients file: one `age1…` per line; `#` comment lines and blank lines
-    /// allowed (the format `age -R` reads). At least one key is required.
+    /// allowed (the format `age -R` reads). At least one key is required. The file is read
+    /// bounded ([`MAX_RECIPIENTS_FILE_BYTES`]); binary data is refused with a reason.
     pub fn from_file(path: &Path) -> Result<Recipients, ValuesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        let bytes = crate::fs::read_bounded(path, MAX_RECIPIENTS_FILE_BYTES)?;
+        match std::str::from_utf8(&bytes) {
+            Ok(text) if !text.contains('\0') => Self::parse(text, path),
+            _ => Err(ValuesError::RecipientsNotText {
+                path: path.to_path_buf(),
+            }),
+        }
     }
 
+    /// Parses recipients-file text, reporting every bad line (by number, never quoting it).
     pub fn parse(text: &str, path: &Path) -> Result<Recipients, ValuesError> {
         let mut keys = Vec::new();
+        let mut bad = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if line.contains('#') {
-                return Err(ValuesError::Recipient {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    reason: "put comments on their own line (as `age -R` requires)".to_string(),
-                });
+            let parsed = if looks_like_private_key(line) {
+                Err(
+                    "this is a private key, not a recipient; remove it from this file and \
+                     list its public key instead (`age-keygen -y FILE` prints it)"
+                        .to_string(),
+                )
+            } else if line.contains('#') {
+                Err("put comments on their own line (as `age -R` requires)".to_string())
+            } else {
+                Self::parse_one(line)
+            };
+            match parsed {
+                Ok(key) => keys.push(key),
+                Err(reason) => bad.push((i + 1, reason)),
             }
-            let key = Self::parse_one(line).map_err(|reason| ValuesError::Recipient {
+        }
+        if !bad.is_empty() {
+            return Err(ValuesError::Recipients {
                 path: path.to_path_buf(),
-                line: i + 1,
-                reason,
-            })?;
-            keys.push(key);
+                lines: bad,
+            });
         }
         if keys.is_empty() {
             return Err(ValuesError::NoRecipients {
@@ -340,5 +368,50 @@ mod tests {
             Recipients::parse("# none\n", Path::new("r")),
             Err(ValuesError::NoRecipients { .. })
         ));
+    }
+
+    #[test]
+    fn every_bad_recipients_line_is_named_and_an_identity_is_never_shown() {
+        let a = Identities::generate().to_recipients().remove(0);
+        let id = Identities::generate().to_file_text("now");
+        let key = id
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap();
+        let text = format!("{a}\ngarbage\n# fine\n{a} # ci\n  {key}\nage1bogus\n");
+        let err = Recipients::parse(&text, Path::new("r"))
+            .unwrap_err()
+            .to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 4, "{err}");
+        assert!(
+            lines[0].starts_with("r:2: not an age x25519 recipient"),
+            "{err}"
+        );
+        assert_eq!(
+            lines[1],
+            "r:4: put comments on their own line (as `age -R` requires)"
+        );
+        assert!(
+            lines[2].starts_with("r:5: this is a private key, not a recipient"),
+            "{err}"
+        );
+        assert!(lines[3].starts_with("r:6: "), "{err}");
+        assert!(!err.contains(key) && !err.contains("garbage") && !err.contains("bogus"));
+    }
+
+    #[test]
+    fn a_binary_recipients_file_gets_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r");
+        std::fs::write(&path, b"age1\0\xff\xfe binary").unwrap();
+        let err = Recipients::from_file(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: not a text file (it holds binary data); list one age1… public key per line",
+                path.display()
+            )
+        );
     }
 }

@@ -75,8 +75,11 @@ accounts:
     #[test]
     fn lists_each_sealed_file_once_fingerprint_key_first() {
         let path = Path::new("repo/cfsecrets.yaml");
-        let desired =
-            crate::manifest::parse(path, MANIFEST, Path::new("repo"), None, &AllFiles).unwrap();
+        let (desired, warnings) =
+            crate::manifest::parse(path, MANIFEST, Path::new("repo"), None, &AllFiles)
+                .into_result()
+                .unwrap();
+        assert!(warnings.is_empty(), "{warnings}");
         assert_eq!(
             sealed_files_of(&desired),
             vec![

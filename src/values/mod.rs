@@ -8,7 +8,8 @@
 //!
 //! * [`secret`] — [`SecretValue`], the only home of plaintext.
 //! * [`keys`] — [`Identities`] (private keys) and [`Recipients`] (public keys).
-//! * [`seal`](mod@seal) — armored sealing, armored-or-binary unsealing, atomic writes.
+//! * [`seal`](mod@seal) — armored sealing, armored-or-binary unsealing (writes go through
+//!   [`crate::fs`]).
 //! * [`bundle`] — dotenv and flat YAML bundles.
 //! * [`unseal`](mod@unseal) — [`unseal_all`] and [`check_values`] over a validated `Desired`.
 //! * [`fingerprint`] — the sealed fingerprint key and keyed value fingerprints.
@@ -31,9 +32,6 @@ pub use crate::manifest::Severity;
 pub use error::ValuesError;
 pub use fingerprint::{FingerprintKey, fingerprints};
 pub use keys::{Identities, Recipients};
-pub use seal::{seal, unseal, write_atomic};
+pub use seal::{seal, unseal};
 pub use secret::SecretValue;
-pub use unseal::{
-    LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, ProblemKind, UnsealedValues, ValueKey, ValueProblem,
-    check_values, unseal_all,
-};
+pub use unseal::{ProblemKind, UnsealedValues, ValueKey, ValueProblem, check_values, unseal_all};

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use super::ValuesError;
 use super::index::{SealIndex, index_key};
 use super::keys::{Identities, Recipients};
-use super::seal::{SEALED_MODE, seal, unseal, write_atomic};
+use super::seal::{SEALED_MODE, seal, unseal};
+use crate::domain::MAX_BUNDLE_FILE_BYTES;
+use crate::fs::{WriteOptions, write_atomic};
 
 /// What a reseal did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,7 +25,8 @@ pub struct ResealReport {
 }
 
 /// Reseals `files` (absolute or relative to the working directory; index keys are taken
-/// relative to `base_dir`). Missing files are an error.
+/// relative to `base_dir`). Missing files are an error, and so is a file that resolves
+/// outside `base_dir`: then nothing is written.
 pub fn reseal_files(
     base_dir: &Path,
     files: &[PathBuf],
@@ -34,12 +37,16 @@ pub fn reseal_files(
     let digest = recipients.digest();
     let mut index = SealIndex::load(base_dir)?;
     let mut report = ResealReport::default();
+    // The manifest's validation already refuses such paths; this keeps the rewrite inside
+    // the project whatever the caller passes.
+    if let Some(path) = files.iter().find(|p| !crate::fs::stays_inside(p, base_dir)) {
+        return Err(ValuesError::Outside { path: path.clone() });
+    }
     let mut todo = Vec::new();
     for path in files {
-        let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        // Value files and bundles alike: the larger limit bounds both (validation has
+        // already held each to its own).
+        let bytes = crate::fs::read_bounded(path, MAX_BUNDLE_FILE_BYTES)?;
         let key = index_key(base_dir, path);
         if !force && index.is_current(&key, &digest, &bytes) {
             report.unchanged.push(path.clone());
@@ -51,7 +58,13 @@ pub fn reseal_files(
     let mut failure = None;
     for (path, key, plain) in &todo {
         let result = seal(plain, recipients).and_then(|sealed| {
-            write_atomic(path, &sealed, Some(SEALED_MODE), false).map(|()| sealed)
+            write_atomic(
+                path,
+                &sealed,
+                WriteOptions::replace().with_mode(SEALED_MODE),
+            )
+            .map(|()| sealed)
+            .map_err(ValuesError::from)
         });
         match result {
             Ok(sealed) => {
@@ -86,7 +99,11 @@ pub fn seal_and_record(
     no_clobber: bool,
 ) -> Result<(), ValuesError> {
     let sealed = seal(plaintext, recipients)?;
-    write_atomic(path, &sealed, Some(SEALED_MODE), no_clobber)?;
+    let options = WriteOptions {
+        mode: Some(SEALED_MODE),
+        no_clobber,
+    };
+    write_atomic(path, &sealed, options)?;
     let mut index = SealIndex::load(base_dir)?;
     index.record(&index_key(base_dir, path), &recipients.digest(), &sealed);
     index.save(base_dir)
@@ -132,6 +149,30 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn a_file_outside_the_base_directory_is_never_rewritten() {
+        let outside = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let base = project.path();
+        let id = Identities::generate();
+        let r = Recipients::from_strings(&id.to_recipients()).unwrap();
+        let inside = base.join("a.age");
+        let far = outside.path().join("b.age");
+        seal_and_record(base, &inside, b"va", &r, true).unwrap();
+        std::fs::write(&far, seal(b"vb", &r).unwrap()).unwrap();
+        let before = (
+            std::fs::read(&inside).unwrap(),
+            std::fs::read(&far).unwrap(),
+        );
+        let err = reseal_files(base, &[inside.clone(), far.clone()], &r, &id, true).unwrap_err();
+        assert!(matches!(err, ValuesError::Outside { .. }), "{err}");
+        let after = (
+            std::fs::read(&inside).unwrap(),
+            std::fs::read(&far).unwrap(),
+        );
+        assert_eq!(before, after);
     }
 
     #[test]

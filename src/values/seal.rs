@@ -1,4 +1,4 @@
-//! Sealing and unsealing bytes with age, and atomic file writes.
+//! Sealing and unsealing bytes with age.
 //!
 //! Files we write are ASCII-armored (git-friendly diffs of whole files, no binary blobs);
 //! files we read may be armored or binary, as written by `age`, `rage` or this tool.
@@ -86,63 +86,15 @@ fn describe(err: &age::DecryptError) -> String {
     }
 }
 
-/// Reads and decrypts a sealed file.
+/// Reads (a regular file of at most `limit` bytes, refused by size before reading) and
+/// decrypts a sealed file.
 pub fn unseal_file(
     path: &Path,
     identities: &Identities,
+    limit: u64,
 ) -> Result<Zeroizing<Vec<u8>>, ValuesError> {
-    let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::fs::read_bounded(path, limit)?;
     unseal(&bytes, identities, path)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory (mode 0600),
-/// flushed to disk, then renamed over the target. The parent directory is created if
-/// needed. With `mode`, the file gets that mode just before the rename (sealed files are
-/// ciphertext; identities stay 0600). With `no_clobber`, an existing target is an error.
-pub fn write_atomic(
-    path: &Path,
-    bytes: &[u8],
-    mode: Option<u32>,
-    no_clobber: bool,
-) -> Result<(), ValuesError> {
-    let write_err = |source: std::io::Error| ValuesError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = crate::manifest::base_dir_of(path);
-    std::fs::create_dir_all(&dir).map_err(write_err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cfsecrets-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(write_err)?;
-    tmp.write_all(bytes).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    #[cfg(unix)]
-    if let Some(mode) = mode {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
-            .map_err(write_err)?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    if no_clobber {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                ValuesError::Exists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                write_err(e.error)
-            }
-        })?;
-    } else {
-        tmp.persist(path).map_err(|e| write_err(e.error))?;
-    }
-    Ok(())
 }
 
 /// Mode for sealed files (ciphertext is not secret) and for identities.
@@ -181,20 +133,5 @@ mod tests {
         );
         let err = unseal(b"garbage", &Identities::generate(), Path::new("g.age")).unwrap_err();
         assert!(err.to_string().contains("not an age file"), "{err}");
-    }
-
-    #[test]
-    fn atomic_write_no_clobber_refuses() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sub/f");
-        write_atomic(&p, b"one", Some(SEALED_MODE), true).unwrap();
-        assert!(matches!(
-            write_atomic(&p, b"two", None, true),
-            Err(ValuesError::Exists { .. })
-        ));
-        write_atomic(&p, b"three", None, false).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"three");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().collect();
-        assert_eq!(leftovers.len(), 1);
     }
 }

@@ -16,12 +16,10 @@ use super::keys::Identities;
 use super::seal::unseal_file;
 use super::secret::SecretValue;
 
-/// Largest value Cloudflare accepts, in bytes.
-pub const MAX_VALUE_BYTES: usize = 65_536;
-/// The older per-value limit some accounts still enforce; larger values get a warning.
-pub const LEGACY_VALUE_BYTES: usize = 1024;
-
 pub use crate::domain::ValueKey;
+use crate::domain::{
+    LEGACY_VALUE_BYTES, MAX_BUNDLE_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES, MAX_VALUE_BYTES,
+};
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it.
@@ -125,7 +123,11 @@ pub fn unseal_all(desired: &Desired, ids: &Identities) -> (UnsealedValues, Vec<V
                 };
                 let (file, bundle_key, result) = match &present.value {
                     ValueSource::Keep => continue,
-                    ValueSource::File(path) => (path.clone(), None, decrypt_text(path, ids)),
+                    ValueSource::File(path) => (
+                        path.clone(),
+                        None,
+                        decrypt_text(path, ids, MAX_SEALED_VALUE_FILE_BYTES),
+                    ),
                     ValueSource::Bundle { path, key: bkey } => {
                         let bundle = bundles
                             .entry(path.clone())
@@ -182,8 +184,9 @@ fn size_problem(value: &SecretValue) -> Option<ProblemKind> {
     }
 }
 
-fn decrypt_text(path: &Path, ids: &Identities) -> Result<SecretValue, ProblemKind> {
-    let bytes = unseal_file(path, ids).map_err(|e| ProblemKind::Unreadable(short_reason(&e)))?;
+fn decrypt_text(path: &Path, ids: &Identities, limit: u64) -> Result<SecretValue, ProblemKind> {
+    let bytes =
+        unseal_file(path, ids, limit).map_err(|e| ProblemKind::Unreadable(short_reason(&e)))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ProblemKind::NotUtf8)?;
     Ok(SecretValue::new(text.to_string()))
 }
@@ -192,7 +195,10 @@ fn decrypt_text(path: &Path, ids: &Identities) -> Result<SecretValue, ProblemKin
 fn short_reason(err: &super::ValuesError) -> String {
     use super::ValuesError as E;
     match err {
-        E::Read { source, .. } => format!("cannot read: {source}"),
+        E::Read { source, .. } | E::Fs(crate::fs::FsError::Read { source, .. }) => {
+            format!("cannot read: {source}")
+        }
+        E::Fs(fs) => format!("cannot read: {}", fs.reason()),
         E::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
         other => other.to_string(),
     }
@@ -200,7 +206,7 @@ fn short_reason(err: &super::ValuesError) -> String {
 
 fn load_bundle(path: &Path, ids: &Identities) -> Result<Bundle, ProblemKind> {
     let format = BundleFormat::of(path).ok_or(ProblemKind::UnknownBundleFormat)?;
-    let text = decrypt_text(path, ids)?;
+    let text = decrypt_text(path, ids, MAX_BUNDLE_FILE_BYTES)?;
     bundle::parse(text.expose_secret(), format)
         .map_err(|e| ProblemKind::BundleSyntax(e.to_string()))
 }

@@ -200,7 +200,7 @@ pub fn check_offline(configs: &[WranglerConfig], declared: &Declared) -> Diagnos
                     format!(
                         "`store_id` does not look like a store id: 32 lowercase hexadecimal \
                          characters, found {} (`cfsecrets bindings` prints it)",
-                        crate::output::count(id.chars().count(), "character", "characters")
+                        crate::text::count(id.chars().count(), "character", "characters")
                     ),
                 ));
             }

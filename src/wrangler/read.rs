@@ -11,7 +11,7 @@ use std::path::Path;
 
 pub(crate) use crate::manifest::diagnostic::shown;
 use crate::manifest::{Diagnostic, Diagnostics};
-use crate::output::printable;
+use crate::text::printable;
 
 use super::{Binding, Environment, Format, Located, Pos, WranglerConfig};
 

@@ -3,10 +3,9 @@
 //! piped into a reader that stops early (`| head`) must not turn an unfinished apply or a
 //! plan with changes into exit 0.
 
-use std::io::Write as _;
 use std::process::Stdio;
 
-use crate::support::{Emu, Project, bin};
+use crate::support::{Emu, Project, bin, secret_set};
 
 const STORE: &str = "main";
 
@@ -18,20 +17,6 @@ fn one_secret(emu: &Emu) -> Project {
         "      {STORE}:\n        secrets:\n          A: {{ value: values/A.age }}\n"
     ));
     p
-}
-
-/// Runs `cfsecrets secret set` in `p` with `value` on stdin.
-fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
-    let mut child = p
-        .command(&["secret", "set"], false)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("run cfsecrets");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(value.as_bytes()).expect("write stdin");
-    drop(stdin);
-    child.wait_with_output().expect("wait")
 }
 
 /// Runs the binary in `p` with stdout and stderr connected to a pipe whose reader is
@@ -409,17 +394,18 @@ fn a_plan_says_when_the_quota_could_not_be_checked() {
 fn wording_matches_the_rules_it_describes() {
     let emu = Emu::start();
     let p = one_secret(&emu);
-    // The label rule: ASCII letters, digits, `_`, `-`, `.`, not starting with `.`.
+    // The label rule is the manifest's: one plain path segment.
     let run = p.run(&[
         "import",
         "--account",
         crate::support::ACCOUNT,
         "--label",
-        ".x",
+        "a/b",
     ]);
     run.expect(64);
     assert!(
-        run.stderr.contains("ASCII letters") && run.stderr.contains("not start with `.`"),
+        run.stderr
+            .contains("--label `a/b` must not contain `/` or `\\` or be `.` or `..`"),
         "{}",
         run.stderr
     );
@@ -437,6 +423,18 @@ fn wording_matches_the_rules_it_describes() {
     );
     // A hand-made secret planned without an identity: no dangling "written once as".
     emu.create_by_hand(STORE, "A", "journey-hand-made-51c2", "by hand");
+    // What that rule allows, `check` accepts.
+    p.run(&[
+        "import",
+        "--account",
+        crate::support::ACCOUNT,
+        "--label",
+        ".my prod",
+        "--out",
+        "imported.yaml",
+    ])
+    .expect(0);
+    p.run(&["check", "-f", "imported.yaml"]).expect(0);
     let run = p.run_without_identity(&["plan"]);
     assert!(run.stdout.contains("main/A"), "{}", run.stdout);
     assert!(

@@ -83,7 +83,12 @@ fn seal_binary(p: &Project, rel: &str, plaintext: &[u8]) {
 fn seal_bytes(p: &Project, rel: &str, plaintext: &[u8]) {
     let r = Recipients::from_file(&p.path(".age-recipients")).unwrap();
     let sealed = cfsecrets::values::seal(plaintext, &r).unwrap();
-    cfsecrets::values::write_atomic(&p.path(rel), &sealed, None, false).unwrap();
+    cfsecrets::fs::write_atomic(
+        &p.path(rel),
+        &sealed,
+        cfsecrets::fs::WriteOptions::replace(),
+    )
+    .unwrap();
 }
 
 /// Everything the emulator can show about itself: request log, counters, state dump (both

@@ -1,18 +1,44 @@
 //! The one integration-test binary. Each module is a chapter; the list reads like a table of
-//! contents. Tests that need a server start the emulator in-process on 127.0.0.1:0.
+//! contents, from the inside out. Tests that need a server start the emulator in-process on
+//! 127.0.0.1:0 and reach nothing else.
 
-mod bindings;
-mod ci;
-mod client;
-mod contract;
-mod docs;
-mod e2e;
-mod emulator;
-mod gauntlet;
-mod journeys;
-mod leaks;
-mod manifest;
-mod plan;
-mod quickstart;
+/// The emulator, the binary's environment and the project fixtures every chapter shares.
 mod support;
+
+// ── The rooms, one by one ──────────────────────────────────────────────────────────────
+/// The client against purpose-built fakes.
+mod client;
+/// The client against the emulator: where the two halves of the API meet.
+mod contract;
+/// The emulator in raw HTTP, against hand-written expectations and fixtures.
+mod emulator;
+/// The manifest: every validation rule, the full diagnostics of a broken manifest.
+mod manifest;
+/// The planner on hand-built states, its three renderings, and its properties.
+mod plan;
+/// Sealed values: identities, `init`, `secret set`, `reseal`, interop with the `age` CLI.
 mod values;
+
+// ── The binary, end to end ─────────────────────────────────────────────────────────────
+/// Workers bindings: `check --wrangler` and `bindings`.
+mod bindings;
+/// Plan, apply, plan again, against the emulator: renames, pruning, safety, saved plans.
+mod e2e;
+/// Journeys found by exploratory testing, each pinned after its fix.
+mod journeys;
+/// The quickstart's three steps through the real binary.
+mod quickstart;
+
+// ── Gauntlets: what must hold whatever users and networks do ───────────────────────────
+/// Bad input, class by class: documented exit, position, no write, no file changed.
+mod bad_input;
+/// Faults from a proxy of our own: convergence, nothing desired lost, SIGKILL mid-apply.
+mod gauntlet;
+/// Secret values, credentials and identities never appear anywhere.
+mod leaks;
+
+// ── What users read and copy ───────────────────────────────────────────────────────────
+/// The CI examples, executed job by job with stubbed `gh`, `curl` and `cargo`.
+mod ci;
+/// README commands and links, `--help`, and orphaned snapshots.
+mod docs;

@@ -43,8 +43,15 @@ impl FileCheck for Files {
     }
 }
 
+/// The desired state of a manifest without any problem (no warning either), or every
+/// diagnostic of one with an error.
 fn parse_with(yaml: &str, env: Option<&str>, files: &Files) -> Result<Desired, Diagnostics> {
     manifest::parse(Path::new("m.yaml"), yaml, Path::new("base"), env, files)
+        .into_result()
+        .map(|(desired, warnings)| {
+            assert!(warnings.is_empty(), "{warnings}");
+            desired
+        })
 }
 
 fn parse(yaml: &str) -> Result<Desired, Diagnostics> {
@@ -738,6 +745,22 @@ fn accounts_and_stores_must_not_be_empty() {
 }
 
 #[test]
+fn an_entry_with_an_empty_body_is_called_empty_and_nothing_more() {
+    let yaml = "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\n\
+                accounts:\n  prod:\n";
+    assert_one(
+        yaml,
+        "5:3",
+        "account `prod` is empty; expected a map with `stores` and optionally `account_id`",
+    );
+    assert_one(
+        &with_secrets(&["A:"]),
+        "12:11",
+        "secret `A` is empty; expected a map such as `{ value: … }`",
+    );
+}
+
+#[test]
 fn labels_and_store_names_are_single_path_segments() {
     let yaml = with_secrets(&["A: { value: keep }"]).replace("  prod:", "  '../prod':");
     assert_one(&yaml, "7:3", "account label `../prod` must not contain `/`");
@@ -853,7 +876,9 @@ fn cfsecrets() -> Command {
 
 #[test]
 fn load_reports_an_unreadable_manifest() {
-    let diags = manifest::load(Path::new("does/not/exist.yaml"), None).unwrap_err();
+    let diags = manifest::load(Path::new("does/not/exist.yaml"), None)
+        .into_result()
+        .unwrap_err();
     assert_eq!(
         diags.to_string(),
         "does/not/exist.yaml: error: cannot read the manifest: file not found"
@@ -890,11 +915,13 @@ fn the_examples_pass_check() {
 #[test]
 fn example_values_are_armored_age_files() {
     for example in ["small", "multi-account"] {
-        let desired = manifest::load(
+        let (desired, warnings) = manifest::load(
             &repo().join(format!("examples/{example}/cfsecrets.yaml")),
             None,
         )
+        .into_result()
         .unwrap();
+        assert!(warnings.is_empty(), "{warnings}");
         let mut files = vec![desired.fingerprint_key.clone()];
         for store in desired.accounts.iter().flat_map(|a| &a.stores) {
             for secret in store.secrets.values() {

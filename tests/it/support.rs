@@ -17,7 +17,8 @@ use cfsecrets::cloudflare::{Auth, Client, ClientConfig, Credential, ListSecrets,
 use cfsecrets::emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, FaultKind, ScheduledFault,
 };
-use cfsecrets::values::{Recipients, seal, write_atomic};
+use cfsecrets::fs::{WriteOptions, write_atomic};
+use cfsecrets::values::{Recipients, seal};
 
 /// The token the emulator demands and the binary presents.
 pub const TOKEN: &str = "e2e-test-token-0f3b";
@@ -221,6 +222,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Self {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     /// Panics with both streams unless the exit code is `code`.
     #[track_caller]
@@ -326,7 +337,7 @@ impl Project {
     pub fn seal(&self, rel: &str, plaintext: &str) {
         let recipients = Recipients::from_file(&self.path(".age-recipients")).unwrap();
         let sealed = seal(plaintext.as_bytes(), &recipients).unwrap();
-        write_atomic(&self.path(rel), &sealed, None, false).unwrap();
+        write_atomic(&self.path(rel), &sealed, WriteOptions::replace()).unwrap();
         for line in plaintext.lines() {
             // Bundles: remember each value, not the `KEY=` part.
             let value = line.split_once('=').map(|(_, v)| v).unwrap_or(line);
@@ -441,6 +452,31 @@ pub fn assert_shape(expected: &serde_json::Value, actual: &serde_json::Value, at
         }
         _ => assert_eq!(expected, actual, "{at}"),
     }
+}
+
+/// Runs `cfsecrets secret set` in `p` with `value` on stdin. `args` may start with global
+/// flags (`-f FILE`); they go before the subcommand.
+pub fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let (global, rest) = match args {
+        ["-f", file, rest @ ..] => (vec!["-f", *file], rest),
+        rest => (Vec::new(), rest),
+    };
+    let mut child = p
+        .command(&global, false)
+        .args(["secret", "set"])
+        .args(rest)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run cfsecrets");
+    let mut stdin = child.stdin.take().expect("stdin");
+    match stdin.write_all(value.as_bytes()) {
+        // The command may stop reading early (a value over its bound).
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.expect("write stdin"),
+    }
+    drop(stdin);
+    child.wait_with_output().expect("wait")
 }
 
 /// Whether the outside program `tool` is on `PATH` for the test named `test`. A fresh machine

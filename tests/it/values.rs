@@ -405,7 +405,7 @@ fn secret_set_rejects_bad_input_before_writing() {
                 "--scopes",
                 "ai-gateway",
             ],
-            "did you mean ai_gateway",
+            "unknown scope `ai-gateway`; did you mean `ai_gateway`?",
         ),
         (&["secret", "set", "X", "--account", "nope"], "no account"),
         (&["secret", "set", "X", "--account", "staging"], "--store"),
