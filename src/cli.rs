@@ -44,11 +44,6 @@ pub struct GlobalArgs {
     /// Print only results and errors, no progress.
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
-
-    /// The environment commands read (credentials, identities, account id). Not a flag: the
-    /// process environment by default, a fixed set when embedded.
-    #[arg(skip)]
-    pub env: crate::commands::Env,
 }
 
 /// How to reach the Cloudflare API.

@@ -63,6 +63,7 @@ pub mod cloudflare;
 pub mod commands;
 pub mod domain;
 pub mod emulator;
+pub mod env;
 pub mod fs;
 pub mod live;
 pub mod manifest;

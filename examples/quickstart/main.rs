@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
     let api_url = emulator.base_url();
     eprintln!("emulator listening on {api_url}\n");
 
-    let mut out = Output::stdio(false);
+    let mut out = Output::stdio(false, &Env::process());
     let env = Env::fixed([("CLOUDFLARE_API_TOKEN", DEMO_TOKEN)]);
     let common = |command: &str| {
         vec![

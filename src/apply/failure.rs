@@ -2,6 +2,7 @@
 //! from the typed [`ClientError`] and never from its text.
 
 use crate::cloudflare::{ClientError, ErrorKind};
+use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES};
 
 /// Why a write failed, as far as running `apply` again is concerned. Derived from the typed
 /// [`ClientError`] (never from its text), so the command can say whether a second run will
@@ -65,6 +66,42 @@ impl FailureCause {
     /// Whether running `apply` again is expected to finish the work.
     pub fn is_transient(self) -> bool {
         self == Self::Transient
+    }
+
+    /// What to change before running `apply` again; `None` for a transient cause (running
+    /// again is the remedy). Names no value.
+    pub fn advice(self) -> Option<String> {
+        let advice = match self {
+            Self::ValueTooLong => format!(
+                "the account refuses a value this long (secret_value_too_long): some accounts \
+                 still accept at most {LEGACY_VALUE_BYTES} bytes, the documented limit is \
+                 {MAX_VALUE_BYTES}; shorten the value named above (`cfsecrets secret set`) or \
+                 remove it from the manifest"
+            ),
+            Self::SecretQuota => "the account's secret quota is full \
+                 (maximum_secrets_exceeded): delete secrets it no longer needs, or ask \
+                 Cloudflare to raise the quota"
+                .to_string(),
+            Self::StoreLimit => "the account cannot hold another store \
+                 (maximum_stores_exceeded): declare the store the account already has, or \
+                 delete the other store first"
+                .to_string(),
+            Self::Credentials => "the credentials were refused: check \
+                 CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL) and that \
+                 the token has Secrets Store Read and Write for this account"
+                .to_string(),
+            Self::Scopes => "a scope was refused (secret_scope_invalid or \
+                 secret_scopes_empty): fix the scopes of the secret named above in the manifest"
+                .to_string(),
+            Self::Refused => "the API refused a request (the error above names it): \
+                 change what it names first"
+                .to_string(),
+            Self::Verification => "a check apply makes on its own work failed (see \
+                 above): look at the store before running apply again"
+                .to_string(),
+            Self::Transient => return None,
+        };
+        Some(advice)
     }
 
     /// Of a write's failure and a follow-up's failure, the one that decides: a permanent

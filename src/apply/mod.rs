@@ -43,7 +43,7 @@ use crate::plan::{AccountPlan, Action, ActionKind, Appliable, Plan, RefusedPlan,
 use crate::values::{FingerprintKey, SecretValue, UnsealedValues};
 
 pub use failure::FailureCause;
-pub use report::{ApplyReport, DoneTally, Event, Failure, describe};
+pub use report::{ApplyReport, DoneTally, Event, Failure, Timing, describe};
 
 use report::{Outcome, Step};
 

@@ -1,9 +1,13 @@
 //! What an apply did: the [`ApplyReport`] (done, failed with their causes, not attempted,
-//! write requests, [`DoneTally`]), the progress [`Event`]s the command shows while it runs,
-//! and the one-line [`describe`] of an action that both use. Names only; never a value.
+//! write requests, [`DoneTally`]) and its wording (the summary line, the failure report and
+//! what to do next), the progress [`Event`]s the command shows while it runs, and the
+//! one-line [`describe`] of an action that both use. Names only; never a value.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::time::Duration;
+
+use crate::text::count;
 
 use crate::plan::{AccountPlan, Action, ActionKind};
 
@@ -24,6 +28,45 @@ pub enum Event {
         action: String,
         error: String,
     },
+}
+
+impl Event {
+    /// Whether the event is a failure (worth a line even above a progress bar).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Event::Failed { .. })
+    }
+}
+
+impl fmt::Display for Event {
+    /// `done: prod: create main/A (note)` or `failed: prod: update main/B: error`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Done {
+                account,
+                action,
+                note: Some(note),
+            } => write!(f, "done: {account}: {action} ({note})"),
+            Event::Done {
+                account, action, ..
+            } => write!(f, "done: {account}: {action}"),
+            Event::Failed {
+                account,
+                action,
+                error,
+            } => write!(f, "failed: {account}: {action}: {error}"),
+        }
+    }
+}
+
+/// The client's side of an apply, for the summary line: retries and time spent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    /// Attempts after the first, over all calls.
+    pub retries: u64,
+    /// Time spent waiting for the pacer.
+    pub pacer_wait: Duration,
+    /// The apply from start to end.
+    pub total: Duration,
 }
 
 /// One failed action (or verification) with its error and why it failed.
@@ -82,6 +125,74 @@ impl ApplyReport {
             .filter(|c| !c.is_transient())
             .collect();
         set.into_iter().collect()
+    }
+
+    /// `2 actions done (1 store created, 3 secrets created), 2 write requests, 0 retries,
+    /// 0.0s waiting on the pacer, 0.4s in total`.
+    pub fn summary(&self, timing: Timing) -> String {
+        let tally = self.tally.describe();
+        format!(
+            "{} done{}, {}, {}, {:.1}s waiting on the pacer, {:.1}s in total",
+            count(self.done.len(), "action", "actions"),
+            if tally.is_empty() {
+                String::new()
+            } else {
+                format!(" ({tally})")
+            },
+            count(
+                self.write_requests as usize,
+                "write request",
+                "write requests"
+            ),
+            count(timing.retries as usize, "retry", "retries"),
+            timing.pacer_wait.as_secs_f64(),
+            timing.total.as_secs_f64()
+        )
+    }
+
+    /// The report of an apply that stopped: what was done, what failed, what was not
+    /// attempted, the summary line and what to do next.
+    pub fn failure_text(&self, timing: Timing) -> String {
+        let mut text = String::from("apply stopped after a failure.\n");
+        let failed: Vec<String> = self.failed.iter().map(ToString::to_string).collect();
+        for (title, lines) in [
+            ("done", &self.done),
+            ("failed", &failed),
+            ("not attempted", &self.not_attempted),
+        ] {
+            text.push_str(&format!("{title} ({}):\n", lines.len()));
+            for line in lines.iter() {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
+        text.push_str(&format!("{}.\n{}", self.summary(timing), self.what_next()));
+        text
+    }
+
+    /// What to do after a failed apply: run it again when every failure was transient; else
+    /// say, per cause, that it will fail again and what to change. Names no value.
+    pub fn what_next(&self) -> String {
+        let again = "Run `cfsecrets apply` again to finish: it re-plans from the live state.\n";
+        if self.only_transient_failures() {
+            return again.to_string();
+        }
+        let mut text = String::from(
+            "Running `cfsecrets apply` again will fail the same way until this is changed:\n",
+        );
+        for advice in self
+            .permanent_causes()
+            .into_iter()
+            .filter_map(FailureCause::advice)
+        {
+            text.push_str(&format!("  - {advice}\n"));
+        }
+        if self.any_transient_failure() {
+            text.push_str(
+                "The other failures were transient: once the above is fixed, run `cfsecrets \
+                 apply` again to finish.\n",
+            );
+        }
+        text
     }
 
     /// Whether a failure was recorded: nothing new starts after one.
@@ -147,7 +258,7 @@ impl DoneTally {
         if self.stores_created > 0 {
             parts.push(format!(
                 "{} created",
-                crate::text::count(self.stores_created, "store", "stores")
+                count(self.stores_created, "store", "stores")
             ));
         }
         let mut noun = true;
@@ -161,10 +272,7 @@ impl DoneTally {
                 continue;
             }
             if noun {
-                parts.push(format!(
-                    "{} {verb}",
-                    crate::text::count(n, "secret", "secrets")
-                ));
+                parts.push(format!("{} {verb}", count(n, "secret", "secrets")));
                 noun = false;
             } else {
                 parts.push(format!("{n} {verb}"));

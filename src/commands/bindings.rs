@@ -8,23 +8,18 @@
 
 use anyhow::Context as _;
 
-use crate::cli::{BindingsArgs, BindingsFormat, GlobalArgs};
-use crate::commands::plan::{client_from, watching_pacer};
-use crate::commands::{AlreadyReported, Status, UsageError, load_manifest};
+use crate::cli::{BindingsArgs, BindingsFormat};
+use crate::commands::context::Context;
+use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::manifest::{DesiredAccount, DesiredStore};
-use crate::output::Output;
 use crate::text::{count, printable};
 use crate::wrangler::Declared;
 use crate::wrangler::check::looks_like_store_id;
 use crate::wrangler::render::{self, Entry, Style};
 
-pub async fn run(
-    out: &mut Output,
-    global: &GlobalArgs,
-    args: &BindingsArgs,
-) -> anyhow::Result<Status> {
-    let desired = load_manifest(out, global)?;
-    let manifest = global.manifest.display().to_string();
+pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Result<Status> {
+    let desired = cx.load_manifest()?;
+    let manifest = cx.global.manifest.display().to_string();
     let account = find_account(&desired.accounts, &args.account, &manifest)?;
     let store = find_store(account, args.store.as_deref())?;
     let offline_id = match &args.store_id {
@@ -35,14 +30,14 @@ pub async fn run(
     let declared = Declared::from_desired(&desired);
     let selection = render::select(&declared, &account.label, &store.name, &args.secrets);
     for skipped in &selection.skipped {
-        out.warn(skipped)?;
+        cx.out.warn(skipped)?;
     }
     if !selection.refused.is_empty() {
         let mut text = String::new();
         for refused in &selection.refused {
             text.push_str(&format!("error: {refused}\n"));
         }
-        out.eprint(&text)?;
+        cx.out.eprint(&text)?;
         return Err(AlreadyReported(format!(
             "bindings: {}",
             count(selection.refused.len(), "secret refused", "secrets refused")
@@ -63,7 +58,7 @@ pub async fn run(
 
     let store_id = match offline_id {
         Some(id) => id,
-        None => live_store_id(out, global, args, account, store).await?,
+        None => live_store_id(cx, args, account, store).await?,
     };
     let entries: Vec<Entry> = selection
         .chosen
@@ -79,14 +74,15 @@ pub async fn run(
         BindingsFormat::Jsonc => Style::Jsonc,
         BindingsFormat::Ts => Style::Ts,
     };
-    out.print(&render::render(
-        style,
-        &account.label,
-        &store.name,
-        &entries,
-    ))
-    .context("cannot write to stdout")?;
-    out.status(&format!(
+    cx.out
+        .print(&render::render(
+            style,
+            &account.label,
+            &store.name,
+            &entries,
+        ))
+        .context("cannot write to stdout")?;
+    cx.out.status(&format!(
         "{} for {place}",
         count(entries.len(), "binding", "bindings")
     ))?;
@@ -157,19 +153,17 @@ fn store_id_flag(id: &str) -> anyhow::Result<String> {
 
 /// The live id of the store, from one `GET /stores`.
 async fn live_store_id(
-    out: &mut Output,
-    global: &GlobalArgs,
+    cx: &mut Context<'_>,
     args: &BindingsArgs,
     account: &DesiredAccount,
     store: &DesiredStore,
 ) -> anyhow::Result<String> {
-    let client = client_from(&args.api, &global.env)?;
+    let client = cx.client(&args.api)?;
     let account_id = account.account_id.as_str();
-    let stores = watching_pacer(&client, client.list_stores(account_id), |line| {
-        let _ = out.status(&line);
-    })
-    .await
-    .with_context(|| format!("cannot list the stores of account {}", account.label))?;
+    let stores = cx
+        .paced(&client, client.list_stores(account_id))
+        .await
+        .with_context(|| format!("cannot list the stores of account {}", account.label))?;
     let found = stores.into_iter().find(|s| s.name == store.name);
     match found {
         // The id is printed into a config file: only plain id characters get through.

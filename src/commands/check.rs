@@ -4,35 +4,31 @@
 
 use anyhow::Context as _;
 
-use crate::cli::{CheckArgs, GlobalArgs};
-use crate::commands::{AlreadyReported, Status, identity_missing};
-use crate::manifest::{Counts, Desired, Diagnostics, Severity};
-use crate::output::Output;
+use crate::cli::CheckArgs;
+use crate::commands::Status;
+use crate::commands::context::Context;
+use crate::manifest::{Counts, Desired, Severity};
 use crate::text::count;
 use crate::values::{self, FingerprintKey};
 
-pub async fn run(
-    out: &mut Output,
-    global: &GlobalArgs,
-    args: &CheckArgs,
-) -> anyhow::Result<Status> {
-    let desired = crate::commands::load_manifest(out, global)?;
+pub(super) async fn run(cx: &mut Context<'_>, args: &CheckArgs) -> anyhow::Result<Status> {
+    let desired = cx.load_manifest()?;
     // The recipients file is read offline too: a bad line would otherwise surface only at
     // the next `secret set` or `reseal`.
     if let Err(err) = values::Recipients::from_file(&desired.recipients_file) {
         // One problem per line (a recipients file reports every bad line).
         let text = err.to_string();
         let lines: Vec<String> = text.lines().map(|l| format!("error: {l}\n")).collect();
-        return Err(failed(out, lines.concat(), lines.len(), 0)?);
+        return Err(cx.failed(lines.concat(), lines.len(), 0)?);
     }
-    let mut line = summary_line(&global.manifest.display().to_string(), desired.counts());
+    let mut line = summary_line(&cx.global.manifest.display().to_string(), desired.counts());
     if !args.wrangler.is_empty() {
-        line.push_str(&check_wrangler(out, &desired, &args.wrangler)?);
+        line.push_str(&check_wrangler(cx, &desired, &args.wrangler)?);
     }
     if args.decrypt {
-        line.push_str(&check_values(out, &desired, global)?);
+        line.push_str(&check_values(cx, &desired)?);
     }
-    out.print(&line).context("cannot write to stdout")?;
+    cx.out.print(&line).context("cannot write to stdout")?;
     Ok(Status::Success)
 }
 
@@ -40,17 +36,18 @@ pub async fn run(
 /// manifest. Prints every diagnostic to stderr; returns the summary suffix when none is an
 /// error.
 fn check_wrangler(
-    out: &mut Output,
+    cx: &mut Context<'_>,
     desired: &Desired,
     paths: &[std::path::PathBuf],
 ) -> anyhow::Result<String> {
     let declared = crate::wrangler::Declared::from_desired(desired);
     let (configs, diagnostics) = crate::wrangler::load_and_check(paths, &declared);
     if diagnostics.has_errors() {
-        return Err(report(out, &diagnostics)?);
+        return Err(cx.report(&diagnostics)?);
     }
     if !diagnostics.is_empty() {
-        out.eprint(&format!("{diagnostics}\n"))
+        cx.out
+            .eprint(&format!("{diagnostics}\n"))
             .context("cannot write to stderr")?;
     }
     let bindings = configs.iter().map(|c| c.bindings.len()).sum();
@@ -71,13 +68,8 @@ fn check_wrangler(
 /// `check --decrypt`: unseals the fingerprint key and every value and checks each one.
 /// Prints problems (never values) to stderr; returns the summary suffix when none is an
 /// error.
-fn check_values(
-    out: &mut Output,
-    desired: &Desired,
-    global: &GlobalArgs,
-) -> anyhow::Result<String> {
-    let ids = crate::commands::identities(global)?
-        .ok_or_else(|| identity_missing("`check --decrypt` needs an identity"))?;
+fn check_values(cx: &mut Context<'_>, desired: &Desired) -> anyhow::Result<String> {
+    let ids = cx.require_identities("`check --decrypt` needs an identity")?;
     let mut lines = Vec::new();
     let mut errors = 0;
     let mut warnings = 0;
@@ -99,11 +91,12 @@ fn check_values(
     let counts = desired.counts();
     let checked = counts.secrets - counts.absent - counts.kept;
     if !lines.is_empty() {
-        out.eprint(&(lines.join("\n") + "\n"))
+        cx.out
+            .eprint(&(lines.join("\n") + "\n"))
             .context("cannot write to stderr")?;
     }
     if errors > 0 {
-        return Err(failed(out, String::new(), errors, warnings)?);
+        return Err(cx.failed(String::new(), errors, warnings)?);
     }
     let mut suffix = format!(
         "; {} decrypted and checked",
@@ -115,40 +108,8 @@ fn check_values(
     Ok(suffix)
 }
 
-/// Prints every diagnostic and a count line to stderr; returns the error to exit 1 with.
-pub fn report(out: &mut Output, diagnostics: &Diagnostics) -> anyhow::Result<anyhow::Error> {
-    let mut text = String::new();
-    for d in diagnostics.iter() {
-        text.push_str(&d.to_string());
-        text.push('\n');
-    }
-    let errors = diagnostics.error_count();
-    let warnings = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
-    failed(out, text, errors, warnings)
-}
-
-/// Prints `text` and the `check failed: N errors, M warnings` line; returns the error to
-/// exit 1 with.
-fn failed(
-    out: &mut Output,
-    mut text: String,
-    errors: usize,
-    warnings: usize,
-) -> anyhow::Result<anyhow::Error> {
-    let mut tally = count(errors, "error", "errors");
-    if warnings > 0 {
-        tally.push_str(&format!(", {}", count(warnings, "warning", "warnings")));
-    }
-    text.push_str(&format!("check failed: {tally}\n"));
-    out.eprint(&text).context("cannot write to stderr")?;
-    Ok(AlreadyReported(format!("check failed: {tally}")).into())
-}
-
 /// `ok: cfsecrets.yaml — 2 accounts, 3 stores, 12 secrets (1 absent, 1 kept)`.
-pub fn summary_line(manifest: &str, c: Counts) -> String {
+fn summary_line(manifest: &str, c: Counts) -> String {
     let mut line = format!(
         "ok: {manifest} — {}, {}, {}",
         count(c.accounts, "account", "accounts"),

@@ -1,14 +1,14 @@
 //! `cfsecrets emulator`: runs the Secrets Store API emulator in the foreground until Ctrl-C.
 
-use anyhow::Context;
+use anyhow::Context as _;
 
 use crate::cli::EmulatorArgs;
+use crate::commands::context::Context;
 use crate::commands::{Status, UsageError};
 use crate::emulator::{BatchMode, Emulator, EmulatorConfig, FaultConfig};
-use crate::output::Output;
 
 /// Turns the flags into an emulator configuration, checking the fractions.
-pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
+fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
     for (flag, p) in [
         ("--error-rate", args.error_rate),
         ("--drop-rate", args.drop_rate),
@@ -65,7 +65,8 @@ pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, UsageError> {
     })
 }
 
-pub async fn run(out: &mut Output, args: &EmulatorArgs) -> anyhow::Result<Status> {
+pub(super) async fn run(cx: &mut Context<'_>, args: &EmulatorArgs) -> anyhow::Result<Status> {
+    let out = &mut *cx.out;
     let config = config(args)?;
     let token_note = if config.token.is_some() {
         "clients must send the token given by --token (Bearer, or X-Auth-Key with X-Auth-Email)"

@@ -13,13 +13,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::cli::{GlobalArgs, ImportArgs};
-use crate::commands::plan::{check_out_dir, client_from, watching_pacer};
+use crate::cli::ImportArgs;
+use crate::commands::context::{Context, check_out_dir};
 use crate::commands::{Status, UsageError};
 use crate::domain::{AccountId, check_label};
-use crate::live::{self, LiveStore};
+use crate::live::{self, LiveAccount, LiveStore};
 use crate::manifest::write::{
-    self, FINGERPRINT_KEY, ImportedSecret, ImportedStore, RECIPIENTS_FILE,
+    self, FINGERPRINT_KEY, ImportCounts, ImportedSecret, ImportedStore, RECIPIENTS_FILE,
 };
 use crate::output::Output;
 use crate::text::count;
@@ -45,11 +45,7 @@ fn to_import<'a>(stores: &[&'a LiveStore]) -> Vec<ImportedStore<'a>> {
         .collect()
 }
 
-pub async fn run(
-    out: &mut Output,
-    global: &GlobalArgs,
-    args: &ImportArgs,
-) -> anyhow::Result<Status> {
+pub(super) async fn run(cx: &mut Context<'_>, args: &ImportArgs) -> anyhow::Result<Status> {
     let account_id =
         AccountId::parse(args.account.trim()).map_err(|e| UsageError(format!("--account: {e}")))?;
     // The manifest's own rule for account labels, so the imported file passes `check`.
@@ -66,19 +62,40 @@ pub async fn run(
             anyhow::bail!("{} already exists; import never overwrites", path.display());
         }
     }
-    let client = client_from(&args.api, &global.env)?;
-    out.status(&format!("reading account {account_id}"))?;
-    let live = watching_pacer(
-        &client,
-        live::fetch(&client, std::slice::from_ref(&account_id)),
-        |line| {
-            let _ = out.status(&line);
-        },
-    )
-    .await
-    .context("cannot read the live state")?;
+    let client = cx.client(&args.api)?;
+    cx.out.status(&format!("reading account {account_id}"))?;
+    let live = cx
+        .paced(
+            &client,
+            live::fetch(&client, std::slice::from_ref(&account_id)),
+        )
+        .await
+        .context("cannot read the live state")?;
     let account = live.accounts.first().context("the account was not read")?;
-    let stores: Vec<&LiveStore> = match &args.store {
+    let stores = chosen_stores(account, args.store.as_deref())?;
+    let (text, counts) = write::imported(&args.label, &account_id, &to_import(&stores));
+    match &args.out {
+        None => cx.out.print(&text).context("cannot write to stdout")?,
+        Some(path) => write_new(cx.out, path, &text, &counts)?,
+    }
+    if counts.skipped > 0 {
+        cx.out.warn(&format!(
+            "{} could not be expressed and {} left as comments",
+            count(counts.skipped, "live secret", "live secrets"),
+            if counts.skipped == 1 { "is" } else { "are" }
+        ))?;
+    }
+    note_missing_files(cx.out, args.out.as_deref())?;
+    Ok(Status::Success)
+}
+
+/// The stores to import: the one named by `--store`, else every store of the account.
+fn chosen_stores<'a>(
+    account: &'a LiveAccount,
+    name: Option<&str>,
+) -> anyhow::Result<Vec<&'a LiveStore>> {
+    let account_id = &account.account_id;
+    let stores: Vec<&LiveStore> = match name {
         Some(name) => vec![account.store(name).with_context(|| {
             let names: Vec<&str> = account.stores.iter().map(|s| s.name.as_str()).collect();
             format!(
@@ -95,35 +112,36 @@ pub async fn run(
     if stores.is_empty() {
         anyhow::bail!("account {account_id} holds no secrets store; nothing to import");
     }
-    let (text, counts) = write::imported(&args.label, &account_id, &to_import(&stores));
-    match &args.out {
-        None => out.print(&text).context("cannot write to stdout")?,
-        Some(path) => {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            file.write_all(text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            out.status(&format!(
-                "wrote {}: {} in {}, each with `value: keep`",
-                path.display(),
-                count(counts.secrets, "secret", "secrets"),
-                count(counts.stores, "store", "stores")
-            ))?;
-        }
-    }
-    if counts.skipped > 0 {
-        out.warn(&format!(
-            "{} could not be expressed and {} left as comments",
-            count(counts.skipped, "live secret", "live secrets"),
-            if counts.skipped == 1 { "is" } else { "are" }
-        ))?;
-    }
-    let base = args
-        .out
-        .as_deref()
+    Ok(stores)
+}
+
+/// Writes the manifest to `path`, which must not exist yet.
+fn write_new(
+    out: &mut Output,
+    path: &Path,
+    text: &str,
+    counts: &ImportCounts,
+) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    out.status(&format!(
+        "wrote {}: {} in {}, each with `value: keep`",
+        path.display(),
+        count(counts.secrets, "secret", "secrets"),
+        count(counts.stores, "store", "stores")
+    ))?;
+    Ok(())
+}
+
+/// Says how to create the recipients file and the fingerprint key the manifest references,
+/// when they do not exist beside it.
+fn note_missing_files(out: &mut Output, manifest: Option<&Path>) -> anyhow::Result<()> {
+    let base = manifest
         .map(crate::fs::dir_of)
         .unwrap_or_else(|| Path::new(".").to_path_buf());
     let missing: Vec<&str> = [RECIPIENTS_FILE, FINGERPRINT_KEY]
@@ -139,5 +157,5 @@ pub async fn run(
             if missing.len() == 1 { "does" } else { "do" }
         ))?;
     }
-    Ok(Status::Success)
+    Ok(())
 }

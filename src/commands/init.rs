@@ -2,17 +2,16 @@
 //! fingerprint key and, if asked, a new identity (0600). Refuses to overwrite anything and
 //! checks every input before writing the first file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::Context as _;
 
-use crate::cli::{GlobalArgs, InitArgs};
+use crate::cli::InitArgs;
+use crate::commands::context::{Context, recipients_count};
 use crate::commands::{Status, UsageError};
 use crate::domain::AccountId;
 use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::write::{self, FINGERPRINT_KEY, RECIPIENTS_FILE, SCHEMA_PATH};
-use crate::output::Output;
-use crate::text::count;
 use crate::values::fingerprint::FingerprintKey;
 use crate::values::seal::{IDENTITY_MODE, SEALED_MODE};
 use crate::values::{Identities, Recipients};
@@ -21,37 +20,83 @@ use crate::values::{Identities, Recipients};
 const NEW_FILE: WriteOptions = WriteOptions::create_new().with_mode(SEALED_MODE);
 const NEW_IDENTITY: WriteOptions = WriteOptions::create_new().with_mode(IDENTITY_MODE);
 
-pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Status> {
-    let manifest = if args.dir == Path::new(".") {
-        global.manifest.clone()
-    } else {
-        args.dir.join(&global.manifest)
-    };
-    // `Path::new("").join(x)` is `x`: paths print without a leading `./`.
-    let base = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
-    let recipients_path = base.join(RECIPIENTS_FILE);
-    let key_path = base.join(FINGERPRINT_KEY);
-
+pub(super) async fn run(cx: &mut Context<'_>, args: &InitArgs) -> anyhow::Result<Status> {
+    let paths = Paths::new(&cx.global.manifest, args);
     // Every check before the first write.
-    let mut targets = vec![manifest.clone(), recipients_path.clone(), key_path.clone()];
-    targets.extend(args.generate_identity.clone());
-    for path in &targets {
-        if path.exists() {
-            anyhow::bail!("{} already exists; init never overwrites", path.display());
-        }
-    }
+    paths.refuse_existing()?;
     let account_id = match &args.account_id {
         Some(id) => Some(
             AccountId::parse(id.trim()).map_err(|e| UsageError(format!("--account-id: {e}")))?,
         ),
         None => None,
     };
-    let generated = args
-        .generate_identity
-        .as_ref()
-        .map(|_| Identities::generate());
+    let generated = paths.identity.as_ref().map(|_| Identities::generate());
+    let recipients = recipients_of(generated.as_ref(), &args.recipients)?;
+
+    let mut created = Vec::new();
+    if let (Some(path), Some(identity)) = (&paths.identity, &generated) {
+        created.push(write_identity(path, identity)?);
+    }
+    created.push(write_recipients(&paths.recipients, &recipients)?);
+    created.push(write_fingerprint_key(&paths, &recipients)?);
+    let text = write::skeleton(account_id.as_ref(), paths.base.join(SCHEMA_PATH).is_file());
+    write_atomic(&paths.manifest, text.as_bytes(), NEW_FILE)?;
+    created.push(format!("{}", paths.manifest.display()));
+
+    for line in &created {
+        cx.out.print(&format!("created {line}"))?;
+    }
+    // Hints, not results: on stderr, and silenced by --quiet.
+    cx.out
+        .status(next_steps(paths.identity.as_deref(), account_id.is_none()).trim_end())?;
+    Ok(Status::Success)
+}
+
+/// The files `init` creates.
+struct Paths {
+    manifest: PathBuf,
+    /// The manifest's directory; `Path::new("").join(x)` is `x`, so paths print without a
+    /// leading `./`.
+    base: PathBuf,
+    recipients: PathBuf,
+    key: PathBuf,
+    identity: Option<PathBuf>,
+}
+
+impl Paths {
+    fn new(manifest: &Path, args: &InitArgs) -> Self {
+        let manifest = if args.dir == Path::new(".") {
+            manifest.to_path_buf()
+        } else {
+            args.dir.join(manifest)
+        };
+        let base = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        Paths {
+            recipients: base.join(RECIPIENTS_FILE),
+            key: base.join(FINGERPRINT_KEY),
+            identity: args.generate_identity.clone(),
+            manifest,
+            base,
+        }
+    }
+
+    /// `init` never overwrites: refuses when any of its files exists.
+    fn refuse_existing(&self) -> anyhow::Result<()> {
+        let mut targets = vec![&self.manifest, &self.recipients, &self.key];
+        targets.extend(&self.identity);
+        for path in targets {
+            if path.exists() {
+                anyhow::bail!("{} already exists; init never overwrites", path.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The recipients: the generated identity's public key first, then each `-r`.
+fn recipients_of(generated: Option<&Identities>, given: &[String]) -> anyhow::Result<Recipients> {
     let mut list: Vec<String> = generated.iter().flat_map(|g| g.to_recipients()).collect();
-    list.extend(args.recipients.iter().map(|r| r.trim().to_string()));
+    list.extend(given.iter().map(|r| r.trim().to_string()));
     if list.is_empty() {
         return Err(UsageError(
             "init needs a recipient: pass -r age1… (repeatable) or --generate-identity FILE"
@@ -59,57 +104,57 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
         )
         .into());
     }
-    let recipients = Recipients::from_strings(&list).map_err(|e| UsageError(e.to_string()))?;
+    Ok(Recipients::from_strings(&list).map_err(|e| UsageError(e.to_string()))?)
+}
 
-    let mut created = Vec::new();
-    if let (Some(path), Some(identity)) = (&args.generate_identity, &generated) {
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let text = identity.to_file_text(&now);
-        write_atomic(path, text.as_bytes(), NEW_IDENTITY)
-            .context("cannot write the new identity")?;
-        created.push(format!(
-            "{} (new identity, mode 0600: keep it out of git)",
-            path.display()
-        ));
-    }
+/// Writes the new identity (mode 0600); returns the line that reports it.
+fn write_identity(path: &Path, identity: &Identities) -> anyhow::Result<String> {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let text = identity.to_file_text(&now);
+    write_atomic(path, text.as_bytes(), NEW_IDENTITY).context("cannot write the new identity")?;
+    Ok(format!(
+        "{} (new identity, mode 0600: keep it out of git)",
+        path.display()
+    ))
+}
 
-    let mut recipients_text = String::from(
+/// Writes the recipients file; returns the line that reports it.
+fn write_recipients(path: &Path, recipients: &Recipients) -> anyhow::Result<String> {
+    let mut text = String::from(
         "# age recipients (public keys) that cfsecrets seals values to, one per line.\n\
          # After changing this list, run `cfsecrets reseal`.\n",
     );
     for key in recipients.sorted() {
-        recipients_text.push_str(&key);
-        recipients_text.push('\n');
+        text.push_str(&key);
+        text.push('\n');
     }
-    write_atomic(&recipients_path, recipients_text.as_bytes(), NEW_FILE)?;
-    created.push(format!(
+    write_atomic(path, text.as_bytes(), NEW_FILE)?;
+    Ok(format!(
         "{} ({})",
-        recipients_path.display(),
-        recipients_count(&recipients)
-    ));
+        path.display(),
+        recipients_count(recipients)
+    ))
+}
 
+/// Generates the fingerprint key, seals it and records it in the reseal index; returns the
+/// line that reports it.
+fn write_fingerprint_key(paths: &Paths, recipients: &Recipients) -> anyhow::Result<String> {
     let key = FingerprintKey::generate();
-    let sealed = key.seal(&recipients)?;
-    write_atomic(&key_path, &sealed, NEW_FILE)?;
-    record_in_index(&base, &key_path, &recipients, &sealed)?;
-    created.push(format!("{} (sealed fingerprint key)", key_path.display()));
+    let sealed = key.seal(recipients)?;
+    write_atomic(&paths.key, &sealed, NEW_FILE)?;
+    record_in_index(&paths.base, &paths.key, recipients, &sealed)?;
+    Ok(format!("{} (sealed fingerprint key)", paths.key.display()))
+}
 
-    let text = write::skeleton(account_id.as_ref(), base.join(SCHEMA_PATH).is_file());
-    write_atomic(&manifest, text.as_bytes(), NEW_FILE)?;
-    created.push(format!("{}", manifest.display()));
-
-    for line in &created {
-        out.print(&format!("created {line}"))?;
-    }
-    let id_hint = args
-        .generate_identity
-        .as_ref()
+/// What to do next, naming the generated identity file when there is one.
+fn next_steps(identity: Option<&Path>, no_account_id: bool) -> String {
+    let id_hint = identity
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "YOUR_IDENTITY".to_string());
     let mut next = String::from("\nnext steps:\n");
-    if account_id.is_none() {
+    if no_account_id {
         next.push_str("  - set account_id in the manifest (or export CLOUDFLARE_ACCOUNT_ID)\n");
     }
     next.push_str(&format!(
@@ -117,14 +162,7 @@ pub async fn run(out: &mut Output, global: &GlobalArgs, args: &InitArgs) -> anyh
          \x20 - validate:      cfsecrets check --decrypt -i {id_hint}\n\
          \x20 - in CI, put the identity file's contents in CFSECRETS_AGE_KEY\n"
     ));
-    // Hints, not results: on stderr, and silenced by --quiet.
-    out.status(next.trim_end())?;
-    Ok(Status::Success)
-}
-
-/// "1 recipient", "2 recipients" (distinct keys).
-pub(crate) fn recipients_count(r: &Recipients) -> String {
-    count(r.sorted().len(), "recipient", "recipients")
+    next
 }
 
 fn record_in_index(

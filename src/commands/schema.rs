@@ -4,13 +4,13 @@ use anyhow::Context as _;
 
 use crate::cli::{SchemaArgs, SchemaKind};
 use crate::commands::Status;
-use crate::output::Output;
+use crate::commands::context::Context;
 
-pub fn run(out: &mut Output, args: &SchemaArgs) -> anyhow::Result<Status> {
+pub(super) fn run(cx: &mut Context<'_>, args: &SchemaArgs) -> anyhow::Result<Status> {
     let text = match args.kind {
         SchemaKind::Manifest => crate::manifest::manifest_schema_json(),
         SchemaKind::Plan => crate::plan::schema::plan_schema_json(),
     };
-    out.print(&text).context("cannot write to stdout")?;
+    cx.out.print(&text).context("cannot write to stdout")?;
     Ok(Status::Success)
 }

@@ -4,13 +4,13 @@
 //! the validation of the edited manifest) runs before the value is read and before anything
 //! is written.
 
-use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::Context as _;
 use zeroize::Zeroizing;
 
-use crate::cli::{GlobalArgs, SecretSetArgs};
+use crate::cli::SecretSetArgs;
+use crate::commands::context::{Context, recipients_count};
 use crate::commands::{Status, UsageError};
 use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Scope, SecretName};
 use crate::fs::{WriteOptions, write_atomic};
@@ -25,14 +25,10 @@ use crate::text::count;
 use crate::values::Recipients;
 use crate::values::reseal::seal_and_record;
 
-pub async fn set(
-    out: &mut Output,
-    global: &GlobalArgs,
-    args: &SecretSetArgs,
-) -> anyhow::Result<Status> {
+pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::Result<Status> {
     let (name, scopes) = checked_args(args)?;
-    let manifest_path = &global.manifest;
-    let (manifest_text, raw) = read_manifest(out, manifest_path)?;
+    let manifest_path = &cx.global.manifest;
+    let (manifest_text, raw) = read_manifest(cx.out, manifest_path)?;
     let request = EntryRequest {
         account: &args.account,
         store: args.store.as_deref(),
@@ -61,10 +57,10 @@ pub async fn set(
         &target.update(scopes, args.comment.as_deref()),
     )
     .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
-    let pre_existing = check_the_edit(out, global, &manifest_text, &edited, &target)?;
+    let pre_existing = check_the_edit(cx, &manifest_text, &edited, &target)?;
 
-    let value = read_value(out, name.as_str())?;
-    check_value(out, &name, &value)?;
+    let value = read_value(cx.out, name.as_str())?;
+    check_value(cx.out, &name, &value)?;
     let value_file: PathBuf = dir.join(&target.value_path);
     seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
     drop(value);
@@ -73,23 +69,23 @@ pub async fn set(
         no_clobber: false,
     };
     write_atomic(manifest_path, edited.as_bytes(), options)?;
-    out.print(&format!(
+    cx.out.print(&format!(
         "sealed {name} to {}: {}",
-        crate::commands::init::recipients_count(&recipients),
+        recipients_count(&recipients),
         value_file.display()
     ))?;
     let verb = match outcome {
         EditOutcome::Added => "added",
         EditOutcome::Updated => "updated",
     };
-    out.print(&format!(
+    cx.out.print(&format!(
         "{verb} {}/{}/{name} in {}",
         target.account,
         target.store,
         manifest_path.display()
     ))?;
     if pre_existing > 0 {
-        out.warn(&format!(
+        cx.out.warn(&format!(
             "the manifest already had {}; run `cfsecrets check`",
             count(pre_existing, "problem", "problems")
         ))?;
@@ -153,15 +149,14 @@ fn checked_args(args: &SecretSetArgs) -> anyhow::Result<(SecretName, Vec<String>
 /// what the manifest got wrong before the edit is only a warning. Returns how many problems
 /// it already had.
 fn check_the_edit(
-    out: &mut Output,
-    global: &GlobalArgs,
+    cx: &mut Context<'_>,
     original: &str,
     edited: &str,
     target: &EntryTarget,
 ) -> anyhow::Result<usize> {
-    let manifest_path = &global.manifest;
+    let manifest_path = &cx.global.manifest;
     let base_dir = base_dir_of(manifest_path);
-    let env_account_id = global.env.get("CLOUDFLARE_ACCOUNT_ID");
+    let env_account_id = cx.env.get("CLOUDFLARE_ACCOUNT_ID");
     let fs = AlsoExisting {
         fs: &RealFs,
         file: base_dir.join(&target.value_path),
@@ -174,10 +169,10 @@ fn check_the_edit(
         env_account_id.as_deref(),
         &fs,
     );
-    crate::commands::print_diagnostics(out, &checked.warnings)?;
+    cx.print_diagnostics(&checked.warnings)?;
     if !checked.introduced.is_empty() {
         let problems = count(checked.introduced.len(), "problem", "problems");
-        out.eprint(&format!("{}\n", checked.introduced))?;
+        cx.out.eprint(&format!("{}\n", checked.introduced))?;
         anyhow::bail!(
             "refused: the edit would add {problems} to {}; nothing was written",
             manifest_path.display()
@@ -215,21 +210,15 @@ const MAX_STDIN_BYTES: u64 = 1 << 20;
 /// The value: stdin when it is not a terminal (one trailing newline removed), else a hidden
 /// prompt. Never from the command line.
 fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>> {
-    let stdin = std::io::stdin();
-    let mut value = if stdin.is_terminal() {
+    let mut value = if out.stdin_is_terminal() {
         if !out.can_prompt() {
             anyhow::bail!("no value: pipe it on stdin or run in a terminal to be prompted");
         }
-        Zeroizing::new(
-            rpassword::prompt_password(format!("value for {name} (hidden): "))
-                .context("cannot read the value from the terminal")?,
-        )
+        out.prompt_hidden(&format!("value for {name} (hidden): "))
+            .context("cannot read the value from the terminal")?
     } else {
-        let mut bytes = Zeroizing::new(Vec::new());
-        stdin
-            .lock()
-            .take(MAX_STDIN_BYTES + 1)
-            .read_to_end(&mut bytes)
+        let bytes = out
+            .read_stdin(MAX_STDIN_BYTES)
             .context("cannot read the value from stdin")?;
         if bytes.len() as u64 > MAX_STDIN_BYTES {
             anyhow::bail!(

@@ -1,6 +1,7 @@
-//! The environment a command sees. Commands never call `std::env::var` directly: they ask
-//! [`Env`], so that an embedding (the quickstart example, tests) can run a command in-process
-//! with variables of its own without touching the process environment.
+//! The environment a run sees. Commands and [`crate::output`] never call `std::env::var`
+//! directly: they ask [`Env`], so that an embedding (the quickstart example, tests) can run a
+//! command in-process with variables of its own without touching the process environment.
+//! It travels beside the parsed command line (`commands::run(cli, env, out)`), not inside it.
 //!
 //! One exception, by design: flags that clap fills from a variable when the flag is absent
 //! (`--api-url` from `CLOUDFLARE_API_BASE_URL`, `import --account` and `init --account-id`

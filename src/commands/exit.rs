@@ -1,0 +1,72 @@
+//! How a run ends: the [`Status`] of a command that did not fail, the errors that choose
+//! their own exit code ([`UsageError`], [`AlreadyReported`]), and the mapping of both to the
+//! documented exit codes.
+
+/// How a command that did not fail ended; mapped to the documented exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// 0: success, or nothing to change.
+    Success,
+    /// 2: the plan has changes (`plan --detailed-exitcode`).
+    Changes,
+    /// 3: a safety rule blocked the plan.
+    Blocked,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::Changes => 2,
+            Status::Blocked => 3,
+        }
+    }
+}
+
+/// Exit code for errors.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code for usage errors (sysexits `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+
+/// A mistake in how the command was called (bad flag combination, missing argument that
+/// clap could not check). Exits 64.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// An error whose message was already printed in full (e.g. a list of diagnostics); the
+/// process exits 1 without printing anything more.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AlreadyReported(pub String);
+
+/// Maps a command's result to the process exit code, printing the error if there is one.
+/// A broken pipe (e.g. `cfsecrets plan | head`) exits quietly, but with [`EXIT_ERROR`]: the
+/// command stopped at that write, so an apply may not have run and a plan's own exit code
+/// (changes, blocked, problems) was never reached. Exiting 0 would claim a success nobody saw.
+pub(crate) fn exit_code(result: anyhow::Result<Status>, out: &mut crate::output::Output) -> u8 {
+    match result {
+        Ok(status) => status.code(),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return EXIT_ERROR;
+            }
+            if err.downcast_ref::<AlreadyReported>().is_none() {
+                let _ = out.error(&err);
+            }
+            if err.downcast_ref::<UsageError>().is_some() {
+                EXIT_USAGE
+            } else {
+                EXIT_ERROR
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
