@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,13 @@ impl AccountId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
     }
 }
 
@@ -138,6 +146,13 @@ impl SecretName {
     }
 }
 
+impl FromStr for SecretName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
 impl TryFrom<String> for SecretName {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -214,14 +229,21 @@ impl Scope {
 /// A scope name that is not one ([`Scope::parse`]). Its `Display` is the one wording, with
 /// the written text made printable and short.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{}`; {}", crate::text::clipped(.written, 60), match .near {
-    Some(near) => format!("did you mean `{near}`?"),
-    None => format!("expected one of {}", Scope::listed()),
-})]
+#[error("unknown scope `{}`; {}", crate::text::clipped(.written, 60), self.hint())]
 pub struct UnknownScope {
     pub written: String,
     /// The closest scope, when it is a plausible typo.
     pub near: Option<Scope>,
+}
+
+impl UnknownScope {
+    /// `did you mean `ai_gateway`?`, or the list of every scope when none is close.
+    pub fn hint(&self) -> String {
+        match self.near {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("expected one of {}", Scope::listed()),
+        }
+    }
 }
 
 impl Scope {
@@ -237,6 +259,13 @@ impl Scope {
     /// `` `access`, `ai_gateway`, … ``: every scope, for messages.
     pub fn listed() -> String {
         Scope::ALL.map(|s| format!("`{}`", s.as_wire())).join(", ")
+    }
+}
+
+impl FromStr for Scope {
+    type Err = UnknownScope;
+    fn from_str(s: &str) -> Result<Self, UnknownScope> {
+        Self::parse(s)
     }
 }
 

@@ -98,6 +98,11 @@ impl Output {
         Palette::when(self.color)
     }
 
+    /// Whether stderr is coloured (a terminal, and `NO_COLOR` unset).
+    pub fn stderr_color(&self) -> bool {
+        self.stderr_color
+    }
+
     /// Whether stdin is a terminal (a person typing, not a pipe).
     pub fn stdin_is_terminal(&self) -> bool {
         self.stdin && io::stdin().is_terminal()

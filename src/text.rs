@@ -67,6 +67,42 @@ pub fn clipped(s: &str, max: usize) -> String {
     }
 }
 
+/// Whether `text` looks like private key material (an age identity or plugin identity, in
+/// any case, or a PEM block) rather than a name, a path or a public key. Such text is never
+/// quoted in a message.
+pub fn looks_like_private_key(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    upper.contains("AGE-SECRET-KEY-")
+        || upper.contains("AGE-PLUGIN-")
+        || upper.contains("-----BEGIN")
+}
+
+/// `text` with every word that looks like private key material ([`looks_like_private_key`])
+/// replaced by `(private key not shown)`; a word ends at white space or a quote. For text
+/// that quotes what a user typed (a command-line parser's errors).
+pub fn without_private_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if looks_like_private_key(word) {
+            out.push_str("(private key not shown)");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '\'' | '"' | '`') {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +120,20 @@ mod tests {
         assert_eq!(bytes(999), "999 bytes");
         assert_eq!(bytes(65_536), "65,536 bytes");
         assert_eq!(bytes(1_048_576), "1,048,576 bytes");
+    }
+
+    #[test]
+    fn private_keys_are_cut_out_word_by_word() {
+        let text =
+            "error: unexpected argument 'age-secret-key-1qqqq' found\n  AGE-PLUGIN-YUBIKEY-1X `x`";
+        assert_eq!(
+            without_private_keys(text),
+            "error: unexpected argument '(private key not shown)' found\n  (private key not shown) `x`"
+        );
+        assert_eq!(
+            without_private_keys("age1public and a/path"),
+            "age1public and a/path"
+        );
     }
 
     #[test]

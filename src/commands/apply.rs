@@ -20,9 +20,6 @@ use crate::plan::{Appliable, Plan, RefusedPlan, check_appliable};
 use crate::text::count;
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Status> {
-    if args.parallelism == 0 {
-        return Err(UsageError("--parallelism must be at least 1".to_string()).into());
-    }
     if args.plan_file.is_none() && !args.auto_approve && !cx.out.can_prompt() {
         return Err(UsageError(
             "not on a terminal: pass --auto-approve, or apply a plan saved by \

@@ -14,7 +14,6 @@ use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::manifest::{DesiredAccount, DesiredStore};
 use crate::text::{count, printable};
 use crate::wrangler::Declared;
-use crate::wrangler::check::looks_like_store_id;
 use crate::wrangler::render::{self, Entry, Style};
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Result<Status> {
@@ -22,10 +21,6 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Re
     let manifest = cx.global.manifest.display().to_string();
     let account = find_account(&desired.accounts, &args.account, &manifest)?;
     let store = find_store(account, args.store.as_deref())?;
-    let offline_id = match &args.store_id {
-        Some(id) => Some(store_id_flag(id)?),
-        None => None,
-    };
 
     let declared = Declared::from_desired(&desired);
     let selection = render::select(&declared, &account.label, &store.name, &args.secrets);
@@ -56,8 +51,8 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Re
         );
     }
 
-    let store_id = match offline_id {
-        Some(id) => id,
+    let store_id = match &args.store_id {
+        Some(id) => id.clone(),
         None => live_store_id(cx, args, account, store).await?,
     };
     let entries: Vec<Entry> = selection
@@ -134,20 +129,6 @@ fn find_store<'a>(
             ))
             .into()),
         },
-    }
-}
-
-/// `--store-id`: 32 hexadecimal characters, printed in lowercase as Cloudflare writes ids.
-fn store_id_flag(id: &str) -> anyhow::Result<String> {
-    let id = id.trim().to_ascii_lowercase();
-    if looks_like_store_id(&id) {
-        Ok(id)
-    } else {
-        Err(UsageError(format!(
-            "--store-id: expected 32 hexadecimal characters, got {}",
-            count(id.chars().count(), "character", "characters")
-        ))
-        .into())
     }
 }
 

@@ -2,6 +2,8 @@
 //! their own exit code ([`UsageError`], [`AlreadyReported`]), and the mapping of both to the
 //! documented exit codes.
 
+use crate::output::Output;
+
 /// How a command that did not fail ended; mapped to the documented exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -44,7 +46,7 @@ pub struct AlreadyReported(pub String);
 /// A broken pipe (e.g. `cfsecrets plan | head`) exits quietly, but with [`EXIT_ERROR`]: the
 /// command stopped at that write, so an apply may not have run and a plan's own exit code
 /// (changes, blocked, problems) was never reached. Exiting 0 would claim a success nobody saw.
-pub(crate) fn exit_code(result: anyhow::Result<Status>, out: &mut crate::output::Output) -> u8 {
+pub(crate) fn exit_code(result: anyhow::Result<Status>, out: &mut Output) -> u8 {
     match result {
         Ok(status) => status.code(),
         Err(err) => {
@@ -61,6 +63,21 @@ pub(crate) fn exit_code(result: anyhow::Result<Status>, out: &mut crate::output:
             }
         }
     }
+}
+
+/// Prints a command-line error as `cli` allows (a value refused by one of its parsers as
+/// that parser worded it; anything else as clap words it, cleaned of what may be a secret),
+/// or `--help`/`--version` as clap prints them; returns the exit code.
+pub(crate) fn usage_exit(err: clap::Error, out: &mut Output) -> u8 {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return 0;
+    }
+    let _ = match crate::cli::refusal(&err) {
+        Some(message) => out.error(&anyhow::anyhow!(message)),
+        None => out.eprint(&crate::cli::shown(err, out.stderr_color())),
+    };
+    EXIT_USAGE
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

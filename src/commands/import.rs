@@ -14,9 +14,8 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::ImportArgs;
+use crate::commands::Status;
 use crate::commands::context::{Context, check_out_dir};
-use crate::commands::{Status, UsageError};
-use crate::domain::{AccountId, check_label};
 use crate::live::{self, LiveAccount, LiveStore};
 use crate::manifest::write::{
     self, FINGERPRINT_KEY, ImportCounts, ImportedSecret, ImportedStore, RECIPIENTS_FILE,
@@ -46,16 +45,7 @@ fn to_import<'a>(stores: &[&'a LiveStore]) -> Vec<ImportedStore<'a>> {
 }
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &ImportArgs) -> anyhow::Result<Status> {
-    let account_id =
-        AccountId::parse(args.account.trim()).map_err(|e| UsageError(format!("--account: {e}")))?;
-    // The manifest's own rule for account labels, so the imported file passes `check`.
-    if let Err(reason) = check_label(&args.label) {
-        return Err(UsageError(format!(
-            "--label `{}` {reason}",
-            crate::text::printable(&args.label)
-        ))
-        .into());
-    }
+    let account_id = &args.account;
     if let Some(path) = &args.out {
         check_out_dir(path)?;
         if path.exists() {
@@ -67,13 +57,13 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ImportArgs) -> anyhow::Resu
     let live = cx
         .paced(
             &client,
-            live::fetch(&client, std::slice::from_ref(&account_id)),
+            live::fetch(&client, std::slice::from_ref(account_id)),
         )
         .await
         .context("cannot read the live state")?;
     let account = live.accounts.first().context("the account was not read")?;
     let stores = chosen_stores(account, args.store.as_deref())?;
-    let (text, counts) = write::imported(&args.label, &account_id, &to_import(&stores));
+    let (text, counts) = write::imported(&args.label, account_id, &to_import(&stores));
     match &args.out {
         None => cx.out.print(&text).context("cannot write to stdout")?,
         Some(path) => write_new(cx.out, path, &text, &counts)?,

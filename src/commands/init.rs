@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use crate::cli::InitArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::{Status, UsageError};
-use crate::domain::AccountId;
 use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::write::{self, FINGERPRINT_KEY, RECIPIENTS_FILE, SCHEMA_PATH};
 use crate::values::fingerprint::FingerprintKey;
@@ -24,12 +23,7 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &InitArgs) -> anyhow::Result
     let paths = Paths::new(&cx.global.manifest, args);
     // Every check before the first write.
     paths.refuse_existing()?;
-    let account_id = match &args.account_id {
-        Some(id) => Some(
-            AccountId::parse(id.trim()).map_err(|e| UsageError(format!("--account-id: {e}")))?,
-        ),
-        None => None,
-    };
+    let account_id = args.account_id.as_ref();
     let generated = paths.identity.as_ref().map(|_| Identities::generate());
     let recipients = recipients_of(generated.as_ref(), &args.recipients)?;
 
@@ -39,7 +33,7 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &InitArgs) -> anyhow::Result
     }
     created.push(write_recipients(&paths.recipients, &recipients)?);
     created.push(write_fingerprint_key(&paths, &recipients)?);
-    let text = write::skeleton(account_id.as_ref(), paths.base.join(SCHEMA_PATH).is_file());
+    let text = write::skeleton(account_id, paths.base.join(SCHEMA_PATH).is_file());
     write_atomic(&paths.manifest, text.as_bytes(), NEW_FILE)?;
     created.push(format!("{}", paths.manifest.display()));
 

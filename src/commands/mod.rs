@@ -40,7 +40,7 @@ pub fn main() -> ExitCode {
     let env = Env::process();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return ExitCode::from(usage_exit(&err)),
+        Err(err) => return ExitCode::from(exit::usage_exit(err, &mut Output::stdio(false, &env))),
     };
     let mut out = Output::stdio(cli.global.quiet, &env);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -67,16 +67,10 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(err) => return usage_exit(&err),
+        Err(err) => return exit::usage_exit(err, out),
     };
     let result = run(cli, env, out).await;
     exit::exit_code(result, out)
-}
-
-/// Prints a clap error (or `--help`/`--version`) and returns its exit code.
-fn usage_exit(err: &clap::Error) -> u8 {
-    let _ = err.print();
-    if err.use_stderr() { EXIT_USAGE } else { 0 }
 }
 
 /// Runs the parsed command with `env` beside it.

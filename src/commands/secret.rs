@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::cli::SecretSetArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::{Status, UsageError};
-use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, Scope, SecretName};
+use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, SecretName};
 use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
     AlsoExisting, EditOutcome, EntryRequest, EntryTarget, check_edit, set_entry,
@@ -26,13 +26,14 @@ use crate::values::Recipients;
 use crate::values::reseal::seal_and_record;
 
 pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::Result<Status> {
-    let (name, scopes) = checked_args(args)?;
+    let scopes = checked_args(args)?;
+    let name = &args.name;
     let manifest_path = &cx.global.manifest;
     let (manifest_text, raw) = read_manifest(cx.out, manifest_path)?;
     let request = EntryRequest {
         account: &args.account,
         store: args.store.as_deref(),
-        name: &name,
+        name,
         scopes_given: !scopes.is_empty(),
     };
     let target = EntryTarget::resolve(&raw, manifest_path, request).map_err(|err| {
@@ -60,7 +61,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     let pre_existing = check_the_edit(cx, &manifest_text, &edited, &target)?;
 
     let value = read_value(cx.out, name.as_str())?;
-    check_value(cx.out, &name, &value)?;
+    check_value(cx.out, name, &value)?;
     let value_file: PathBuf = dir.join(&target.value_path);
     seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
     drop(value);
@@ -115,9 +116,9 @@ fn read_manifest(out: &mut Output, path: &Path) -> anyhow::Result<(String, RawMa
     }
 }
 
-/// The name and the scopes (wire spellings) from the command line; a stray argument (a
-/// value typed where it does not belong) is refused without being used.
-fn checked_args(args: &SecretSetArgs) -> anyhow::Result<(SecretName, Vec<String>)> {
+/// The scopes (wire spellings) from the command line; a stray argument (a value typed where
+/// it does not belong) is refused without being used or repeated.
+fn checked_args(args: &SecretSetArgs) -> anyhow::Result<Vec<String>> {
     if !args.stray.is_empty() {
         return Err(UsageError(
             "`secret set` takes the value from stdin or a hidden prompt, never from arguments: \
@@ -126,23 +127,11 @@ fn checked_args(args: &SecretSetArgs) -> anyhow::Result<(SecretName, Vec<String>
         )
         .into());
     }
-    let name = SecretName::parse(&args.name)
-        .map_err(|e| UsageError(format!("invalid secret name {:?}: {e}", args.name)))?;
-    let mut scopes = Vec::new();
-    for s in &args.scopes {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err(UsageError(
-                "empty scope in --scopes: list scopes separated by commas, e.g. \
-                 --scopes workers,ai_gateway"
-                    .to_string(),
-            )
-            .into());
-        }
-        let scope = Scope::parse(s).map_err(|unknown| UsageError(unknown.to_string()))?;
-        scopes.push(scope.as_wire().to_string());
-    }
-    Ok((name, scopes))
+    Ok(args
+        .scopes
+        .iter()
+        .map(|s| s.as_wire().to_string())
+        .collect())
 }
 
 /// The edited manifest must pass the real validator, the value file counted as written;

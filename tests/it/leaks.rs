@@ -1096,3 +1096,112 @@ fn an_identity_pasted_into_the_recipients_file_is_not_echoed() {
         assert_clean(&format!("output {i}"), out, &[body, "CANARY-VALUE"]);
     }
 }
+
+/// Every argument clap parses into a typed value, and every argument whose text could come
+/// back in a message, is refused without repeating a pasted token or an age identity: each
+/// command line exits 64 at parsing, before anything is read, sent or written.
+#[test]
+fn no_argument_repeats_a_pasted_token_or_identity() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    p.manifest(&store_block(""));
+    let before = std::fs::read(p.path("cfsecrets.yaml")).unwrap();
+    let identity = identity_line(&p);
+    let body = identity.trim_start_matches("AGE-SECRET-KEY-1").to_string();
+    // A token-like canary: its `+`, `/` and `=` keep it from ever being quoted back.
+    let token = "tok+CANARY/7c1e==";
+    let recipient = Identities::generate().to_recipients()[0].clone();
+    let for_any = |x: &str| -> Vec<Vec<String>> {
+        let cases: Vec<Vec<&str>> = vec![
+            vec!["import", "--account", x],
+            vec!["import", "--account", ACCOUNT, "--label", x],
+            vec!["init", "--account-id", x, "-r", &recipient],
+            vec!["secret", "set", x, "--account", "production"],
+            vec![
+                "secret",
+                "set",
+                "X",
+                "--account",
+                "production",
+                "--scopes",
+                x,
+            ],
+            vec!["secret", "set", "X", "--account", "production", x],
+            vec!["bindings", "--account", "production", "--store-id", x],
+            vec!["apply", "--parallelism", x],
+            vec!["plan", "--rate-limit", x],
+            vec!["plan", "--format", x],
+            vec!["plan", x],
+            vec![x],
+            vec!["emulator", "--latency-ms", x],
+        ];
+        cases
+            .into_iter()
+            .map(|c| c.into_iter().map(String::from).collect())
+            .collect()
+    };
+    let mut cases = for_any(token);
+    cases.extend(for_any(&identity));
+    // Text arguments that are names, comments and paths: only key material is refused.
+    let id = identity.as_str();
+    for case in [
+        vec!["-f", id, "check"],
+        vec!["check", "--wrangler", id],
+        vec!["plan", "--out", id],
+        vec!["apply", id],
+        vec!["import", "--account", ACCOUNT, "--store", id],
+        vec!["import", "--account", ACCOUNT, "--out", id],
+        vec!["init", "--dir", id, "-r", &recipient],
+        vec!["init", "--generate-identity", id],
+        vec!["secret", "set", "X", "--account", id],
+        vec![
+            "secret",
+            "set",
+            "X",
+            "--account",
+            "production",
+            "--store",
+            id,
+        ],
+        vec![
+            "secret",
+            "set",
+            "X",
+            "--account",
+            "production",
+            "--comment",
+            id,
+        ],
+        vec!["bindings", "--account", id],
+        vec!["bindings", "--account", "production", "--store", id],
+        vec!["bindings", "--account", "production", "--secret", id],
+        vec!["emulator", "--state", id],
+        vec!["emulator", "--default-store", id],
+    ] {
+        cases.push(case.into_iter().map(String::from).collect());
+    }
+    emu.handle().clear_log();
+    for case in &cases {
+        let args: Vec<&str> = case.iter().map(String::as_str).collect();
+        let run = run_in(p.root(), &args, &[("CLOUDFLARE_API_TOKEN", TOKEN)]);
+        let shown: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == id { "<identity>" } else { a })
+            .collect();
+        assert_eq!(run.code, Some(64), "{shown:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{shown:?}: {}",
+            run.stderr
+        );
+        assert_clean(&format!("{shown:?}"), &run.all(), &["CANARY", &body]);
+        assert!(
+            !run.all().to_ascii_uppercase().contains("AGE-SECRET-KEY-1"),
+            "{shown:?}: {}",
+            run.all()
+        );
+    }
+    assert!(emu.handle().log().is_empty(), "a request was sent");
+    assert_eq!(std::fs::read(p.path("cfsecrets.yaml")).unwrap(), before);
+    assert!(!p.path("values/production").exists());
+}

@@ -1,9 +1,19 @@
-//! Command-line types. The doc comments here are the `--help` text; this file does no I/O.
+//! Command-line types. The doc comments here are the `--help` text; this room does no I/O.
+//! Flags are parsed into typed values here ([`value`]), and what a refused argument may show
+//! is decided here too ([`error`]): nothing a user typed by mistake is repeated if it may be
+//! a secret.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::{AccountId, Scope, SecretName};
+
+mod error;
+mod value;
+
+pub(crate) use error::{refusal, shown};
 
 /// Manage Cloudflare Secrets Store as code.
 ///
@@ -33,7 +43,8 @@ pub struct GlobalArgs {
         long = "manifest",
         global = true,
         default_value = "cfsecrets.yaml",
-        value_name = "PATH"
+        value_name = "PATH",
+        value_parser = value::path
     )]
     pub manifest: PathBuf,
 
@@ -66,7 +77,7 @@ pub struct ApiArgs {
         long,
         default_value_t = crate::cloudflare::DEFAULT_RATE_LIMIT_PER_5MIN,
         value_name = "N",
-        value_parser = clap::value_parser!(u32).range(1..)
+        value_parser = value::at_least_one::<u32>
     )]
     pub rate_limit: u32,
 }
@@ -117,7 +128,7 @@ pub struct CheckArgs {
     /// Also check the Workers bindings (`secrets_store_secrets`) of this wrangler config
     /// against the manifest, in every environment; a directory means the wrangler.json,
     /// wrangler.jsonc or wrangler.toml in it (that order). Repeatable.
-    #[arg(long = "wrangler", value_name = "PATH")]
+    #[arg(long = "wrangler", value_name = "PATH", value_parser = value::path)]
     pub wrangler: Vec<PathBuf>,
 }
 
@@ -139,7 +150,7 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// Save the plan, with a digest of its inputs, for `apply FILE`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub out: Option<PathBuf>,
     /// Exit 2 when the plan has changes, 0 when it has none (a blocked plan exits 3 with or
     /// without this flag).
@@ -155,13 +166,13 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     /// A plan saved by `plan --out`; refused if any input moved since.
-    #[arg(value_name = "PLAN_FILE")]
+    #[arg(value_name = "PLAN_FILE", value_parser = value::path)]
     pub plan_file: Option<PathBuf>,
     /// Do not ask for confirmation (required without a plan file when not on a terminal).
     #[arg(long)]
     pub auto_approve: bool,
     /// How many duplicate, PATCH and delete requests run at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = value::at_least_one::<usize>)]
     pub parallelism: usize,
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
@@ -173,34 +184,34 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     /// The account id (32 hex characters).
-    #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID")]
-    pub account: String,
+    #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID", value_parser = value::account_id)]
+    pub account: AccountId,
     /// Only this store (default: every store of the account).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
     pub store: Option<String>,
     /// The label the account gets in the manifest.
-    #[arg(long, default_value = "default", value_name = "LABEL")]
+    #[arg(long, default_value = "default", value_name = "LABEL", value_parser = value::label)]
     pub label: String,
     /// Write the manifest here instead of stdout (refuses to overwrite).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Directory to create the skeleton in.
-    #[arg(long, default_value = ".", value_name = "DIR")]
+    #[arg(long, default_value = ".", value_name = "DIR", value_parser = value::path)]
     pub dir: PathBuf,
     /// Generate a new identity and write it here (mode 0600); its public key becomes the
     /// first recipient. Keep this file out of git.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub generate_identity: Option<PathBuf>,
     /// An age recipient (public key, `age1…`) to seal to; repeatable.
     #[arg(long = "recipient", short = 'r', value_name = "AGE1…")]
     pub recipients: Vec<String>,
     /// The account id for the skeleton's first account.
-    #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID")]
-    pub account_id: Option<String>,
+    #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID", value_parser = value::account_id)]
+    pub account_id: Option<AccountId>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,18 +224,19 @@ pub enum SecretCommand {
 #[derive(Args)]
 pub struct SecretSetArgs {
     /// The secret's name.
-    pub name: String,
+    #[arg(value_parser = value::secret_name)]
+    pub name: SecretName,
     /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
     pub account: String,
     /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
     pub store: Option<String>,
     /// Scopes for a new entry (default: the manifest's defaults).
-    #[arg(long, value_delimiter = ',', value_name = "SCOPE,…")]
-    pub scopes: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
+    pub scopes: Vec<Scope>,
     /// Comment for the entry.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = value::comment)]
     pub comment: Option<String>,
     /// Anything after the name that is not a flag: refused without being echoed, because a
     /// value typed here would be a secret on the command line (clap would quote it back in
@@ -287,7 +299,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "TOKEN")]
     pub read_only_token: Option<String>,
     /// Persist state to this JSON file (written atomically after each change).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub state: Option<PathBuf>,
     /// Largest value accepted, in bytes (some accounts still enforce 1024).
     #[arg(long, default_value_t = crate::domain::MAX_VALUE_BYTES, value_name = "BYTES")]
@@ -302,7 +314,7 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub partial_batches: bool,
     /// Create this store in every account on first use (as the dashboard does).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
     pub default_store: Option<String>,
     /// Added latency per request, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
@@ -352,18 +364,18 @@ pub struct BindingsArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
     pub account: String,
     /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
     pub store: Option<String>,
     /// Only this secret (repeatable; default: every secret with the `workers` scope).
-    #[arg(long = "secret", value_name = "NAME")]
+    #[arg(long = "secret", value_name = "NAME", value_parser = value::name)]
     pub secrets: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = BindingsFormat::Toml)]
     pub format: BindingsFormat,
     /// The store's id (32 hexadecimal characters), to stay offline instead of asking the API.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = value::store_id)]
     pub store_id: Option<String>,
 }
