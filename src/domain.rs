@@ -172,9 +172,11 @@ impl fmt::Display for SecretName {
     }
 }
 
-/// A secret scope, spelled exactly as on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A secret scope. [`Scope::as_wire`] is its one spelling: on the wire, in the manifest, in
+/// a saved plan (serde goes through it) and in messages; scopes order by it too, so a set of
+/// scopes iterates in the sorted order the API returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Scope {
     Access,
     AiGateway,
@@ -259,6 +261,31 @@ impl Scope {
     /// `` `access`, `ai_gateway`, … ``: every scope, for messages.
     pub fn listed() -> String {
         Scope::ALL.map(|s| format!("`{}`", s.as_wire())).join(", ")
+    }
+}
+
+impl Ord for Scope {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_wire().cmp(other.as_wire())
+    }
+}
+
+impl PartialOrd for Scope {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl From<Scope> for &'static str {
+    fn from(scope: Scope) -> &'static str {
+        scope.as_wire()
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = UnknownScope;
+    fn try_from(s: String) -> Result<Self, UnknownScope> {
+        Self::parse(&s)
     }
 }
 
@@ -453,6 +480,27 @@ mod tests {
         let mut sorted = wire.clone();
         sorted.sort();
         assert_eq!(wire, sorted, "ALL is in wire-sorted order");
+        let set: Scopes = [Scope::Workers, Scope::Access, Scope::Dex].into();
+        let order: Vec<_> = set.iter().map(|s| s.as_wire()).collect();
+        assert_eq!(
+            order,
+            ["access", "dex", "workers"],
+            "a set iterates in wire order"
+        );
+    }
+
+    #[test]
+    fn serde_spells_scopes_as_the_wire_does() {
+        for scope in Scope::ALL {
+            let json = serde_json::to_string(&scope).unwrap();
+            assert_eq!(json, format!("\"{}\"", scope.as_wire()));
+            assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), scope);
+        }
+        let err = serde_json::from_str::<Scope>("\"ai-gateway\"").unwrap_err();
+        assert!(
+            err.to_string().contains("did you mean `ai_gateway`?"),
+            "{err}"
+        );
     }
 
     #[test]

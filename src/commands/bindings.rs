@@ -12,9 +12,10 @@ use crate::cli::{BindingsArgs, BindingsFormat};
 use crate::commands::context::Context;
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::manifest::{DesiredAccount, DesiredStore};
+use crate::output::Output;
 use crate::text::{count, printable};
 use crate::wrangler::Declared;
-use crate::wrangler::render::{self, Entry, Style};
+use crate::wrangler::render::{self, Entry, Selection, Style};
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Result<Status> {
     let desired = cx.load_manifest()?;
@@ -24,32 +25,8 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Re
 
     let declared = Declared::from_desired(&desired);
     let selection = render::select(&declared, &account.label, &store.name, &args.secrets);
-    for skipped in &selection.skipped {
-        cx.out.warn(skipped)?;
-    }
-    if !selection.refused.is_empty() {
-        let mut text = String::new();
-        for refused in &selection.refused {
-            text.push_str(&format!("error: {refused}\n"));
-        }
-        cx.out.eprint(&text)?;
-        return Err(AlreadyReported(format!(
-            "bindings: {}",
-            count(selection.refused.len(), "secret refused", "secrets refused")
-        ))
-        .into());
-    }
     let place = format!("{}/{}", printable(&account.label), printable(&store.name));
-    if selection.chosen.is_empty() {
-        anyhow::bail!(
-            "no secret of {place} can be bound: none has the `workers` scope{}",
-            if selection.skipped.is_empty() {
-                ""
-            } else {
-                " and a JavaScript name"
-            }
-        );
-    }
+    check_selection(cx.out, &selection, &place)?;
 
     let store_id = match &args.store_id {
         Some(id) => id.clone(),
@@ -82,6 +59,37 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Re
         count(entries.len(), "binding", "bindings")
     ))?;
     Ok(Status::Success)
+}
+
+/// Prints what was left out (warnings) and what was refused (errors); an error when
+/// anything was refused or nothing is left to bind.
+fn check_selection(out: &mut Output, selection: &Selection, place: &str) -> anyhow::Result<()> {
+    for skipped in &selection.skipped {
+        out.warn(skipped)?;
+    }
+    if !selection.refused.is_empty() {
+        let mut text = String::new();
+        for refused in &selection.refused {
+            text.push_str(&format!("error: {refused}\n"));
+        }
+        out.eprint(&text)?;
+        return Err(AlreadyReported(format!(
+            "bindings: {}",
+            count(selection.refused.len(), "secret refused", "secrets refused")
+        ))
+        .into());
+    }
+    if selection.chosen.is_empty() {
+        anyhow::bail!(
+            "no secret of {place} can be bound: none has the `workers` scope{}",
+            if selection.skipped.is_empty() {
+                ""
+            } else {
+                " and a JavaScript name"
+            }
+        );
+    }
+    Ok(())
 }
 
 fn find_account<'a>(

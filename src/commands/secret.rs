@@ -30,19 +30,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     let name = &args.name;
     let manifest_path = &cx.global.manifest;
     let (manifest_text, raw) = read_manifest(cx.out, manifest_path)?;
-    let request = EntryRequest {
-        account: &args.account,
-        store: args.store.as_deref(),
-        name,
-        scopes_given: !scopes.is_empty(),
-    };
-    let target = EntryTarget::resolve(&raw, manifest_path, request).map_err(|err| {
-        if err.is_usage() {
-            anyhow::Error::new(UsageError(err.to_string()))
-        } else {
-            anyhow::Error::new(err)
-        }
-    })?;
+    let target = resolve(&raw, manifest_path, args)?;
     target.check_paths(&base_dir_of(manifest_path), &RealFs)?;
     // Paths in messages stay as the manifest's directory writes them (`values/…` for a
     // manifest in the current directory); validation resolves against `base_dir_of`.
@@ -79,12 +67,10 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
         EditOutcome::Added => "added",
         EditOutcome::Updated => "updated",
     };
-    cx.out.print(&format!(
-        "{verb} {}/{}/{name} in {}",
-        target.account,
-        target.store,
-        manifest_path.display()
-    ))?;
+    let (account, store) = (&target.account, &target.store);
+    let manifest = manifest_path.display();
+    cx.out
+        .print(&format!("{verb} {account}/{store}/{name} in {manifest}"))?;
     if pre_existing > 0 {
         cx.out.warn(&format!(
             "the manifest already had {}; run `cfsecrets check`",
@@ -92,6 +78,24 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
         ))?;
     }
     Ok(Status::Success)
+}
+
+/// Which entry the command sets: account, store, existing entry and value path, resolved
+/// on the manifest as written. A wrong `--account` or `--store` is a usage error.
+fn resolve(raw: &RawManifest, path: &Path, args: &SecretSetArgs) -> anyhow::Result<EntryTarget> {
+    let request = EntryRequest {
+        account: &args.account,
+        store: args.store.as_deref(),
+        name: &args.name,
+        scopes_given: !args.scopes.is_empty(),
+    };
+    EntryTarget::resolve(raw, path, request).map_err(|err| {
+        if err.is_usage() {
+            anyhow::Error::new(UsageError(err.to_string()))
+        } else {
+            anyhow::Error::new(err)
+        }
+    })
 }
 
 /// The manifest's text (bounded), and the manifest as the real reader reads it; only text
