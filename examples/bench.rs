@@ -1,3 +1,4 @@
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark prints its figures
 //! The benchmark: prints its figures in one run; it asserts nothing about speed.
 //!
 //! ```sh

@@ -420,6 +420,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    #[allow(clippy::print_stderr)] // the note that the test was skipped
     fn a_fifo_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe");

@@ -14,6 +14,9 @@
 //! The values are sealed to `demo-identity.key`, a DEMO identity committed on purpose so that
 //! nothing needs setting up. Never seal a real secret to it.
 
+// The example narrates its steps on stderr itself, around the commands' own output.
+#![allow(clippy::print_stderr)]
+
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -15,7 +15,7 @@ use crate::wrangler::check::looks_like_store_id;
 /// Why a parser refused an argument, worded without its text (or quoting it where
 /// [`may_quote`] allows).
 #[derive(Debug)]
-pub struct Refused {
+pub(crate) struct Refused {
     reason: String,
     /// The argument's text, quoted before the reason (`--label `a/b` must not …`).
     quoted: Option<String>,

@@ -81,7 +81,7 @@ pub(crate) struct Pacer {
 }
 
 impl Pacer {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub(crate) fn new(limit: u32, window: Duration) -> Self {
         Self {
             window: Mutex::new(SlidingWindow::new(limit, window)),
             limit: limit.max(1),
@@ -94,12 +94,12 @@ impl Pacer {
 
     /// A receiver that sees each announced wait (more than [`ANNOUNCE_WAIT_OVER`]), at most one
     /// per wait period however many requests are held back in it.
-    pub fn waits(&self) -> tokio::sync::watch::Receiver<Option<PacerWait>> {
+    pub(crate) fn waits(&self) -> tokio::sync::watch::Receiver<Option<PacerWait>> {
         self.waits.subscribe()
     }
 
     /// Waits until a request may be sent and takes its slot. Returns how long it waited.
-    pub async fn acquire(&self) -> Duration {
+    pub(crate) async fn acquire(&self) -> Duration {
         let start = Instant::now();
         loop {
             let now = Instant::now();
@@ -138,7 +138,7 @@ impl Pacer {
     }
 
     /// Requests sent inside the current window.
-    pub fn in_window(&self) -> usize {
+    pub(crate) fn in_window(&self) -> usize {
         let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
         w.in_window(Instant::now())
     }

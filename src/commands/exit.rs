@@ -6,7 +6,7 @@ use crate::output::Output;
 
 /// How a command that did not fail ended; mapped to the documented exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// 0: success, or nothing to change.
     Success,
     /// 2: the plan has changes (`plan --detailed-exitcode`).
@@ -16,7 +16,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Status::Success => 0,
             Status::Changes => 2,
@@ -26,21 +26,21 @@ impl Status {
 }
 
 /// Exit code for errors.
-pub const EXIT_ERROR: u8 = 1;
+pub(crate) const EXIT_ERROR: u8 = 1;
 /// Exit code for usage errors (sysexits `EX_USAGE`).
-pub const EXIT_USAGE: u8 = 64;
+pub(crate) const EXIT_USAGE: u8 = 64;
 
 /// A mistake in how the command was called (bad flag combination, missing argument that
 /// clap could not check). Exits 64.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub(crate) String);
 
 /// An error whose message was already printed in full (e.g. a list of diagnostics); the
 /// process exits 1 without printing anything more.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct AlreadyReported(pub String);
+pub(crate) struct AlreadyReported(pub(crate) String);
 
 /// Maps a command's result to the process exit code, printing the error if there is one.
 /// A broken pipe (e.g. `cfsecrets plan | head`) exits quietly, but with [`EXIT_ERROR`]: the

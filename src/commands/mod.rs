@@ -33,7 +33,7 @@ mod secret;
 
 pub use crate::env::Env;
 use context::Context;
-pub use exit::{AlreadyReported, EXIT_ERROR, EXIT_USAGE, Status, UsageError};
+use exit::{AlreadyReported, EXIT_ERROR, Status, UsageError};
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {

@@ -190,11 +190,11 @@ mod timestamp {
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
 
-    pub fn serialize<S: Serializer>(nanos: &i128, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(nanos: &i128, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::rfc3339(*nanos))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
         let text = String::deserialize(d)?;
         OffsetDateTime::parse(&text, &Rfc3339)
             .map(|t| t.unix_timestamp_nanos())

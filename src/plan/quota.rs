@@ -59,7 +59,7 @@ pub(super) struct QuotaDecision {
 
 impl QuotaDecision {
     /// Whether the deletes that are not renames run before the creates.
-    pub fn deletes_first(&self) -> bool {
+    pub(crate) fn deletes_first(&self) -> bool {
         self.check.as_ref().is_some_and(|c| c.deletes_first)
     }
 }

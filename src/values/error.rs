@@ -74,12 +74,6 @@ pub enum ValuesError {
     Encrypt { reason: String },
     #[error("{}: the fingerprint key must be 64 hex characters (32 bytes)", path.display())]
     FingerprintKey { path: PathBuf },
-    #[error("{}:{line}: {reason}", path.display())]
-    Manifest {
-        path: PathBuf,
-        line: usize,
-        reason: String,
-    },
     #[error("{}: {reason}", path.display())]
     Index { path: PathBuf, reason: String },
     /// A sealed file that resolves outside the manifest's directory: never rewritten.

@@ -2,6 +2,10 @@
 //! contents, from the inside out. Tests that need a server start the emulator in-process on
 //! 127.0.0.1:0 and reach nothing else.
 
+// The chapters' helpers are `pub` for each other, not an API; and a test may print a note on
+// purpose (a tool it skipped without, a figure it measured).
+#![allow(unreachable_pub, clippy::print_stdout, clippy::print_stderr)]
+
 /// The emulator, the binary's environment and the project fixtures every chapter shares.
 mod support;
 
