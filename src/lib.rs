@@ -11,8 +11,15 @@
 //!
 //! ## Code map
 //!
-//! * [`cli`] — clap types; their doc comments are the `--help` text. No I/O.
-//! * [`commands`] — one file per subcommand, each a thin script; exit-code mapping.
+//! * [`cli`] — clap types; their doc comments are the `--help` text. Flags are parsed into
+//!   typed values there (`value.rs`), and `error.rs` decides what a refused argument may
+//!   show: nothing that may be a pasted secret or identity. No I/O.
+//! * [`commands`] — one file per subcommand, each a short script of calls; `context.rs` holds
+//!   the steps several commands take (load the manifest, identities, client, pacer lines,
+//!   unseal, live read, plan, digest) and `exit.rs` the exit codes. `commands/mod.rs` says
+//!   how to add a command.
+//! * [`env`](mod@env) — the environment a run sees (the process's, or a fixed set when embedded),
+//!   passed beside the parsed command line.
 //! * [`domain`] — small validated types shared downstream: account ids, store and secret ids,
 //!   secret names, scopes, fingerprints.
 //! * [`manifest`] — YAML → one reader's raw types (serde derives for the JSON Schema and as
@@ -33,12 +40,15 @@
 //! * [`apply`] — executes a plan in order against the client and reports what was done:
 //!   `mod.rs` the stage loop, `write.rs` one function per write, `confirm.rs` the re-list
 //!   after a write that is not idempotent, `verify.rs` the check around deletes,
-//!   `report.rs` and `failure.rs` what is reported and why a write failed.
+//!   `report.rs` what is reported (and its summary and advice), `failure.rs` why a write
+//!   failed and what to change.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
-//! * [`output`] — every write to stdout and stderr.
+//! * [`output`] — every write to stdout and stderr and every read of stdin: colour, the
+//!   progress bar, prompts.
 //! * [`fs`] — leaf: atomic writes, bounded non-blocking reads, what a path is and whether it
 //!   stays inside a directory.
-//! * [`text`] — pure leaf: count words and the one terminal-safe filter for outside text.
+//! * [`text`] — pure leaf: count words, the one terminal-safe filter for outside text, and
+//!   what looks like private key material.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
 //!   renders entries to paste. Pure except reading the config files.

@@ -1,6 +1,6 @@
 //! Command-line types. The doc comments here are the `--help` text; this room does no I/O.
-//! Flags are parsed into typed values here ([`value`]), and what a refused argument may show
-//! is decided here too ([`error`]): nothing a user typed by mistake is repeated if it may be
+//! Flags are parsed into typed values here (`value.rs`), and what a refused argument may show
+//! is decided here too (`error.rs`): nothing a user typed by mistake is repeated if it may be
 //! a secret.
 
 use std::net::SocketAddr;

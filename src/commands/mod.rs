@@ -1,15 +1,15 @@
 //! One file per subcommand, each a short script of calls: the library's rooms hold the rules,
-//! [`context`] holds the steps more than one command takes (load the manifest, unseal, build
-//! the client, read the live state under the pacer, plan), and [`exit`] maps how a run ended
+//! `context.rs` holds the steps more than one command takes (load the manifest, unseal, build
+//! the client, read the live state under the pacer, plan), and `exit.rs` maps how a run ended
 //! to the documented exit codes.
 //!
 //! Adding a command:
-//! 1. its arguments in `cli.rs` (a `Command` variant and an `…Args` struct; flags parsed into
-//!    typed values there, through `cli::value` when the type is ours);
+//! 1. its arguments in `cli/mod.rs`: a `Command` variant and an `…Args` struct, each flag
+//!    parsed into its type there (a parser in `cli/value.rs` when the type is ours);
 //! 2. `commands/<name>.rs` with `pub(super) async fn run(cx: &mut Context<'_>, args: &…Args)
-//!    -> anyhow::Result<Status>`, a script of `cx` steps and room calls that prints only
-//!    through `cx.out`;
-//! 3. one arm in [`run`] below, and its lines in the README (`tests/it/docs.rs` checks them).
+//!    -> anyhow::Result<Status>`: a script of `cx` steps and calls into the rooms, printing
+//!    only through `cx.out`; a step a second command needs moves to `context.rs`;
+//! 3. one arm in `run` below, and its lines in the README (`tests/it/docs.rs` checks them).
 
 use std::process::ExitCode;
 
