@@ -1111,75 +1111,53 @@ fn no_argument_repeats_a_pasted_token_or_identity() {
     // A token-like canary: its `+`, `/` and `=` keep it from ever being quoted back.
     let token = "tok+CANARY/7c1e==";
     let recipient = Identities::generate().to_recipients()[0].clone();
-    let for_any = |x: &str| -> Vec<Vec<String>> {
-        let cases: Vec<Vec<&str>> = vec![
-            vec!["import", "--account", x],
-            vec!["import", "--account", ACCOUNT, "--label", x],
-            vec!["init", "--account-id", x, "-r", &recipient],
-            vec!["secret", "set", x, "--account", "production"],
-            vec![
-                "secret",
-                "set",
-                "X",
-                "--account",
-                "production",
-                "--scopes",
-                x,
-            ],
-            vec!["secret", "set", "X", "--account", "production", x],
-            vec!["bindings", "--account", "production", "--store-id", x],
-            vec!["apply", "--parallelism", x],
-            vec!["plan", "--rate-limit", x],
-            vec!["plan", "--format", x],
-            vec!["plan", x],
-            vec![x],
-            vec!["emulator", "--latency-ms", x],
-        ];
-        cases
-            .into_iter()
-            .map(|c| c.into_iter().map(String::from).collect())
-            .collect()
-    };
-    let mut cases = for_any(token);
-    cases.extend(for_any(&identity));
+    // Each command line with `@` for the pasted text.
+    let typed = [
+        "import --account @",
+        "import --account ACCOUNT --label @",
+        "init --account-id @ -r RECIPIENT",
+        "secret set @ --account production",
+        "secret set X --account production --scopes @",
+        "secret set X --account production @",
+        "bindings --account production --store-id @",
+        "apply --parallelism @",
+        "plan --rate-limit @",
+        "plan --format @",
+        "plan @",
+        "@",
+        "emulator --latency-ms @",
+    ];
     // Text arguments that are names, comments and paths: only key material is refused.
+    let text = [
+        "-f @ check",
+        "check --wrangler @",
+        "plan --out @",
+        "apply @",
+        "import --account ACCOUNT --store @",
+        "import --account ACCOUNT --out @",
+        "init --dir @ -r RECIPIENT",
+        "init --generate-identity @",
+        "secret set X --account @",
+        "secret set X --account production --store @",
+        "secret set X --account production --comment @",
+        "bindings --account @",
+        "bindings --account production --store @",
+        "bindings --account production --secret @",
+        "emulator --state @",
+        "emulator --default-store @",
+    ];
+    let line = |template: &str, pasted: &str| -> Vec<String> {
+        let word = |w: &str| match w {
+            "@" => pasted.to_string(),
+            "ACCOUNT" => ACCOUNT.to_string(),
+            "RECIPIENT" => recipient.clone(),
+            w => w.to_string(),
+        };
+        template.split_whitespace().map(word).collect()
+    };
+    let mut cases: Vec<Vec<String>> = typed.iter().map(|t| line(t, token)).collect();
+    cases.extend(typed.iter().chain(&text).map(|t| line(t, &identity)));
     let id = identity.as_str();
-    for case in [
-        vec!["-f", id, "check"],
-        vec!["check", "--wrangler", id],
-        vec!["plan", "--out", id],
-        vec!["apply", id],
-        vec!["import", "--account", ACCOUNT, "--store", id],
-        vec!["import", "--account", ACCOUNT, "--out", id],
-        vec!["init", "--dir", id, "-r", &recipient],
-        vec!["init", "--generate-identity", id],
-        vec!["secret", "set", "X", "--account", id],
-        vec![
-            "secret",
-            "set",
-            "X",
-            "--account",
-            "production",
-            "--store",
-            id,
-        ],
-        vec![
-            "secret",
-            "set",
-            "X",
-            "--account",
-            "production",
-            "--comment",
-            id,
-        ],
-        vec!["bindings", "--account", id],
-        vec!["bindings", "--account", "production", "--store", id],
-        vec!["bindings", "--account", "production", "--secret", id],
-        vec!["emulator", "--state", id],
-        vec!["emulator", "--default-store", id],
-    ] {
-        cases.push(case.into_iter().map(String::from).collect());
-    }
     emu.handle().clear_log();
     for case in &cases {
         let args: Vec<&str> = case.iter().map(String::as_str).collect();
