@@ -49,7 +49,13 @@ pub struct GlobalArgs {
     pub manifest: PathBuf,
 
     /// An age identity file (private key) to unseal values with; repeatable.
-    #[arg(short = 'i', long = "identity", global = true, value_name = "FILE")]
+    #[arg(
+        short = 'i',
+        long = "identity",
+        global = true,
+        value_name = "FILE",
+        value_parser = value::identity_file
+    )]
     pub identities: Vec<PathBuf>,
 
     /// Print only results and errors, no progress.
@@ -68,7 +74,8 @@ pub struct ApiArgs {
         env = "CLOUDFLARE_API_BASE_URL",
         hide_env_values = true,
         default_value = crate::cloudflare::DEFAULT_BASE_URL,
-        value_name = "URL"
+        value_name = "URL",
+        value_parser = value::url
     )]
     pub api_url: String,
 
@@ -207,7 +214,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub generate_identity: Option<PathBuf>,
     /// An age recipient (public key, `age1…`) to seal to; repeatable.
-    #[arg(long = "recipient", short = 'r', value_name = "AGE1…")]
+    #[arg(long = "recipient", short = 'r', value_name = "AGE1…", value_parser = value::recipient)]
     pub recipients: Vec<String>,
     /// The account id for the skeleton's first account.
     #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID", value_parser = value::account_id)]

@@ -138,10 +138,14 @@ impl Ctx<'_> {
         resolved
     }
 
-    /// What is wrong with the file `written` names ("climbs out of the manifest's
-    /// directory", "does not exist", "is a directory, not a file", "is too large (…)"), or
+    /// What is wrong with the file `written` names ("is not a path" for text that looks
+    /// like a secret, "climbs out of the manifest's directory", "does not exist", "is a directory, not a file", "is too large (…)"), or
     /// `None` for a regular file inside the manifest's directory of at most `limit` bytes.
     fn file_problem(&self, written: &str, limit: u64) -> Option<String> {
+        // A secret pasted in place of a path: not looked up (and not shown, by `shown`).
+        if crate::text::secret_shape(written).is_some() {
+            return Some("is not a path; nothing was read".to_string());
+        }
         if let Some(problem) = escape_problem(written, self.base_dir, self.fs) {
             return Some(problem.to_string());
         }
