@@ -15,20 +15,15 @@ use cfsecrets::emulator::{BatchMode, EmulatorConfig, FaultConfig};
 use cfsecrets::values::bundle::{BundleFormat, parse as parse_bundle};
 use cfsecrets::values::{Identities, Recipients, SecretValue};
 
-use crate::support::{ACCOUNT, Emu, Project, Run, TOKEN, bin};
+use crate::support::{ACCOUNT, Emu, Project, Run, TOKEN, bin, canary};
 
 const STORE: &str = "main";
 
-/// Panics (naming `what`) if any canary occurs in `text`.
+/// Panics (naming `what`) if any canary occurs in `text`, raw or encoded
+/// ([`canary::find`]).
 #[track_caller]
 fn assert_clean(what: &str, text: &str, canaries: &[&str]) {
-    for canary in canaries {
-        assert!(!canary.is_empty());
-        assert!(
-            !text.contains(canary),
-            "{what} contains the canary {canary:?}:\n{text}"
-        );
-    }
+    canary::assert_no_leak(what, text, canaries);
 }
 
 /// The identity line (`AGE-SECRET-KEY-1…`) of the project's identity file.
@@ -93,7 +88,7 @@ fn seal_bytes(p: &Project, rel: &str, plaintext: &[u8]) {
 
 /// Everything the emulator can show about itself: request log, counters, state dump (both
 /// through the handle and over the admin HTTP routes) and the handle's `Debug`.
-fn emulator_views(emu: &Emu) -> String {
+pub(crate) fn emulator_views(emu: &Emu) -> String {
     let h = emu.handle();
     let mut all = format!(
         "{:?}\n{:?}\n{:?}\n{:?}\n",
