@@ -48,7 +48,8 @@
 //! * [`fs`] — leaf: atomic writes, bounded non-blocking reads, what a path is and whether it
 //!   stays inside a directory.
 //! * [`text`] — pure leaf: count words, the one terminal-safe filter for outside text, and
-//!   what looks like private key material.
+//!   the one rule for what looks like a secret pasted in the wrong place (an age identity or
+//!   an API token), which every argument, path variable and manifest name goes through.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
 //!   renders entries to paste. Pure except reading the config files.

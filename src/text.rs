@@ -57,12 +57,21 @@ pub fn printable(s: &str) -> String {
     out
 }
 
+/// `text`, or `<not shown: it looks like …>` in its place when it looks like a secret
+/// ([`secret_shape`]): for text from outside that output shows whole (a live comment).
+pub fn unless_secret(text: &str) -> std::borrow::Cow<'_, str> {
+    match secret_shape(text) {
+        Some(shape) => format!("<not shown: it looks like {}>", shape.noun()).into(),
+        None => text.into(),
+    }
+}
+
 /// [`printable`], cut to `max` characters with `…` when longer (a 10,000-character key in a
 /// message helps nobody): for text from outside quoted in a message. Text that looks like a
-/// secret ([`secret_shape`]) is not quoted at all: it becomes `<not shown: it looks like …>`.
+/// secret is not quoted at all ([`unless_secret`]).
 pub fn clipped(s: &str, max: usize) -> String {
-    if let Some(shape) = secret_shape(s) {
-        return format!("<not shown: it looks like {}>", shape.noun());
+    if secret_shape(s).is_some() {
+        return unless_secret(s).into_owned();
     }
     let clean = printable(s);
     match clean.char_indices().nth(max) {
