@@ -97,19 +97,23 @@ pub(crate) fn emulator_views(emu: &Emu) -> String {
         h.state(),
         h
     );
-    let admin = h.admin_url();
-    emu.block_on(async {
-        for route in ["log", "counters", "state", "faults", "faults/schedule"] {
-            let text = reqwest::get(format!("{admin}/{route}"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            all.push_str(&text);
-            all.push('\n');
-        }
-    });
+    all.push_str(&emu.block_on(admin_views(&h.admin_url())));
+    all
+}
+
+/// What an emulator's admin routes (`…/__emulator`) answer, one route per line.
+pub(crate) async fn admin_views(admin: &str) -> String {
+    let mut all = String::new();
+    for route in ["log", "counters", "state", "faults", "faults/schedule"] {
+        let text = reqwest::get(format!("{admin}/{route}"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        all.push_str(&text);
+        all.push('\n');
+    }
     all
 }
 
@@ -825,7 +829,7 @@ fn init_writes_the_identity_only_to_its_0600_file() {
         .unwrap();
     let body = line.trim_start_matches("AGE-SECRET-KEY-1");
     assert_clean("init output", &run.all(), &[body]);
-    for entry in walk(dir.path()) {
+    for entry in canary::files_under(dir.path()) {
         if entry.ends_with("me.key") {
             continue;
         }
@@ -845,19 +849,6 @@ fn init_writes_the_identity_only_to_its_0600_file() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -935,7 +926,7 @@ fn secret_set_never_writes_the_value_outside_its_sealed_file() {
     for (i, out) in p.outputs.lock().unwrap().iter().enumerate() {
         assert_clean(&format!("output {i}"), out, &["CANARY", "wwwwwwww"]);
     }
-    for entry in walk(p.root()) {
+    for entry in canary::files_under(p.root()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert_clean(
             &entry.display().to_string(),

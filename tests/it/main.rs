@@ -40,6 +40,8 @@ mod bad_input;
 mod gauntlet;
 /// Secret values, credentials and identities never appear anywhere.
 mod leaks;
+/// Canaries through every command, flag, format and error, searched in every encoding.
+mod secrecy;
 
 // ── What users read and copy ───────────────────────────────────────────────────────────
 /// The CI examples, executed job by job with stubbed `gh`, `curl` and `cargo`.

@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// The shortest encoded needle searched for.
 pub const MIN_NEEDLE: usize = 8;
@@ -273,4 +274,18 @@ pub fn assert_no_leak(what: &str, haystack: impl AsRef<[u8]>, canaries: &[&str])
         set.add(canary, canary);
     }
     set.assert_absent(what, haystack);
+}
+
+/// Every file under `dir`, for searching them all (and their names).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
