@@ -500,6 +500,7 @@ async fn paced_apply(
     let plan = plan::diff(&desired, &live, &facts, &PlanOptions::default());
     let applier = Applier {
         client: &client,
+        live: &live,
         values: &values,
         fingerprint_key: Some(&key),
         parallelism: PACER_PARALLELISM,

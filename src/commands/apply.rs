@@ -122,6 +122,7 @@ pub async fn run(
     };
     let applier = Applier {
         client: &prepared.client,
+        live: &prepared.live,
         values: &prepared.values,
         fingerprint_key: prepared.key.as_ref(),
         parallelism: args.parallelism,

@@ -107,6 +107,8 @@ pub async fn watching_pacer<F: std::future::Future>(
 pub struct Prepared {
     pub desired: Desired,
     pub plan: Plan,
+    /// The live state the plan was made from.
+    pub live: LiveState,
     /// Empty without an identity.
     pub values: UnsealedValues,
     /// `None` without an identity.
@@ -193,6 +195,7 @@ pub async fn prepare(
     Ok(Prepared {
         desired,
         plan,
+        live,
         values,
         key,
         client,
