@@ -165,8 +165,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a plan file when not on a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many duplicate, PATCH and delete requests run at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// How many duplicate, PATCH and delete requests run at once (the request pacer bounds
+    /// the rate whatever this is).
+    #[arg(long, default_value_t = crate::apply::DEFAULT_PARALLELISM, value_name = "N")]
     pub parallelism: usize,
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
