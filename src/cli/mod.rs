@@ -178,8 +178,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a plan file when not on a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many duplicate, PATCH and delete requests run at once.
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = value::at_least_one::<usize>)]
+    /// How many duplicate, PATCH and delete requests run at once (the request pacer bounds
+    /// the rate whatever this is).
+    #[arg(long, default_value_t = crate::apply::DEFAULT_PARALLELISM, value_name = "N", value_parser = value::at_least_one::<usize>)]
     pub parallelism: usize,
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]

@@ -32,6 +32,8 @@ mod e2e;
 mod journeys;
 /// The quickstart's three steps through the real binary.
 mod quickstart;
+/// Request counts: an apply sends exactly the lower bound, and still checks its deletes.
+mod requests;
 
 // ── Gauntlets: what must hold whatever users and networks do ───────────────────────────
 /// Bad input, class by class: documented exit, position, no write, no file changed.
