@@ -79,6 +79,24 @@ impl Context<'_> {
         }
     }
 
+    /// The offline checks `check` makes (without `--decrypt` or `--wrangler`), which every
+    /// command that reads the manifest runs before anything else (invariant 6): the manifest
+    /// is loaded and validated ([`Context::load_manifest`]), and the recipients file it names
+    /// is read and every line of it checked. No request, no identity, no write. Every problem
+    /// is printed; the error then exits 1.
+    pub(crate) fn load_checked(&mut self) -> anyhow::Result<(Desired, Recipients)> {
+        let desired = self.load_manifest()?;
+        match Recipients::from_file(&desired.recipients_file) {
+            Ok(recipients) => Ok((desired, recipients)),
+            Err(err) => {
+                // One problem per line (a recipients file reports every bad line).
+                let text = err.to_string();
+                let lines: Vec<String> = text.lines().map(|l| format!("error: {l}\n")).collect();
+                Err(self.failed(lines.concat(), lines.len(), 0)?)
+            }
+        }
+    }
+
     /// Prints diagnostics to stderr, one per line (nothing when there are none).
     pub(crate) fn print_diagnostics(&mut self, diagnostics: &Diagnostics) -> anyhow::Result<()> {
         if !diagnostics.is_empty() {
@@ -180,7 +198,8 @@ impl Context<'_> {
         allow_deletes: Option<u32>,
         identity: Identity,
     ) -> anyhow::Result<Prepared> {
-        let desired = self.load_manifest()?;
+        // Everything `check` checks, before any request.
+        let (desired, _) = self.load_checked()?;
         // Credentials are checked before anything is decrypted.
         let client = self.client(api)?;
         let (values, key, facts) = self.unseal(&desired, identity)?;

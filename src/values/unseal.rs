@@ -185,23 +185,9 @@ fn size_problem(value: &SecretValue) -> Option<ProblemKind> {
 }
 
 fn decrypt_text(path: &Path, ids: &Identities, limit: u64) -> Result<SecretValue, ProblemKind> {
-    let bytes =
-        unseal_file(path, ids, limit).map_err(|e| ProblemKind::Unreadable(short_reason(&e)))?;
+    let bytes = unseal_file(path, ids, limit).map_err(|e| ProblemKind::Unreadable(e.reason()))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ProblemKind::NotUtf8)?;
     Ok(SecretValue::new(text.to_string()))
-}
-
-/// The error without the path (the problem already names the file).
-fn short_reason(err: &super::ValuesError) -> String {
-    use super::ValuesError as E;
-    match err {
-        E::Read { source, .. } | E::Fs(crate::fs::FsError::Read { source, .. }) => {
-            format!("cannot read: {source}")
-        }
-        E::Fs(fs) => format!("cannot read: {}", fs.reason()),
-        E::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
-        other => other.to_string(),
-    }
 }
 
 fn load_bundle(path: &Path, ids: &Identities) -> Result<Bundle, ProblemKind> {
