@@ -27,7 +27,7 @@ use crate::manifest::{self, Desired, Diagnostics, Severity};
 use crate::output::Output;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFact, ValueFacts};
 use crate::text::count;
-use crate::values::{self, FingerprintKey, Identities, Recipients, UnsealedValues};
+use crate::values::{self, FingerprintKey, Identities, ProblemKind, Recipients, UnsealedValues};
 
 /// Environment variable for the hidden retry-delay knob (tests).
 const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
@@ -249,6 +249,11 @@ impl Context<'_> {
         let (values, problems) = values::unseal_all(desired, &ids);
         let mut errors = 0;
         for problem in &problems {
+            if matches!(problem.kind, ProblemKind::TooLarge { .. }) {
+                // A value over the API's limit is a problem of the plan, which names the
+                // secret and refuses to be applied; the planner has its length.
+                continue;
+            }
             match problem.severity() {
                 Severity::Error => {
                     errors += 1;

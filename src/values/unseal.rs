@@ -22,7 +22,8 @@ use crate::domain::{
 };
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
-/// with an error-level problem are not in it.
+/// with an error-level problem are not in it — except a value over the size limit, which is
+/// kept beside its problem, so a plan can report it as a problem of that secret.
 pub type UnsealedValues = BTreeMap<ValueKey, SecretValue>;
 
 /// What is wrong with a value. No variant carries plaintext.
@@ -104,7 +105,9 @@ impl fmt::Display for ValueProblem {
 
 /// Unseals every present secret whose value is not `keep` and checks it (decrypts, UTF-8,
 /// non-empty, at most [`MAX_VALUE_BYTES`], bundle key exists). Values with an error are
-/// left out of the map; values with only a warning (over [`LEGACY_VALUE_BYTES`]) are kept.
+/// left out of the map, but for one over [`MAX_VALUE_BYTES`] (the planner refuses it as a
+/// plan problem naming the secret); values with only a warning (over
+/// [`LEGACY_VALUE_BYTES`]) are kept.
 /// Problems come in manifest order (accounts, stores, then secrets by name).
 pub fn unseal_all(desired: &Desired, ids: &Identities) -> (UnsealedValues, Vec<ValueProblem>) {
     let mut values = UnsealedValues::new();
@@ -150,7 +153,7 @@ pub fn unseal_all(desired: &Desired, ids: &Identities) -> (UnsealedValues, Vec<V
                 match result {
                     Err(kind) => push(kind),
                     Ok(value) => match size_problem(&value) {
-                        Some(kind) if kind.severity() == Severity::Error => push(kind),
+                        Some(ProblemKind::Empty) => push(ProblemKind::Empty),
                         Some(kind) => {
                             push(kind);
                             values.insert(key.clone(), value);
