@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use crate::cli::{ApiArgs, GlobalArgs};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, UsageError};
-use crate::domain::AccountId;
+use crate::domain::{AccountId, MAX_DIGESTED_FILE_BYTES, MAX_MANIFEST_FILE_BYTES};
 use crate::env::Env;
 use crate::live::{self, LiveState};
 use crate::manifest::{self, Desired, Diagnostics, Severity};
@@ -364,8 +364,10 @@ fn value_facts(
     }
 }
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+/// The hex SHA-256 of the file at `path`, read through the bounded reader (at most `limit`
+/// bytes, a regular file only).
+fn sha256_file(path: &Path, limit: u64) -> anyhow::Result<String> {
+    let bytes = crate::fs::read_bounded(path, limit)?;
     Ok(values::index::sha256_hex(&bytes))
 }
 
@@ -381,10 +383,11 @@ pub(crate) fn shown_path(desired: &Desired, path: &Path) -> String {
 /// The digest of a plan's inputs: manifest, each sealed file (fingerprint key included), the
 /// live snapshot as a whole and per account label.
 fn digest(desired: &Desired, live: &LiveState) -> anyhow::Result<PlanDigest> {
-    let manifest = sha256_file(&desired.manifest_path)?;
+    let manifest = sha256_file(&desired.manifest_path, MAX_MANIFEST_FILE_BYTES)?;
     let mut values = BTreeMap::new();
     for path in values::layout::sealed_files_of(desired) {
-        values.insert(shown_path(desired, &path), sha256_file(&path)?);
+        let digest = sha256_file(&path, MAX_DIGESTED_FILE_BYTES)?;
+        values.insert(shown_path(desired, &path), digest);
     }
     let live_accounts = desired
         .accounts
