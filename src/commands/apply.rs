@@ -181,8 +181,8 @@ fn confirm(out: &mut Output, plan: &Plan) -> anyhow::Result<()> {
 }
 
 /// Runs the checked plan under a progress display and prints the summary, or the failure
-/// report and what to do next.
-/// `elapsed` is the time the run has taken so far (the confirmation excluded).
+/// report and what to do next. `elapsed` is the time the run has taken so far (the
+/// confirmation excluded), for the summary's total.
 async fn execute<'a>(
     out: &mut Output,
     prepared: &Prepared,

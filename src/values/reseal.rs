@@ -2,9 +2,10 @@
 //!
 //! A file needs work when `force` is set, when the index has no record of it, when its
 //! record names another recipient set, or when its bytes changed since the record (someone
-//! sealed it by hand). Every file that needs work is decrypted first; if any fails, every
-//! one that failed is named and nothing is written. Each write is atomic, and the index is saved after the writes (also after a
-//! failed write, for the files already done), so every file is either old or new.
+//! sealed it by hand). Every file is read, and every file that needs work decrypted, before
+//! the first write; if any fails, each one that failed is named and nothing is written.
+//! Each write is atomic, and the index is saved after the writes (also after a failed
+//! write, for the files already done), so every file is either old or new.
 
 use std::path::{Path, PathBuf};
 
