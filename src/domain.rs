@@ -96,6 +96,15 @@ pub const MAX_RECIPIENTS_FILE_BYTES: u64 = 1 << 20;
 pub const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
 /// The reseal index beside the manifest.
 pub const MAX_INDEX_FILE_BYTES: u64 = 16 << 20;
+/// A saved plan (`plan --out`, `apply FILE`): names, ids and fingerprints of tens of
+/// thousands of secrets.
+pub const MAX_PLAN_FILE_BYTES: u64 = 64 << 20;
+/// Every sealed file a plan's digest hashes (value files, bundles, the fingerprint key):
+/// the largest of their limits, [`MAX_BUNDLE_FILE_BYTES`]; validation has already held
+/// each to its own.
+pub const MAX_DIGESTED_FILE_BYTES: u64 = MAX_BUNDLE_FILE_BYTES;
+/// The emulator's state file (`emulator --state`): every value it holds, in JSON.
+pub const MAX_EMULATOR_STATE_BYTES: u64 = 256 << 20;
 
 /// The one rule for account labels and store names. They become directories in the default
 /// value path (`values/<account>/<store>/<NAME>.age`), so each must be one plain path

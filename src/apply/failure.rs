@@ -75,8 +75,8 @@ impl FailureCause {
             Self::ValueTooLong => format!(
                 "the account refuses a value this long (secret_value_too_long): some accounts \
                  still accept at most {LEGACY_VALUE_BYTES} bytes, the documented limit is \
-                 {MAX_VALUE_BYTES}; shorten the value named above (`cfsecrets secret set`) or \
-                 remove it from the manifest"
+                 {MAX_VALUE_BYTES}; shorten the value the failure above names (`cfsecrets \
+                 secret set`) or remove it from the manifest"
             ),
             Self::SecretQuota => "the account's secret quota is full \
                  (maximum_secrets_exceeded): delete secrets it no longer needs, or ask \

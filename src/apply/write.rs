@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use crate::cloudflare::{
     ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, Secret, SecretPatch,
 };
-use crate::domain::{SecretId, StoreId};
+use crate::domain::{LEGACY_VALUE_BYTES, SecretId, StoreId};
 use crate::plan::{Action, ActionKind, SecretChange};
 use crate::values::SecretValue;
 
-use super::AccountRun;
 use super::confirm::{Confirmable, send_then_confirm};
 use super::report::Outcome;
 use super::verify::Listing;
+use super::{AccountRun, FailureCause};
 
 impl AccountRun<'_, '_> {
     /// `POST /stores`; the new id is recorded for the later actions of the store, and a store
@@ -54,6 +54,9 @@ impl AccountRun<'_, '_> {
                 Err(outcome) => return outcome,
             }
         }
+        // The API refuses a batch for one long value without saying which: name the likely
+        // ones now, while the values are at hand (lengths only).
+        let long = longest_values(&items);
         let mut batch = BatchCreate {
             run: self,
             store_id,
@@ -64,7 +67,11 @@ impl AccountRun<'_, '_> {
             .await
             .outcome(|error, missing| {
                 let names: Vec<&str> = missing.iter().map(|(c, _)| c.name.as_str()).collect();
-                format!("{error} (not created: {})", names.join(", "))
+                let mut text = format!("{error} (not created: {})", names.join(", "));
+                if FailureCause::of(error) == FailureCause::ValueTooLong {
+                    text.push_str(&format!("; the API does not say which value: {long}"));
+                }
+                text
             });
         let (created, uncertain) = (batch.created, batch.uncertain);
         self.record_created(store_id, created, uncertain || outcome.is_failed());
@@ -226,6 +233,34 @@ impl AccountRun<'_, '_> {
         pending.retain(|item| !created_as_sent(&listed, change(item)));
         Ok(pending)
     }
+}
+
+/// The values of a batch most likely refused as too long, by name and length (never the
+/// value): every one over [`LEGACY_VALUE_BYTES`] (the lower limit some accounts enforce), or
+/// else the longest. E.g. `over 1,024 bytes: B (1,500 bytes), D (2,000 bytes)` or `the
+/// longest is A (12 bytes)`.
+fn longest_values(items: &[(&SecretChange, &SecretValue)]) -> String {
+    let shown = |(change, value): &(&SecretChange, &SecretValue)| {
+        format!(
+            "{} ({})",
+            change.name,
+            crate::text::bytes(value.len() as u64)
+        )
+    };
+    let over: Vec<String> = items
+        .iter()
+        .filter(|(_, value)| value.len() > LEGACY_VALUE_BYTES)
+        .map(shown)
+        .collect();
+    if !over.is_empty() {
+        return format!(
+            "over {}: {}",
+            crate::text::bytes(LEGACY_VALUE_BYTES as u64),
+            over.join(", ")
+        );
+    }
+    let longest = items.iter().max_by_key(|(_, value)| value.len()).map(shown);
+    format!("the longest is {}", longest.unwrap_or_default())
 }
 
 /// Whether a re-list shows `change` created: its name listed with exactly the comment (and

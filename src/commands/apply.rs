@@ -7,7 +7,7 @@
 //! required (exit 64 otherwise).
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
@@ -15,11 +15,15 @@ use crate::apply::{Applier, ApplyReport, Checked, Event, Timing};
 use crate::cli::ApplyArgs;
 use crate::commands::context::{Context, Identity, Prepared, watching_pacer};
 use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::domain::MAX_PLAN_FILE_BYTES;
 use crate::output::Output;
 use crate::plan::{Appliable, Plan, RefusedPlan, check_appliable};
 use crate::text::count;
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Status> {
+    // The summary's "in total" runs from here: reading the live state counts (its retries
+    // are in the same summary), waiting for a `yes` does not.
+    let started = Instant::now();
     if args.plan_file.is_none() && !args.auto_approve && !cx.out.can_prompt() {
         return Err(UsageError(
             "not on a terminal: pass --auto-approve, or apply a plan saved by \
@@ -31,7 +35,7 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
     let saved = args.plan_file.as_deref().map(read_plan).transpose()?;
     let saved_appliable = match saved.as_ref().map(check_appliable).transpose() {
         Ok(appliable) => appliable,
-        Err(why) => return refuse(cx.out, why),
+        Err(why) => return refuse(cx.out, why, args.plan_file.as_deref()),
     };
     if let (Some(path), Some(saved)) = (&args.plan_file, &saved)
         && saved.digest.is_none()
@@ -51,9 +55,9 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
     let prepared = cx
         .prepare(&args.api, allow_deletes, Identity::Required)
         .await?;
-    let appliable = match saved_appliable {
-        Some(saved) => still_current(cx.out, saved, &prepared.plan)?,
-        None => {
+    let appliable = match (saved_appliable, &args.plan_file) {
+        (Some(saved), Some(path)) => still_current(cx.out, path, saved, &prepared.plan)?,
+        _ => {
             let text = crate::plan::render::text(&prepared.plan, &cx.out.palette());
             cx.out.print(&text).context("cannot write to stdout")?;
             check_appliable(&prepared.plan)
@@ -68,23 +72,32 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
     };
     let checked = match appliable.and_then(|appliable| applier.precheck(appliable)) {
         Ok(checked) => checked,
-        Err(why) => return refuse(cx.out, why),
+        Err(why) => return refuse(cx.out, why, args.plan_file.as_deref()),
     };
     if checked.plan().is_empty() {
         cx.out.print("No changes; nothing to apply.")?;
         return Ok(Status::Success);
     }
+    let mut prompted = Duration::ZERO;
     if saved.is_none() && !args.auto_approve {
+        let asked = Instant::now();
         confirm(cx.out, checked.plan())?;
+        prompted = asked.elapsed();
     }
-    execute(cx.out, &prepared, &applier, checked).await
+    let elapsed = move || started.elapsed().saturating_sub(prompted);
+    execute(cx.out, &prepared, &applier, checked, elapsed).await
 }
 
-/// Reads a plan saved by `plan --out`.
+/// Reads a plan saved by `plan --out` (at most [`MAX_PLAN_FILE_BYTES`]).
 fn read_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the plan file {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let bytes = crate::fs::read_bounded(path, MAX_PLAN_FILE_BYTES).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot read the plan file {}: {}",
+            path.display(),
+            err.reason()
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a plan saved by `cfsecrets plan --out` (line {}, column {})",
             path.display(),
@@ -94,30 +107,37 @@ fn read_plan(path: &Path) -> anyhow::Result<Plan> {
     })
 }
 
-/// Proves a saved plan still holds: none of its inputs moved, a plan made now is appliable,
-/// and it has the same actions. Returns the saved plan, to be applied as it was reviewed.
+/// Proves the plan saved at `path` still holds: none of its inputs moved, a plan made now is
+/// appliable, and it makes the same actions on the same accounts. Returns the saved plan,
+/// to be applied as it was reviewed. A refusal names the file, and what moved or the first
+/// action that differs.
 fn still_current<'p>(
     out: &mut Output,
+    path: &Path,
     saved: Appliable<'p>,
     now: &Plan,
 ) -> anyhow::Result<Result<Appliable<'p>, RefusedPlan>> {
     let (Some(old), Some(new)) = (&saved.plan().digest, &now.digest) else {
-        anyhow::bail!("the plan digest is missing");
+        anyhow::bail!("{}: the plan digest is missing", path.display());
     };
     let moved = new.moved_since(old);
     if !moved.is_empty() {
         anyhow::bail!(
-            "the saved plan is stale: {} changed since it was made; run `cfsecrets plan` again",
+            "{}: the saved plan is stale: {} changed since it was made; run `cfsecrets plan` \
+             again",
+            path.display(),
             moved.join(", ")
         );
     }
     if let Err(why) = check_appliable(now) {
         return Ok(Err(why));
     }
-    if !saved.plan().same_actions(now) {
+    if let Some(difference) = saved.plan().first_difference(now) {
         anyhow::bail!(
-            "the saved plan's actions differ from a plan made now from the same inputs \
-             (different flags or cfsecrets version?); run `cfsecrets plan` again"
+            "{}: the saved plan differs from a plan made now from the same inputs, first at \
+             {difference}; was it edited, or made with other flags or another cfsecrets \
+             version? run `cfsecrets plan --out` again",
+            path.display()
         );
     }
     out.status(&format!(
@@ -127,10 +147,15 @@ fn still_current<'p>(
     Ok(Ok(saved))
 }
 
-/// Prints the refusal and maps it to an exit: blocked → 3, anything else → 1.
-fn refuse(out: &mut Output, why: RefusedPlan) -> anyhow::Result<Status> {
+/// Prints the refusal, naming the plan file when there is one, and maps it to an exit:
+/// blocked → 3, anything else → 1.
+fn refuse(out: &mut Output, why: RefusedPlan, plan_file: Option<&Path>) -> anyhow::Result<Status> {
     let blocked = matches!(why, RefusedPlan::Blocked(_));
-    let err = anyhow::Error::new(why).context("refusing to apply");
+    let context = match plan_file {
+        Some(path) => format!("refusing to apply {}", path.display()),
+        None => "refusing to apply".to_string(),
+    };
+    let err = anyhow::Error::new(why).context(context);
     if blocked {
         out.error(&err)?;
         return Ok(Status::Blocked);
@@ -157,14 +182,15 @@ fn confirm(out: &mut Output, plan: &Plan) -> anyhow::Result<()> {
 }
 
 /// Runs the checked plan under a progress display and prints the summary, or the failure
-/// report and what to do next.
+/// report and what to do next. `elapsed` is the time the run has taken so far (the
+/// confirmation excluded), for the summary's total.
 async fn execute<'a>(
     out: &mut Output,
     prepared: &Prepared,
     applier: &Applier<'a>,
     checked: Checked<'_, 'a>,
+    elapsed: impl Fn() -> Duration,
 ) -> anyhow::Result<Status> {
-    let started = Instant::now();
     let total = checked.plan().summary.write_requests as u64;
     let report: ApplyReport = {
         let progress = out.progress(total, "applying");
@@ -185,7 +211,7 @@ async fn execute<'a>(
     let timing = Timing {
         retries: stats.retries,
         pacer_wait: stats.pacer_wait,
-        total: started.elapsed(),
+        total: elapsed(),
     };
     if report.is_success() {
         out.print(&format!("Apply complete: {}.", report.summary(timing)))?;

@@ -6,21 +6,14 @@ use anyhow::Context as _;
 
 use crate::cli::CheckArgs;
 use crate::commands::Status;
-use crate::commands::context::Context;
+use crate::commands::context::{Context, shown_path};
 use crate::manifest::{Counts, Desired, Severity};
 use crate::text::count;
 use crate::values::{self, FingerprintKey};
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &CheckArgs) -> anyhow::Result<Status> {
-    let desired = cx.load_manifest()?;
-    // The recipients file is read offline too: a bad line would otherwise surface only at
-    // the next `secret set` or `reseal`.
-    if let Err(err) = values::Recipients::from_file(&desired.recipients_file) {
-        // One problem per line (a recipients file reports every bad line).
-        let text = err.to_string();
-        let lines: Vec<String> = text.lines().map(|l| format!("error: {l}\n")).collect();
-        return Err(cx.failed(lines.concat(), lines.len(), 0)?);
-    }
+    // The same offline checks `plan`, `apply` and `reseal` make first.
+    let (desired, _) = cx.load_checked()?;
     let mut line = summary_line(&cx.global.manifest.display().to_string(), desired.counts());
     if !args.wrangler.is_empty() {
         line.push_str(&check_wrangler(cx, &desired, &args.wrangler)?);
@@ -76,8 +69,9 @@ fn check_values(cx: &mut Context<'_>, desired: &Desired) -> anyhow::Result<Strin
     if let Err(err) = FingerprintKey::load(&desired.fingerprint_key, &ids) {
         errors += 1;
         lines.push(format!(
-            "{}: error: {err}",
-            desired.fingerprint_key.display()
+            "error: fingerprint key {}: {}",
+            shown_path(desired, &desired.fingerprint_key),
+            err.reason()
         ));
     }
     let problems = values::check_values(desired, &ids);

@@ -20,14 +20,14 @@ use anyhow::Context as _;
 use crate::cli::{ApiArgs, GlobalArgs};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, UsageError};
-use crate::domain::AccountId;
+use crate::domain::{AccountId, MAX_DIGESTED_FILE_BYTES, MAX_MANIFEST_FILE_BYTES};
 use crate::env::Env;
 use crate::live::{self, LiveState};
 use crate::manifest::{self, Desired, Diagnostics, Severity};
 use crate::output::Output;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFact, ValueFacts};
 use crate::text::count;
-use crate::values::{self, FingerprintKey, Identities, Recipients, UnsealedValues};
+use crate::values::{self, FingerprintKey, Identities, ProblemKind, Recipients, UnsealedValues};
 
 /// Environment variable for the hidden retry-delay knob (tests).
 const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
@@ -78,6 +78,24 @@ impl Context<'_> {
                 Ok(desired)
             }
             Err(diagnostics) => Err(self.report(&diagnostics)?),
+        }
+    }
+
+    /// The offline checks `check` makes (without `--decrypt` or `--wrangler`), which every
+    /// command that reads the manifest runs before anything else (invariant 6): the manifest
+    /// is loaded and validated ([`Context::load_manifest`]), and the recipients file it names
+    /// is read and every line of it checked. No request, no identity, no write. Every problem
+    /// is printed; the error then exits 1.
+    pub(crate) fn load_checked(&mut self) -> anyhow::Result<(Desired, Recipients)> {
+        let desired = self.load_manifest()?;
+        match Recipients::from_file(&desired.recipients_file) {
+            Ok(recipients) => Ok((desired, recipients)),
+            Err(err) => {
+                // One problem per line (a recipients file reports every bad line).
+                let text = err.to_string();
+                let lines: Vec<String> = text.lines().map(|l| format!("error: {l}\n")).collect();
+                Err(self.failed(lines.concat(), lines.len(), 0)?)
+            }
         }
     }
 
@@ -182,7 +200,8 @@ impl Context<'_> {
         allow_deletes: Option<u32>,
         identity: Identity,
     ) -> anyhow::Result<Prepared> {
-        let desired = self.load_manifest()?;
+        // Everything `check` checks, before any request.
+        let (desired, _) = self.load_checked()?;
         // Credentials are checked before anything is decrypted.
         let client = self.client(api)?;
         let (values, key, facts) = self.unseal(&desired, identity)?;
@@ -233,6 +252,11 @@ impl Context<'_> {
         let (values, problems) = values::unseal_all(desired, &ids);
         let mut errors = 0;
         for problem in &problems {
+            if matches!(problem.kind, ProblemKind::TooLarge { .. }) {
+                // A value over the API's limit is a problem of the plan, which names the
+                // secret and refuses to be applied; the planner has its length.
+                continue;
+            }
             match problem.severity() {
                 Severity::Error => {
                     errors += 1;
@@ -343,8 +367,10 @@ fn value_facts(
     }
 }
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+/// The hex SHA-256 of the file at `path`, read through the bounded reader (at most `limit`
+/// bytes, a regular file only).
+fn sha256_file(path: &Path, limit: u64) -> anyhow::Result<String> {
+    let bytes = crate::fs::read_bounded(path, limit)?;
     Ok(values::index::sha256_hex(&bytes))
 }
 
@@ -360,10 +386,11 @@ pub(crate) fn shown_path(desired: &Desired, path: &Path) -> String {
 /// The digest of a plan's inputs: manifest, each sealed file (fingerprint key included), the
 /// live snapshot as a whole and per account label.
 fn digest(desired: &Desired, live: &LiveState) -> anyhow::Result<PlanDigest> {
-    let manifest = sha256_file(&desired.manifest_path)?;
+    let manifest = sha256_file(&desired.manifest_path, MAX_MANIFEST_FILE_BYTES)?;
     let mut values = BTreeMap::new();
     for path in values::layout::sealed_files_of(desired) {
-        values.insert(shown_path(desired, &path), sha256_file(&path)?);
+        let digest = sha256_file(&path, MAX_DIGESTED_FILE_BYTES)?;
+        values.insert(shown_path(desired, &path), digest);
     }
     let live_accounts = desired
         .accounts

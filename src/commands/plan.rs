@@ -11,7 +11,8 @@ use anyhow::Context as _;
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::commands::context::{Context, Identity, check_out_dir};
 use crate::commands::{AlreadyReported, Status};
-use crate::fs::WriteOptions;
+use crate::domain::MAX_PLAN_FILE_BYTES;
+use crate::fs::{FsError, WriteOptions};
 use crate::output::Output;
 use crate::plan::{self, Plan, RefusedPlan};
 
@@ -71,15 +72,16 @@ fn save(out: &mut Output, plan: &Plan, path: &Path) -> anyhow::Result<()> {
 /// `format_version`), may be written.
 fn check_out_path(path: &Path) -> anyhow::Result<()> {
     check_out_dir(path)?;
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => {
-            return Err(err).with_context(|| format!("cannot check --out {}", path.display()));
+    // Read through the bounded reader: what is larger than any saved plan is not one.
+    let is_plan = match crate::fs::read_bounded(path, MAX_PLAN_FILE_BYTES) {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .is_ok_and(|v| v.get("format_version").is_some()),
+        Err(FsError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(());
         }
+        Err(FsError::TooLarge { .. }) => false,
+        Err(err) => anyhow::bail!("cannot check --out {}: {}", path.display(), err.reason()),
     };
-    let is_plan = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .is_ok_and(|v| v.get("format_version").is_some());
     if !is_plan {
         anyhow::bail!(
             "refusing to overwrite {}: it exists and is not a plan saved by `cfsecrets plan \

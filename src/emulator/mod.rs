@@ -70,6 +70,9 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
+    /// A state file that is not a regular file, or is over its size limit.
+    #[error("cannot read emulator state: {0}")]
+    StateFile(crate::fs::FsError),
     /// Only the position: the parser's own message can quote the file, which holds values.
     #[error("emulator state {} is not valid (line {line}, column {column})", path.display())]
     ParseState {

@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::EmulatorError;
+use crate::domain::MAX_EMULATOR_STATE_BYTES;
+use crate::fs::FsError;
 
 /// A secret value, held only so that `duplicate` can copy it. Never printed.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -214,20 +216,24 @@ struct StateFile<W> {
 
 const STATE_VERSION: u32 = 1;
 
-/// Reads the state file; a missing file is an empty world.
+/// Reads the state file (at most [`MAX_EMULATOR_STATE_BYTES`], a regular file only); a
+/// missing file is an empty world.
 pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::fs::read_bounded(path, MAX_EMULATOR_STATE_BYTES) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(World::default()),
-        Err(source) => {
+        Err(FsError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(World::default());
+        }
+        Err(FsError::Read { source, .. }) => {
             return Err(EmulatorError::ReadState {
                 path: path.to_path_buf(),
                 source,
             });
         }
+        Err(err) => return Err(EmulatorError::StateFile(err)),
     };
     let file: StateFile<World> =
-        serde_json::from_str(&text).map_err(|err| EmulatorError::ParseState {
+        serde_json::from_slice(&text).map_err(|err| EmulatorError::ParseState {
             path: path.to_path_buf(),
             line: err.line(),
             column: err.column(),

@@ -41,7 +41,12 @@ impl StorePlanner<'_, '_> {
         if size > MAX_VALUE_BYTES {
             self.problem(
                 Some(name),
-                format!("value of {name} exceeds {MAX_VALUE_BYTES} bytes"),
+                format!(
+                    "the value of {name} is {}; the API's limit is {} (shorten it with \
+                     `cfsecrets secret set`)",
+                    crate::text::bytes(size as u64),
+                    crate::text::bytes(MAX_VALUE_BYTES as u64)
+                ),
             );
         } else if size > WARN_VALUE_BYTES {
             self.section.warnings.push(format!(

@@ -13,6 +13,8 @@
 //! * [`facts`] — [`ValueFacts`], what the planner knows of the values.
 //! * [`model`] — the [`Plan`] document the applier executes (read its docs).
 //! * [`check`] — [`check_appliable`] and [`RefusedPlan`]: whether a plan can be applied.
+//! * [`compare`] — [`Plan::first_difference`]: where a saved plan and a plan made now part
+//!   (account label and id, store, secret, field), for `apply FILE`.
 //! * [`render`] — text, Markdown and JSON output.
 //! * [`schema`] — `schemas/plan.schema.json`.
 //! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries, and
@@ -21,6 +23,7 @@
 
 mod change;
 pub mod check;
+pub mod compare;
 pub mod diff;
 pub mod digest;
 pub mod facts;
@@ -34,6 +37,7 @@ pub mod simulate;
 mod store;
 
 pub use check::{Appliable, RefusedPlan, check_appliable};
+pub use compare::PlanDifference;
 pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
 pub use digest::live_digest;
 pub use facts::{ValueFact, ValueFacts};

@@ -493,17 +493,6 @@ impl Plan {
         !self.problems.is_empty()
     }
 
-    /// True when `other` makes the same actions, account by account: a saved plan is applied
-    /// only if a plan made now from the same inputs agrees with it.
-    pub fn same_actions(&self, other: &Plan) -> bool {
-        self.accounts.len() == other.accounts.len()
-            && self
-                .accounts
-                .iter()
-                .zip(&other.accounts)
-                .all(|(a, b)| a.label == b.label && a.actions == b.actions)
-    }
-
     /// Every action with its account, in execution order.
     pub fn actions(&self) -> impl Iterator<Item = (&AccountPlan, &Action)> {
         self.accounts

@@ -79,4 +79,35 @@ pub enum ValuesError {
     /// A sealed file that resolves outside the manifest's directory: never rewritten.
     #[error("{} is outside the manifest's directory; nothing was resealed", path.display())]
     Outside { path: PathBuf },
+    /// Every sealed file `reseal` could not read or decrypt, each with its reason (the error
+    /// without its path, [`ValuesError::reason`]); nothing was written.
+    #[error("{}", unreadable(files))]
+    CannotReseal { files: Vec<(PathBuf, String)> },
+}
+
+fn unreadable(files: &[(PathBuf, String)]) -> String {
+    let lines: Vec<String> = files
+        .iter()
+        .map(|(path, reason)| format!("{}: {reason}", path.display()))
+        .collect();
+    format!("{}; nothing was resealed", lines.join("\n"))
+}
+
+impl ValuesError {
+    /// The message without the path, for a caller that already names the file: `cannot
+    /// read: …`, `cannot decrypt: …`, or the whole message for errors that name no file.
+    pub fn reason(&self) -> String {
+        match self {
+            ValuesError::Read { source, .. }
+            | ValuesError::Fs(crate::fs::FsError::Read { source, .. }) => {
+                format!("cannot read: {source}")
+            }
+            ValuesError::Fs(fs) => format!("cannot read: {}", fs.reason()),
+            ValuesError::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
+            ValuesError::FingerprintKey { .. } => {
+                "it must hold 64 hex characters (32 bytes)".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
 }

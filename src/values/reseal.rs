@@ -2,9 +2,10 @@
 //!
 //! A file needs work when `force` is set, when the index has no record of it, when its
 //! record names another recipient set, or when its bytes changed since the record (someone
-//! sealed it by hand). Every file that needs work is decrypted first; if any fails, nothing
-//! is written. Each write is atomic, and the index is saved after the writes (also after a
-//! failed write, for the files already done), so every file is either old or new.
+//! sealed it by hand). Every file is read, and every file that needs work decrypted, before
+//! the first write; if any fails, each one that failed is named and nothing is written.
+//! Each write is atomic, and the index is saved after the writes (also after a failed
+//! write, for the files already done), so every file is either old or new.
 
 use std::path::{Path, PathBuf};
 
@@ -43,17 +44,31 @@ pub fn reseal_files(
         return Err(ValuesError::Outside { path: path.clone() });
     }
     let mut todo = Vec::new();
+    // Every file is read and decrypted before the first write; each one that fails is
+    // named, and then nothing is written.
+    let mut unreadable = Vec::new();
     for path in files {
         // Value files and bundles alike: the larger limit bounds both (validation has
         // already held each to its own).
-        let bytes = crate::fs::read_bounded(path, MAX_BUNDLE_FILE_BYTES)?;
+        let bytes = match crate::fs::read_bounded(path, MAX_BUNDLE_FILE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                unreadable.push((path.clone(), ValuesError::from(err).reason()));
+                continue;
+            }
+        };
         let key = index_key(base_dir, path);
         if !force && index.is_current(&key, &digest, &bytes) {
             report.unchanged.push(path.clone());
             continue;
         }
-        let plain = unseal(&bytes, ids, path)?;
-        todo.push((path.clone(), key, plain));
+        match unseal(&bytes, ids, path) {
+            Ok(plain) => todo.push((path.clone(), key, plain)),
+            Err(err) => unreadable.push((path.clone(), err.reason())),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(ValuesError::CannotReseal { files: unreadable });
     }
     let mut failure = None;
     for (path, key, plain) in &todo {
@@ -188,8 +203,17 @@ mod tests {
         seal_and_record(base, &a, b"va", &ra, true).unwrap();
         seal_and_record(base, &c, b"vc", &rc, true).unwrap();
         let before = std::fs::read(&a).unwrap();
-        let err = reseal_files(base, &[a.clone(), c.clone()], &rc, &alice, true).unwrap_err();
-        assert!(err.to_string().contains("c.age"), "{err}");
+        let d = base.join("d.age");
+        seal_and_record(base, &d, b"vd", &rc, true).unwrap();
+        let err =
+            reseal_files(base, &[a.clone(), c.clone(), d.clone()], &rc, &alice, true).unwrap_err();
+        let ValuesError::CannotReseal { files } = &err else {
+            panic!("{err}");
+        };
+        let named: Vec<&PathBuf> = files.iter().map(|(p, _)| p).collect();
+        assert_eq!(named, [&c, &d], "every file that fails is named, in order");
+        assert!(files[0].1.starts_with("cannot decrypt: "), "{}", files[0].1);
+        assert!(err.to_string().ends_with("; nothing was resealed"), "{err}");
         assert_eq!(std::fs::read(&a).unwrap(), before);
     }
 }

@@ -25,7 +25,8 @@ use crate::domain::{
 };
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
-/// with an error-level problem are not in it.
+/// with an error-level problem are not in it — except a value over the size limit, which is
+/// kept beside its problem, so a plan can report it as a problem of that secret.
 pub type UnsealedValues = BTreeMap<ValueKey, SecretValue>;
 
 /// What is wrong with a value. No variant carries plaintext.
@@ -107,7 +108,9 @@ impl fmt::Display for ValueProblem {
 
 /// Unseals every present secret whose value is not `keep` and checks it (decrypts, UTF-8,
 /// non-empty, at most [`MAX_VALUE_BYTES`], bundle key exists). Values with an error are
-/// left out of the map; values with only a warning (over [`LEGACY_VALUE_BYTES`]) are kept.
+/// left out of the map, but for one over [`MAX_VALUE_BYTES`] (the planner refuses it as a
+/// plan problem naming the secret); values with only a warning (over
+/// [`LEGACY_VALUE_BYTES`]) are kept.
 /// Problems come in manifest order (accounts, stores, then secrets by name).
 ///
 /// Files are decrypted on every core the process may use ([`unseal_all_on`]).
@@ -184,7 +187,9 @@ pub fn unseal_all_on(
         match result {
             Err(kind) => push(kind),
             Ok(value) => match size_problem(&value) {
-                Some(kind) if kind.severity() == Severity::Error => push(kind),
+                // An empty value is no value; an oversize one stays beside its problem, so
+                // the planner can name it as a plan problem.
+                Some(ProblemKind::Empty) => push(ProblemKind::Empty),
                 Some(kind) => {
                     push(kind);
                     values.insert(key, value);
@@ -267,23 +272,9 @@ fn size_problem(value: &SecretValue) -> Option<ProblemKind> {
 }
 
 fn decrypt_text(path: &Path, ids: &Identities, limit: u64) -> Result<SecretValue, ProblemKind> {
-    let bytes =
-        unseal_file(path, ids, limit).map_err(|e| ProblemKind::Unreadable(short_reason(&e)))?;
+    let bytes = unseal_file(path, ids, limit).map_err(|e| ProblemKind::Unreadable(e.reason()))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ProblemKind::NotUtf8)?;
     Ok(SecretValue::new(text.to_string()))
-}
-
-/// The error without the path (the problem already names the file).
-fn short_reason(err: &super::ValuesError) -> String {
-    use super::ValuesError as E;
-    match err {
-        E::Read { source, .. } | E::Fs(crate::fs::FsError::Read { source, .. }) => {
-            format!("cannot read: {source}")
-        }
-        E::Fs(fs) => format!("cannot read: {}", fs.reason()),
-        E::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
-        other => other.to_string(),
-    }
 }
 
 fn load_bundle(path: &Path, ids: &Identities) -> Result<Bundle, ProblemKind> {

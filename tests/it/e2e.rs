@@ -34,14 +34,22 @@ fn plan_apply_then_plan_is_empty() {
     let p = three(&emu);
     let plan = p.run(&["plan", "--detailed-exitcode"]);
     plan.expect(2);
-    assert!(plan.stdout.contains("+ main/A") || plan.stdout.contains("main/A"));
+    assert!(
+        plan.stdout
+            .contains("  + main/A  (declared, not found live)\n      value: new "),
+        "{}",
+        plan.stdout
+    );
     assert!(plan.stdout.contains("3 to create"), "{}", plan.stdout);
 
     // Every rendering, and the saved plan, carry fingerprints only.
     let md = p.run(&["plan", "--format", "markdown"]);
     md.expect(0);
     assert!(
-        md.stdout.contains("<details>") || md.stdout.contains("**"),
+        md.stdout.contains(&format!(
+            "<details><summary><b>production</b> ({ACCOUNT}): 4 changes</summary>\n\n```diff\n\
+             + store main  (declared, not found live)\n+ main/A  (declared, not found live)\n"
+        )),
         "{}",
         md.stdout
     );
@@ -64,8 +72,22 @@ fn plan_apply_then_plan_is_empty() {
     assert!(digest["live_accounts"]["production"].is_string());
     p.assert_no_value_leaked(&["saved.json"]);
 
-    // No terminal, no plan file, no --auto-approve: a usage error, nothing written.
-    p.run(&["apply"]).expect(64);
+    // No terminal, no plan file, no --auto-approve: a usage error before any request.
+    emu.handle().clear_log();
+    let usage = p.run(&["apply"]);
+    usage.expect(64);
+    assert!(
+        usage
+            .stderr
+            .contains("not on a terminal: pass --auto-approve"),
+        "{}",
+        usage.stderr
+    );
+    assert_eq!(
+        emu.handle().log().len(),
+        0,
+        "apply sent requests before exiting 64"
+    );
     assert!(emu.names(STORE).is_empty());
 
     let apply = p.run(&["apply", "--auto-approve"]);
@@ -84,10 +106,13 @@ fn plan_apply_then_plan_is_empty() {
     let again = p.run(&["plan", "--detailed-exitcode"]);
     again.expect(0);
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
-    p.run(&["apply", "--auto-approve"])
-        .expect(0)
-        .stdout
-        .contains("nothing to apply");
+    let nothing = p.run(&["apply", "--auto-approve"]);
+    nothing.expect(0);
+    assert!(
+        nothing.stdout.contains("No changes; nothing to apply."),
+        "{}",
+        nothing.stdout
+    );
 
     // A changed value is written once, then the plan is empty again.
     p.seal("values/A.age", "e2e-alpha-value-rotated-77f1");
@@ -143,7 +168,13 @@ fn prune_modes() {
     p.manifest(&store_block("none", without_c));
     let plan = p.run(&["plan", "--detailed-exitcode"]);
     plan.expect(0);
-    assert!(plan.stdout.contains("unmanaged") || plan.stdout.contains("HAND"));
+    assert!(
+        plan.stdout
+            .contains("  unmanaged (left alone): 2\n    main/C  (")
+            && plan.stdout.contains("\n    main/HAND  ("),
+        "{}",
+        plan.stdout
+    );
     p.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(emu.names(STORE), ["A", "B", "C", "HAND"]);
 
@@ -675,4 +706,36 @@ fn keep_only_manifests_need_no_identity() {
     for output in p.outputs.lock().unwrap().iter() {
         assert!(!output.contains("e2e-kept-value-never-read-77"), "{output}");
     }
+}
+
+#[test]
+fn the_apply_summary_counts_the_read_phase_in_its_time() {
+    let emu = Emu::start();
+    let p = three(&emu);
+    // The first list of stores is answered 429 with `Retry-After: 1`; with a 50 ms base
+    // delay the client waits 16 times that (800 ms) before it reads again. The writes
+    // that follow take milliseconds.
+    p.env
+        .lock()
+        .unwrap()
+        .push(("CFSECRETS_RETRY_BASE_MS".into(), "50".into()));
+    schedule(&emu, "GET", "/stores", FaultKind::TooManyRequests, 1);
+    let r = p.run(&["apply", "--auto-approve"]);
+    r.expect(0);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Apply complete: "))
+        .unwrap_or_else(|| panic!("no summary:\n{}", r.stdout));
+    assert!(line.contains(", 1 retry, "), "{line}");
+    let total: f64 = line
+        .rsplit_once(", ")
+        .and_then(|(_, last)| last.strip_suffix("s in total."))
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no total in {line}"));
+    // A lower bound only: the wait happened, so the total cannot be shorter.
+    assert!(
+        total >= 0.8,
+        "the summary's total ({total}s) leaves out the read phase's 0.8s wait: {line}"
+    );
 }
