@@ -87,8 +87,10 @@ pub enum Command {
     /// Validate the manifest offline; with --decrypt also unseal and check every value.
     Check(CheckArgs),
     /// Show what apply would change, without writing anything.
+    #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Make Cloudflare match the manifest (or execute a saved plan).
+    #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
     /// Write a manifest for what is live, with `value: keep` on every secret.
     Import(ImportArgs),
@@ -113,6 +115,16 @@ pub enum Command {
     #[command(after_help = BINDINGS_EXAMPLES)]
     Bindings(BindingsArgs),
 }
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  cfsecrets plan --format markdown --out plan.json > plan.md
+  cfsecrets plan --wrangler workers/api --wrangler workers/cron";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  cfsecrets apply plan.json --wait-active
+  cfsecrets apply --auto-approve --wrangler workers/api --wait-active=60";
 
 const BINDINGS_EXAMPLES: &str = "\
 Examples:
@@ -159,6 +171,23 @@ pub struct PlanArgs {
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
     pub allow_deletes: Option<u32>,
+    #[command(flatten)]
+    pub bindings: WranglerArgs,
+}
+
+/// The Workers bindings `plan` and `apply` check against the plan.
+#[derive(Debug, Args)]
+pub struct WranglerArgs {
+    /// Check the Workers bindings of this wrangler config against the plan (repeatable; a
+    /// directory means the wrangler config in it): each `store_id` must be a store of a
+    /// managed account, holding its secret with the `workers` scope, and a plan that deletes,
+    /// renames away or takes `workers` from a bound secret is blocked (exit 3).
+    #[arg(long = "wrangler", value_name = "PATH", value_parser = value::path)]
+    pub wrangler: Vec<PathBuf>,
+    /// Let a plan that breaks Workers bindings through, for this run (each break is then a
+    /// warning).
+    #[arg(long)]
+    pub allow_binding_breaks: bool,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +206,22 @@ pub struct ApplyArgs {
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
     pub allow_deletes: Option<u32>,
+    /// With a plan file: not needed (the plan records its configs), and refused unless it
+    /// names the same configs.
+    #[command(flatten)]
+    pub bindings: WranglerArgs,
+    /// After writing, wait until every secret this apply created, copied or PATCHed reads
+    /// `active` (a Worker deploy that binds a `pending` secret fails), at most SECONDS
+    /// (default 30); exit 1 naming what is still pending. Put it after PLAN_FILE, or write
+    /// --wait-active=SECONDS.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        num_args = 0..=1,
+        default_missing_value = "30",
+        value_parser = value::wait_seconds
+    )]
+    pub wait_active: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@
 //! the "waiting for the request budget" line in seconds.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -28,6 +28,7 @@ use crate::output::Output;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFact, ValueFacts};
 use crate::text::count;
 use crate::values::{self, FingerprintKey, Identities, Recipients, UnsealedValues};
+use crate::wrangler::{self, WranglerConfig};
 
 /// Environment variable for the hidden retry-delay knob (tests).
 const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
@@ -52,6 +53,17 @@ pub(crate) struct Prepared {
     /// `None` without an identity.
     pub(crate) key: Option<FingerprintKey>,
     pub(crate) client: Client,
+    /// Bindings (`--wrangler`) whose `store_id` or secret does not match the managed stores:
+    /// the command shows the plan, then fails with these.
+    pub(crate) binding_errors: Diagnostics,
+}
+
+/// The Workers bindings `plan` and `apply` check the plan against (`--wrangler`,
+/// `--allow-binding-breaks`); empty `paths` checks none.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Bindings {
+    pub(crate) paths: Vec<PathBuf>,
+    pub(crate) allow_breaks: bool,
 }
 
 /// Whether a command may plan without an identity (`plan`: values are then not compared) or
@@ -173,14 +185,18 @@ impl Context<'_> {
     // ── plan and apply: load, unseal, read the live state, plan ─────────────────────────
 
     /// Loads, unseals, fetches and plans. Without an identity the plan is made in "values
-    /// not compared" mode, unless the command requires one, which makes it an error.
+    /// not compared" mode, unless the command requires one, which makes it an error. With
+    /// `bindings`, the wrangler configs are read and checked before any request, and against
+    /// the plan once it is made.
     pub(crate) async fn prepare(
         &mut self,
         api: &ApiArgs,
         allow_deletes: Option<u32>,
         identity: Identity,
+        bindings: &Bindings,
     ) -> anyhow::Result<Prepared> {
         let desired = self.load_manifest()?;
+        let configs = self.load_wrangler(bindings)?;
         // Credentials are checked before anything is decrypted.
         let client = self.client(api)?;
         let (values, key, facts) = self.unseal(&desired, identity)?;
@@ -192,13 +208,35 @@ impl Context<'_> {
         let mut plan = plan::diff(&desired, &live, &facts, &options);
         let mut inputs = digest(&desired, &live)?;
         inputs.allow_deletes = allow_deletes;
+        let binding_errors =
+            check_bindings(&mut plan, &mut inputs, &desired, &live, &configs, bindings)?;
         plan.digest = Some(inputs);
         Ok(Prepared {
             plan,
             values,
             key,
             client,
+            binding_errors,
         })
+    }
+
+    /// Reads the wrangler configs `bindings` names and checks the shape of their bindings,
+    /// offline: errors are printed and exit 1, warnings printed. Which secret each binding
+    /// reads is checked once the live state and the plan are known ([`check_bindings`]).
+    fn load_wrangler(&mut self, bindings: &Bindings) -> anyhow::Result<Vec<WranglerConfig>> {
+        if bindings.paths.is_empty() {
+            if bindings.allow_breaks {
+                self.out
+                    .warn("--allow-binding-breaks does nothing without --wrangler")?;
+            }
+            return Ok(Vec::new());
+        }
+        let (configs, diagnostics) = wrangler::load_and_check_shapes(&bindings.paths);
+        if diagnostics.has_errors() {
+            return Err(self.report(&diagnostics)?);
+        }
+        self.print_diagnostics(&diagnostics)?;
+        Ok(configs)
     }
 
     /// Unseals the fingerprint key and every value, printing each problem; returns the
@@ -378,7 +416,45 @@ fn digest(desired: &Desired, live: &LiveState) -> anyhow::Result<PlanDigest> {
         live: plan::live_digest(live),
         live_accounts,
         allow_deletes: None,
+        wrangler: BTreeMap::new(),
+        allow_binding_breaks: false,
     })
+}
+
+/// Checks every binding of `configs` against the managed stores and the plan
+/// ([`wrangler::check_live`]): a binding the plan breaks blocks it (or, allowed, is a
+/// warning), and the configs and the allowance enter the digest. Returns the bindings whose
+/// store or secret does not match.
+fn check_bindings(
+    plan: &mut Plan,
+    inputs: &mut PlanDigest,
+    desired: &Desired,
+    live: &LiveState,
+    configs: &[WranglerConfig],
+    bindings: &Bindings,
+) -> anyhow::Result<Diagnostics> {
+    if configs.is_empty() {
+        return Ok(Diagnostics::new());
+    }
+    for config in configs {
+        let hash = sha256_file(&config.path)?;
+        inputs
+            .wrangler
+            .insert(config.path.display().to_string(), hash);
+    }
+    inputs.allow_binding_breaks = bindings.allow_breaks;
+    let report = wrangler::check_live(
+        configs,
+        &plan::bindings::managed_stores(desired, live),
+        &wrangler::Declared::from_desired(desired),
+        &plan::bindings::planned_breaks(plan),
+    );
+    let checked = plan::bindings::BindingsChecked {
+        bindings: configs.iter().map(|c| c.bindings.len()).sum(),
+        configs: configs.len(),
+    };
+    plan::bindings::record(plan, live, &report.broken, bindings.allow_breaks, checked);
+    Ok(report.diagnostics)
 }
 
 /// Checks, before any network call, that `--out PATH` can be created: its directory exists

@@ -24,7 +24,7 @@ mod plan;
 mod values;
 
 // ── The binary, end to end ─────────────────────────────────────────────────────────────
-/// Workers bindings: `check --wrangler` and `bindings`.
+/// Workers bindings: `check`, `plan` and `apply --wrangler`, `apply --wait-active`, `bindings`.
 mod bindings;
 /// Plan, apply, plan again, against the emulator: renames, pruning, safety, saved plans.
 mod e2e;
