@@ -52,7 +52,8 @@
 //!   what looks like private key material.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
-//!   renders entries to paste. Pure except reading the config files.
+//!   renders entries to paste; runs wrangler for `cfsecrets local`. Pure except reading the
+//!   config files and running wrangler.
 //!
 //! ## Architecture invariants
 //!

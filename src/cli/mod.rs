@@ -114,6 +114,19 @@ pub enum Command {
     /// `GET /stores`, or from `--store-id` without any request.
     #[command(after_help = BINDINGS_EXAMPLES)]
     Bindings(BindingsArgs),
+    /// Fill `wrangler dev`'s local Secrets Store with the values a wrangler config binds.
+    ///
+    /// For each binding of the config (top level, or `--env NAME`), unseals the value the
+    /// manifest account declares for its `secret_name` and runs `wrangler secrets-store secret
+    /// create STORE_ID --name NAME --scopes workers` without `--remote`, in the config's
+    /// directory, with the value on its stdin: never on a command line or in the environment.
+    /// Makes no API request. The local store keeps values in PLAIN TEXT under `.wrangler/state`
+    /// next to the config: keep `.wrangler` out of git and use dev values.
+    ///
+    /// wrangler is found as `--wrangler-bin` (or `CFSECRETS_WRANGLER`) says, else `wrangler`
+    /// on PATH, else `npx --no-install wrangler` (the project's own install).
+    #[command(after_help = LOCAL_EXAMPLES)]
+    Local(LocalArgs),
 }
 
 const PLAN_EXAMPLES: &str = "\
@@ -125,6 +138,11 @@ const APPLY_EXAMPLES: &str = "\
 Examples:
   cfsecrets apply plan.json --wait-active
   cfsecrets apply --auto-approve --wrangler workers/api --wait-active=60";
+
+const LOCAL_EXAMPLES: &str = "\
+Examples:
+  cfsecrets local --account dev --wrangler workers/api
+  cfsecrets local --account dev --wrangler workers/api --env staging";
 
 const BINDINGS_EXAMPLES: &str = "\
 Examples:
@@ -423,4 +441,29 @@ pub struct BindingsArgs {
     /// The store's id (32 hexadecimal characters), to stay offline instead of asking the API.
     #[arg(long, value_name = "ID", value_parser = value::store_id)]
     pub store_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// The manifest account whose values fill the local store (typically `dev`).
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store of that account (default: the one store that declares each bound secret).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+    /// The Worker's wrangler config, or a directory holding one.
+    #[arg(long = "wrangler", value_name = "PATH", value_parser = value::path)]
+    pub wrangler: PathBuf,
+    /// The environment (`env.NAME`) whose bindings to fill, passed to wrangler as `--env`
+    /// (default: the top level).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub env: Option<String>,
+    /// The wrangler program to run.
+    #[arg(
+        long,
+        env = "CFSECRETS_WRANGLER",
+        value_name = "PATH",
+        value_parser = value::path
+    )]
+    pub wrangler_bin: Option<PathBuf>,
 }

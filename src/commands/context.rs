@@ -23,11 +23,11 @@ use crate::commands::{AlreadyReported, UsageError};
 use crate::domain::AccountId;
 use crate::env::Env;
 use crate::live::{self, LiveState};
-use crate::manifest::{self, Desired, Diagnostics, Severity};
+use crate::manifest::{self, Desired, DesiredAccount, DesiredStore, Diagnostics, Severity};
 use crate::output::Output;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFact, ValueFacts};
-use crate::text::count;
-use crate::values::{self, FingerprintKey, Identities, Recipients, UnsealedValues};
+use crate::text::{count, printable};
+use crate::values::{self, FingerprintKey, Identities, Recipients, UnsealedValues, ValueProblem};
 use crate::wrangler::{self, WranglerConfig};
 
 /// Environment variable for the hidden retry-delay knob (tests).
@@ -266,8 +266,18 @@ impl Context<'_> {
             )
         })?;
         let (values, problems) = values::unseal_all(desired, &ids);
+        self.report_value_problems(&problems)?;
+        let facts = value_facts(&values, Some(&key), holds_values);
+        Ok((values, Some(key), facts))
+    }
+
+    /// Prints each problem unsealing found; an error (exit 1) when any is an error.
+    pub(crate) fn report_value_problems(
+        &mut self,
+        problems: &[ValueProblem],
+    ) -> anyhow::Result<()> {
         let mut errors = 0;
-        for problem in &problems {
+        for problem in problems {
             match problem.severity() {
                 Severity::Error => {
                     errors += 1;
@@ -281,8 +291,7 @@ impl Context<'_> {
             self.out.eprint(&format!("{msg}\n"))?;
             return Err(AlreadyReported(msg).into());
         }
-        let facts = value_facts(&values, Some(&key), holds_values);
-        Ok((values, Some(key), facts))
+        Ok(())
     }
 
     /// The live state of every account the manifest declares.
@@ -477,6 +486,56 @@ pub(crate) fn check_out_dir(path: &Path) -> anyhow::Result<()> {
             parent.display()
         ),
         Err(err) => Err(err).with_context(|| format!("cannot check --out {}", path.display())),
+    }
+}
+
+/// The manifest account labelled `label` (exit 64 naming the labels there are).
+pub(crate) fn find_account<'a>(
+    accounts: &'a [DesiredAccount],
+    label: &str,
+    manifest: &str,
+) -> anyhow::Result<&'a DesiredAccount> {
+    accounts.iter().find(|a| a.label == label).ok_or_else(|| {
+        let labels: Vec<&str> = accounts.iter().map(|a| a.label.as_str()).collect();
+        UsageError(format!(
+            "no account {:?} in {manifest} (accounts: {})",
+            printable(label),
+            labels.join(", ")
+        ))
+        .into()
+    })
+}
+
+/// The account's store `name`, or its only store (exit 64 naming the stores there are).
+pub(crate) fn find_store<'a>(
+    account: &'a DesiredAccount,
+    name: Option<&str>,
+) -> anyhow::Result<&'a DesiredStore> {
+    let names: Vec<&str> = account.stores.iter().map(|s| s.name.as_str()).collect();
+    match name {
+        Some(name) => account
+            .stores
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "account {} has no store {:?} (stores: {})",
+                    account.label,
+                    printable(name),
+                    names.join(", ")
+                ))
+                .into()
+            }),
+        None => match account.stores.as_slice() {
+            [only] => Ok(only),
+            _ => Err(UsageError(format!(
+                "account {} has {} stores ({}): pass --store NAME",
+                account.label,
+                names.len(),
+                names.join(", ")
+            ))
+            .into()),
+        },
     }
 }
 

@@ -18,10 +18,16 @@
 //! * [`render`] — the `secrets_store_secrets` entries and the `Env` interface that
 //!   `cfsecrets bindings` prints.
 //!
-//! Everything here is pure except [`load`] and [`locate`], which read the file system.
+//! * [`local`] — `cfsecrets local`: which wrangler to run, the arguments of a local
+//!   `secrets-store secret create`, running it with the value on stdin, and what of its
+//!   stderr may be shown.
+//!
+//! Everything here is pure except [`load`] and [`locate`], which read the file system, and
+//! [`local::run_with_stdin`], which runs wrangler.
 
 pub mod check;
 pub mod live;
+pub mod local;
 pub mod names;
 pub mod read;
 pub mod render;

@@ -30,6 +30,8 @@ mod bindings;
 mod e2e;
 /// Journeys found by exploratory testing, each pinned after its fix.
 mod journeys;
+/// `cfsecrets local` with a stub wrangler: what reaches wrangler, and how.
+mod local;
 /// The quickstart's three steps through the real binary.
 mod quickstart;
 
