@@ -103,6 +103,8 @@ pub const MAX_PLAN_FILE_BYTES: u64 = 64 << 20;
 /// the largest of their limits, [`MAX_BUNDLE_FILE_BYTES`]; validation has already held
 /// each to its own.
 pub const MAX_DIGESTED_FILE_BYTES: u64 = MAX_BUNDLE_FILE_BYTES;
+/// A wrangler config (`--wrangler`): a Worker's settings, far below this.
+pub const MAX_WRANGLER_CONFIG_BYTES: u64 = 4 << 20;
 /// The emulator's state file (`emulator --state`): every value it holds, in JSON.
 pub const MAX_EMULATOR_STATE_BYTES: u64 = 256 << 20;
 

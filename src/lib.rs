@@ -36,12 +36,13 @@
 //! * [`live`] — the live snapshot, converted from wire DTOs into domain terms.
 //! * [`plan`] — `diff(desired, live, value facts, options) -> Plan`, pure and deterministic,
 //!   in named steps (`store`, `change`, `safety`, `quota`, `order`); the renderers (text,
-//!   Markdown, JSON) and the facts about a plan (appliable, stale, same actions).
+//!   Markdown, JSON), the facts about a plan (appliable, stale, same actions) and what it
+//!   does to the secrets Workers bind (`bindings`, for `plan --wrangler`).
 //! * [`apply`] — executes a plan in order against the client and reports what was done:
 //!   `mod.rs` the stage loop, `write.rs` one function per write, `confirm.rs` the re-list
 //!   after a write that is not idempotent, `verify.rs` the check around deletes,
 //!   `report.rs` what is reported (and its summary and advice), `failure.rs` why a write
-//!   failed and what to change.
+//!   failed and what to change, `wait.rs` the wait until what was written reads `active`.
 //! * [`emulator`] — a local, stateful Secrets Store API server with fault injection.
 //! * [`output`] — every write to stdout and stderr and every read of stdin: colour, the
 //!   progress bar, prompts.
@@ -52,7 +53,8 @@
 //!   an API token), which every argument, path variable and manifest name goes through.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
-//!   renders entries to paste. Pure except reading the config files.
+//!   renders entries to paste; runs wrangler for `cfsecrets local`. Pure except reading the
+//!   config files and running wrangler.
 //!
 //! ## Architecture invariants
 //!

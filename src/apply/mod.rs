@@ -25,6 +25,9 @@
 //!   on the next run (it re-plans from live state); a permanent one (value size, quota, store
 //!   limit, scopes, credentials) will fail again until something is changed (`failure.rs`).
 //!
+//! * After a successful apply, `apply --wait-active` re-lists until what it wrote reads
+//!   `active` (`wait.rs`).
+//!
 //! Plaintext leaves its [`SecretValue`] only into a request body (`NewSecret` /
 //! `SecretPatch`); no event, report line or error carries it.
 
@@ -32,6 +35,7 @@ mod confirm;
 mod failure;
 mod report;
 mod verify;
+pub mod wait;
 mod write;
 
 use std::collections::BTreeMap;

@@ -94,8 +94,10 @@ pub enum Command {
     /// Validate the manifest offline; with --decrypt also unseal and check every value.
     Check(CheckArgs),
     /// Show what apply would change, without writing anything.
+    #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Make Cloudflare match the manifest (or execute a saved plan).
+    #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
     /// Write a manifest for what is live, with `value: keep` on every secret.
     Import(ImportArgs),
@@ -119,7 +121,35 @@ pub enum Command {
     /// `GET /stores`, or from `--store-id` without any request.
     #[command(after_help = BINDINGS_EXAMPLES)]
     Bindings(BindingsArgs),
+    /// Fill `wrangler dev`'s local Secrets Store with the values a wrangler config binds.
+    ///
+    /// For each binding of the config (top level, or `--env NAME`), unseals the value the
+    /// manifest account declares for its `secret_name` and runs `wrangler secrets-store secret
+    /// create STORE_ID --name NAME --scopes workers` without `--remote`, in the config's
+    /// directory, with the value on its stdin: never on a command line or in the environment.
+    /// Makes no API request. The local store keeps values in PLAIN TEXT under `.wrangler/state`
+    /// next to the config: keep `.wrangler` out of git and use dev values.
+    ///
+    /// wrangler is found as `--wrangler-bin` (or `CFSECRETS_WRANGLER`) says, else `wrangler`
+    /// on PATH, else `npx --no-install wrangler` (the project's own install).
+    #[command(after_help = LOCAL_EXAMPLES)]
+    Local(LocalArgs),
 }
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  cfsecrets plan --format markdown --out plan.json > plan.md
+  cfsecrets plan --wrangler workers/api --wrangler workers/cron";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  cfsecrets apply plan.json --wait-active
+  cfsecrets apply --auto-approve --wrangler workers/api --wait-active=60";
+
+const LOCAL_EXAMPLES: &str = "\
+Examples:
+  cfsecrets local --account dev --wrangler workers/api
+  cfsecrets local --account dev --wrangler workers/api --env staging";
 
 const BINDINGS_EXAMPLES: &str = "\
 Examples:
@@ -166,6 +196,23 @@ pub struct PlanArgs {
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
     pub allow_deletes: Option<u32>,
+    #[command(flatten)]
+    pub bindings: WranglerArgs,
+}
+
+/// The Workers bindings `plan` and `apply` check against the plan.
+#[derive(Debug, Args)]
+pub struct WranglerArgs {
+    /// Check the Workers bindings of this wrangler config against the plan (repeatable; a
+    /// directory means the wrangler config in it): each `store_id` must be a store of a
+    /// managed account, holding its secret with the `workers` scope, and a plan that deletes,
+    /// renames away or takes `workers` from a bound secret is blocked (exit 3).
+    #[arg(long = "wrangler", value_name = "PATH", value_parser = value::path)]
+    pub wrangler: Vec<PathBuf>,
+    /// Let a plan that breaks Workers bindings through, for this run (each break is then a
+    /// warning).
+    #[arg(long)]
+    pub allow_binding_breaks: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +232,22 @@ pub struct ApplyArgs {
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
     pub allow_deletes: Option<u32>,
+    /// With a plan file: not needed (the plan records its configs), and refused unless it
+    /// names the same configs.
+    #[command(flatten)]
+    pub bindings: WranglerArgs,
+    /// After writing, wait until every secret this apply created, copied or PATCHed reads
+    /// `active` (a Worker deploy that binds a `pending` secret fails), at most SECONDS
+    /// (default 30); exit 1 naming what is still pending. Put it after PLAN_FILE, or write
+    /// --wait-active=SECONDS.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        num_args = 0..=1,
+        default_missing_value = "30",
+        value_parser = value::wait_seconds
+    )]
+    pub wait_active: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -386,4 +449,29 @@ pub struct BindingsArgs {
     /// The store's id (32 hexadecimal characters), to stay offline instead of asking the API.
     #[arg(long, value_name = "ID", value_parser = value::store_id)]
     pub store_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// The manifest account whose values fill the local store (typically `dev`).
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store of that account (default: the one store that declares each bound secret).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+    /// The Worker's wrangler config, or a directory holding one.
+    #[arg(long = "wrangler", value_name = "PATH", value_parser = value::path)]
+    pub wrangler: PathBuf,
+    /// The environment (`env.NAME`) whose bindings to fill, passed to wrangler as `--env`
+    /// (default: the top level).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub env: Option<String>,
+    /// The wrangler program to run.
+    #[arg(
+        long,
+        env = "CFSECRETS_WRANGLER",
+        value_name = "PATH",
+        value_parser = value::path
+    )]
+    pub wrangler_bin: Option<PathBuf>,
 }

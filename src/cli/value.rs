@@ -216,6 +216,25 @@ pub(crate) fn at_least_one<T: FromStr + PartialOrd + From<u8>>(s: &str) -> Resul
     Ok(n)
 }
 
+/// The longest `apply --wait-active` accepts, in seconds.
+pub(crate) const MAX_WAIT_SECONDS: u64 = 3600;
+
+/// Seconds to wait (`apply --wait-active`): a whole number from 1 to [`MAX_WAIT_SECONDS`].
+/// The flag's value is optional, so a plan file written right after it is read as its value:
+/// the refusal says how to write it.
+pub(crate) fn wait_seconds(s: &str) -> Result<u64, Refused> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_WAIT_SECONDS).contains(&n) => Ok(n),
+        Ok(_) => Err(Refused::new(format!(
+            "seconds must be from 1 to {MAX_WAIT_SECONDS}"
+        ))),
+        Err(_) => Err(Refused::new(
+            "expected a number of seconds; to wait the default 30, put the plan file before \
+             --wait-active, or write --wait-active=SECONDS",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,14 +6,16 @@
 //! value's fingerprint. Without a plan file and without a terminal, `--auto-approve` is
 //! required (exit 64 otherwise).
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::apply::{Applier, ApplyReport, Checked, Event, Timing};
+use crate::apply::{Applier, ApplyReport, Checked, Event, Timing, wait};
 use crate::cli::ApplyArgs;
-use crate::commands::context::{Context, Identity, Prepared, watching_pacer};
+use crate::cloudflare::Client;
+use crate::commands::context::{Bindings, Context, Identity, Prepared, watching_pacer};
 use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::domain::MAX_PLAN_FILE_BYTES;
 use crate::output::Output;
@@ -52,8 +54,9 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
             .and_then(|s| s.digest.as_ref())
             .and_then(|d| d.allow_deletes)
     });
+    let bindings = bindings_to_check(args, saved.as_ref())?;
     let prepared = cx
-        .prepare(&args.api, allow_deletes, Identity::Required)
+        .prepare(&args.api, allow_deletes, Identity::Required, &bindings)
         .await?;
     let appliable = match (saved_appliable, &args.plan_file) {
         (Some(saved), Some(path)) => still_current(cx.out, path, saved, &prepared.plan)?,
@@ -63,6 +66,9 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
             check_appliable(&prepared.plan)
         }
     };
+    if !prepared.binding_errors.is_empty() {
+        return Err(cx.report(&prepared.binding_errors)?);
+    }
     let applier = Applier {
         client: &prepared.client,
         live: &prepared.live,
@@ -85,7 +91,105 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
         prompted = asked.elapsed();
     }
     let elapsed = move || started.elapsed().saturating_sub(prompted);
-    execute(cx.out, &prepared, &applier, checked, elapsed).await
+    let plan = checked.plan();
+    let status = execute(cx.out, &prepared, &applier, checked, elapsed).await?;
+    match args.wait_active {
+        Some(seconds) => wait_active(cx.out, &prepared.client, plan, seconds).await,
+        None => Ok(status),
+    }
+}
+
+/// The wrangler configs whose bindings to check: those `--wrangler` names, or for a saved
+/// plan the ones it was made with (so `--wrangler` is not needed with a plan file; given, it
+/// must name the same configs: a plan is applied as it was reviewed).
+fn bindings_to_check(args: &ApplyArgs, saved: Option<&Plan>) -> anyhow::Result<Bindings> {
+    let given = &args.bindings;
+    let Some(digest) = saved.and_then(|p| p.digest.as_ref()) else {
+        return Ok(Bindings {
+            paths: given.wrangler.clone(),
+            allow_breaks: given.allow_binding_breaks,
+        });
+    };
+    let recorded: BTreeSet<String> = digest.wrangler.keys().cloned().collect();
+    if !given.wrangler.is_empty() {
+        let named: BTreeSet<String> = given
+            .wrangler
+            .iter()
+            .map(|p| match crate::wrangler::locate(p) {
+                Ok((file, _)) => file.display().to_string(),
+                Err(_) => p.display().to_string(),
+            })
+            .collect();
+        if named != recorded {
+            let list = |set: &BTreeSet<String>| {
+                if set.is_empty() {
+                    "no wrangler config".to_string()
+                } else {
+                    set.iter().cloned().collect::<Vec<_>>().join(", ")
+                }
+            };
+            return Err(UsageError(format!(
+                "the saved plan was checked against {}, not {}: apply it without --wrangler, \
+                 or plan again with the configs you mean",
+                list(&recorded),
+                list(&named)
+            ))
+            .into());
+        }
+    }
+    Ok(Bindings {
+        paths: recorded.iter().map(PathBuf::from).collect(),
+        allow_breaks: digest.allow_binding_breaks || given.allow_binding_breaks,
+    })
+}
+
+/// `--wait-active SECONDS`: re-lists until every secret the apply created, copied or PATCHed
+/// reads `active`, with progress; exits 1 naming what still does not at the deadline.
+async fn wait_active(
+    out: &mut Output,
+    client: &Client,
+    plan: &Plan,
+    seconds: u64,
+) -> anyhow::Result<Status> {
+    let stores = wait::awaited(plan);
+    let total: usize = stores.iter().map(|s| s.names.len()).sum();
+    if total == 0 {
+        out.status("--wait-active: this apply created and changed no secret; nothing to wait for")?;
+        return Ok(Status::Success);
+    }
+    let secrets = count(total, "secret", "secrets");
+    out.status(&format!(
+        "waiting up to {seconds}s for {secrets} to read active"
+    ))?;
+    let started = Instant::now();
+    let before = client.stats().requests_sent;
+    let report = {
+        let progress = out.progress(total as u64, "waiting for active");
+        let on_active = |line: &str| progress.advance(&format!("active: {line}"));
+        let waiting = wait::wait_active(client, stores, Duration::from_secs(seconds), &on_active);
+        watching_pacer(client, waiting, |line| progress.note(&line)).await
+    }
+    .context("cannot re-list the stores to see whether the secrets are active")?;
+    let requests = count(
+        (client.stats().requests_sent - before) as usize,
+        "request",
+        "requests",
+    );
+    if report.is_success() {
+        out.print(&format!(
+            "Active: {secrets} read active after {:.1}s ({requests}).",
+            started.elapsed().as_secs_f64()
+        ))?;
+        return Ok(Status::Success);
+    }
+    let msg = format!(
+        "timed out after {seconds}s ({requests}): {} still not active: {}; the apply itself is \
+         complete, but a Worker deploy that binds them fails until they are",
+        count(report.pending.len(), "secret", "secrets"),
+        report.pending.join(", ")
+    );
+    out.error(&anyhow::anyhow!(msg.clone()))?;
+    Err(AlreadyReported(msg).into())
 }
 
 /// Reads a plan saved by `plan --out` (at most [`MAX_PLAN_FILE_BYTES`]).

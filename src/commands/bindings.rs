@@ -9,8 +9,8 @@
 use anyhow::Context as _;
 
 use crate::cli::{BindingsArgs, BindingsFormat};
-use crate::commands::context::Context;
-use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::commands::context::{Context, find_account, find_store};
+use crate::commands::{AlreadyReported, Status};
 use crate::manifest::{DesiredAccount, DesiredStore};
 use crate::output::Output;
 use crate::text::{count, printable};
@@ -90,54 +90,6 @@ fn check_selection(out: &mut Output, selection: &Selection, place: &str) -> anyh
         );
     }
     Ok(())
-}
-
-fn find_account<'a>(
-    accounts: &'a [DesiredAccount],
-    label: &str,
-    manifest: &str,
-) -> anyhow::Result<&'a DesiredAccount> {
-    accounts.iter().find(|a| a.label == label).ok_or_else(|| {
-        let labels: Vec<&str> = accounts.iter().map(|a| a.label.as_str()).collect();
-        UsageError(format!(
-            "no account {:?} in {manifest} (accounts: {})",
-            printable(label),
-            labels.join(", ")
-        ))
-        .into()
-    })
-}
-
-fn find_store<'a>(
-    account: &'a DesiredAccount,
-    name: Option<&str>,
-) -> anyhow::Result<&'a DesiredStore> {
-    let names: Vec<&str> = account.stores.iter().map(|s| s.name.as_str()).collect();
-    match name {
-        Some(name) => account
-            .stores
-            .iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "account {} has no store {:?} (stores: {})",
-                    account.label,
-                    printable(name),
-                    names.join(", ")
-                ))
-                .into()
-            }),
-        None => match account.stores.as_slice() {
-            [only] => Ok(only),
-            _ => Err(UsageError(format!(
-                "account {} has {} stores ({}): pass --store NAME",
-                account.label,
-                names.len(),
-                names.join(", ")
-            ))
-            .into()),
-        },
-    }
 }
 
 /// The live id of the store, from one `GET /stores`.

@@ -12,7 +12,7 @@
 //! the "waiting for the request budget" line in seconds.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -20,14 +20,19 @@ use anyhow::Context as _;
 use crate::cli::{ApiArgs, GlobalArgs};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, UsageError};
-use crate::domain::{AccountId, MAX_DIGESTED_FILE_BYTES, MAX_MANIFEST_FILE_BYTES};
+use crate::domain::{
+    AccountId, MAX_DIGESTED_FILE_BYTES, MAX_MANIFEST_FILE_BYTES, MAX_WRANGLER_CONFIG_BYTES,
+};
 use crate::env::Env;
 use crate::live::{self, LiveState};
-use crate::manifest::{self, Desired, Diagnostics, Severity};
+use crate::manifest::{self, Desired, DesiredAccount, DesiredStore, Diagnostics, Severity};
 use crate::output::Output;
 use crate::plan::{self, Plan, PlanDigest, PlanOptions, ValueFact, ValueFacts};
-use crate::text::count;
-use crate::values::{self, FingerprintKey, Identities, ProblemKind, Recipients, UnsealedValues};
+use crate::text::{count, printable};
+use crate::values::{
+    self, FingerprintKey, Identities, ProblemKind, Recipients, UnsealedValues, ValueProblem,
+};
+use crate::wrangler::{self, WranglerConfig};
 
 /// Environment variable for the hidden retry-delay knob (tests).
 const ENV_RETRY_BASE_MS: &str = "CFSECRETS_RETRY_BASE_MS";
@@ -54,6 +59,17 @@ pub(crate) struct Prepared {
     /// `None` without an identity.
     pub(crate) key: Option<FingerprintKey>,
     pub(crate) client: Client,
+    /// Bindings (`--wrangler`) whose `store_id` or secret does not match the managed stores:
+    /// the command shows the plan, then fails with these.
+    pub(crate) binding_errors: Diagnostics,
+}
+
+/// The Workers bindings `plan` and `apply` check the plan against (`--wrangler`,
+/// `--allow-binding-breaks`); empty `paths` checks none.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Bindings {
+    pub(crate) paths: Vec<PathBuf>,
+    pub(crate) allow_breaks: bool,
 }
 
 /// Whether a command may plan without an identity (`plan`: values are then not compared) or
@@ -193,15 +209,19 @@ impl Context<'_> {
     // ── plan and apply: load, unseal, read the live state, plan ─────────────────────────
 
     /// Loads, unseals, fetches and plans. Without an identity the plan is made in "values
-    /// not compared" mode, unless the command requires one, which makes it an error.
+    /// not compared" mode, unless the command requires one, which makes it an error. With
+    /// `bindings`, the wrangler configs are read and checked before any request, and against
+    /// the plan once it is made.
     pub(crate) async fn prepare(
         &mut self,
         api: &ApiArgs,
         allow_deletes: Option<u32>,
         identity: Identity,
+        bindings: &Bindings,
     ) -> anyhow::Result<Prepared> {
         // Everything `check` checks, before any request.
         let (desired, _) = self.load_checked()?;
+        let configs = self.load_wrangler(bindings)?;
         // Credentials are checked before anything is decrypted.
         let client = self.client(api)?;
         let (values, key, facts) = self.unseal(&desired, identity)?;
@@ -213,6 +233,8 @@ impl Context<'_> {
         let mut plan = plan::diff(&desired, &live, &facts, &options);
         let mut inputs = digest(&desired, &live)?;
         inputs.allow_deletes = allow_deletes;
+        let binding_errors =
+            check_bindings(&mut plan, &mut inputs, &desired, &live, &configs, bindings)?;
         plan.digest = Some(inputs);
         Ok(Prepared {
             plan,
@@ -220,7 +242,27 @@ impl Context<'_> {
             values,
             key,
             client,
+            binding_errors,
         })
+    }
+
+    /// Reads the wrangler configs `bindings` names and checks the shape of their bindings,
+    /// offline: errors are printed and exit 1, warnings printed. Which secret each binding
+    /// reads is checked once the live state and the plan are known ([`check_bindings`]).
+    fn load_wrangler(&mut self, bindings: &Bindings) -> anyhow::Result<Vec<WranglerConfig>> {
+        if bindings.paths.is_empty() {
+            if bindings.allow_breaks {
+                self.out
+                    .warn("--allow-binding-breaks does nothing without --wrangler")?;
+            }
+            return Ok(Vec::new());
+        }
+        let (configs, diagnostics) = wrangler::load_and_check_shapes(&bindings.paths);
+        if diagnostics.has_errors() {
+            return Err(self.report(&diagnostics)?);
+        }
+        self.print_diagnostics(&diagnostics)?;
+        Ok(configs)
     }
 
     /// Unseals the fingerprint key and every value, printing each problem; returns the
@@ -249,14 +291,22 @@ impl Context<'_> {
                 desired.fingerprint_key.display()
             )
         })?;
-        let (values, problems) = values::unseal_all(desired, &ids);
+        let (values, mut problems) = values::unseal_all(desired, &ids);
+        // A value over the API's limit is a problem of the plan, which names the secret and
+        // refuses to be applied; the planner has its length.
+        problems.retain(|problem| !matches!(problem.kind, ProblemKind::TooLarge { .. }));
+        self.report_value_problems(&problems)?;
+        let facts = value_facts(&values, Some(&key), holds_values);
+        Ok((values, Some(key), facts))
+    }
+
+    /// Prints each problem unsealing found; an error (exit 1) when any is an error.
+    pub(crate) fn report_value_problems(
+        &mut self,
+        problems: &[ValueProblem],
+    ) -> anyhow::Result<()> {
         let mut errors = 0;
-        for problem in &problems {
-            if matches!(problem.kind, ProblemKind::TooLarge { .. }) {
-                // A value over the API's limit is a problem of the plan, which names the
-                // secret and refuses to be applied; the planner has its length.
-                continue;
-            }
+        for problem in problems {
             match problem.severity() {
                 Severity::Error => {
                     errors += 1;
@@ -270,8 +320,7 @@ impl Context<'_> {
             self.out.eprint(&format!("{msg}\n"))?;
             return Err(AlreadyReported(msg).into());
         }
-        let facts = value_facts(&values, Some(&key), holds_values);
-        Ok((values, Some(key), facts))
+        Ok(())
     }
 
     /// The live state of every account the manifest declares.
@@ -408,7 +457,45 @@ fn digest(desired: &Desired, live: &LiveState) -> anyhow::Result<PlanDigest> {
         live: plan::live_digest(live),
         live_accounts,
         allow_deletes: None,
+        wrangler: BTreeMap::new(),
+        allow_binding_breaks: false,
     })
+}
+
+/// Checks every binding of `configs` against the managed stores and the plan
+/// ([`wrangler::check_live`]): a binding the plan breaks blocks it (or, allowed, is a
+/// warning), and the configs and the allowance enter the digest. Returns the bindings whose
+/// store or secret does not match.
+fn check_bindings(
+    plan: &mut Plan,
+    inputs: &mut PlanDigest,
+    desired: &Desired,
+    live: &LiveState,
+    configs: &[WranglerConfig],
+    bindings: &Bindings,
+) -> anyhow::Result<Diagnostics> {
+    if configs.is_empty() {
+        return Ok(Diagnostics::new());
+    }
+    for config in configs {
+        let hash = sha256_file(&config.path, MAX_WRANGLER_CONFIG_BYTES)?;
+        inputs
+            .wrangler
+            .insert(config.path.display().to_string(), hash);
+    }
+    inputs.allow_binding_breaks = bindings.allow_breaks;
+    let report = wrangler::check_live(
+        configs,
+        &plan::bindings::managed_stores(desired, live),
+        &wrangler::Declared::from_desired(desired),
+        &plan::bindings::planned_breaks(plan),
+    );
+    let checked = plan::bindings::BindingsChecked {
+        bindings: configs.iter().map(|c| c.bindings.len()).sum(),
+        configs: configs.len(),
+    };
+    plan::bindings::record(plan, live, &report.broken, bindings.allow_breaks, checked);
+    Ok(report.diagnostics)
 }
 
 /// Checks, before any network call, that `--out PATH` can be created: its directory exists
@@ -431,6 +518,56 @@ pub(crate) fn check_out_dir(path: &Path) -> anyhow::Result<()> {
             parent.display()
         ),
         Err(err) => Err(err).with_context(|| format!("cannot check --out {}", path.display())),
+    }
+}
+
+/// The manifest account labelled `label` (exit 64 naming the labels there are).
+pub(crate) fn find_account<'a>(
+    accounts: &'a [DesiredAccount],
+    label: &str,
+    manifest: &str,
+) -> anyhow::Result<&'a DesiredAccount> {
+    accounts.iter().find(|a| a.label == label).ok_or_else(|| {
+        let labels: Vec<&str> = accounts.iter().map(|a| a.label.as_str()).collect();
+        UsageError(format!(
+            "no account {:?} in {manifest} (accounts: {})",
+            printable(label),
+            labels.join(", ")
+        ))
+        .into()
+    })
+}
+
+/// The account's store `name`, or its only store (exit 64 naming the stores there are).
+pub(crate) fn find_store<'a>(
+    account: &'a DesiredAccount,
+    name: Option<&str>,
+) -> anyhow::Result<&'a DesiredStore> {
+    let names: Vec<&str> = account.stores.iter().map(|s| s.name.as_str()).collect();
+    match name {
+        Some(name) => account
+            .stores
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "account {} has no store {:?} (stores: {})",
+                    account.label,
+                    printable(name),
+                    names.join(", ")
+                ))
+                .into()
+            }),
+        None => match account.stores.as_slice() {
+            [only] => Ok(only),
+            _ => Err(UsageError(format!(
+                "account {} has {} stores ({}): pass --store NAME",
+                account.label,
+                names.len(),
+                names.join(", ")
+            ))
+            .into()),
+        },
     }
 }
 

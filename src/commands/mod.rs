@@ -26,6 +26,7 @@ mod emulator;
 mod exit;
 mod import;
 mod init;
+mod local;
 mod plan;
 mod reseal;
 mod schema;
@@ -95,5 +96,6 @@ async fn run(cli: Cli, env: Env, out: &mut Output) -> anyhow::Result<Status> {
         Command::Schema(args) => schema::run(cx, args),
         Command::Emulator(args) => emulator::run(cx, args).await,
         Command::Bindings(args) => bindings::run(cx, args).await,
+        Command::Local(args) => local::run(cx, args).await,
     }
 }

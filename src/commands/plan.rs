@@ -9,25 +9,32 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::commands::context::{Context, Identity, check_out_dir};
+use crate::commands::context::{Bindings, Context, Identity, check_out_dir};
 use crate::commands::{AlreadyReported, Status};
 use crate::domain::MAX_PLAN_FILE_BYTES;
 use crate::fs::{FsError, WriteOptions};
 use crate::output::Output;
-use crate::plan::{self, Plan, RefusedPlan};
+use crate::plan::{self, BlockReason, Plan, RefusedPlan};
 
 pub(super) async fn run(cx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<Status> {
     if let Some(path) = &args.out {
         check_out_path(path)?;
     }
+    let bindings = Bindings {
+        paths: args.bindings.wrangler.clone(),
+        allow_breaks: args.bindings.allow_binding_breaks,
+    };
     let prepared = cx
-        .prepare(&args.api, args.allow_deletes, Identity::Optional)
+        .prepare(&args.api, args.allow_deletes, Identity::Optional, &bindings)
         .await?;
     let plan = &prepared.plan;
     let text = render(cx.out, plan, args.format);
     cx.out.print(&text).context("cannot write to stdout")?;
     if let Some(path) = &args.out {
         save(cx.out, plan, path)?;
+    }
+    if !prepared.binding_errors.is_empty() {
+        return Err(cx.report(&prepared.binding_errors)?);
     }
     status_of(cx.out, plan, args.detailed_exitcode)
 }
@@ -101,10 +108,17 @@ fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<St
         return Err(AlreadyReported(msg).into());
     }
     if plan.is_blocked() {
-        out.warn(
-            "the plan is blocked by a safety rule; `apply` refuses it (raise the thresholds in \
-             `safety:` or pass --allow-deletes N)",
-        )?;
+        let mut ways = Vec::new();
+        if plan.blocked.iter().any(|b| !b.is_binding()) {
+            ways.push("raise the thresholds in `safety:` or pass --allow-deletes N");
+        }
+        if plan.blocked.iter().any(BlockReason::is_binding) {
+            ways.push("change the bindings first, or pass --allow-binding-breaks");
+        }
+        out.warn(&format!(
+            "the plan is blocked by a safety rule; `apply` refuses it ({})",
+            ways.join("; ")
+        ))?;
         return Ok(Status::Blocked);
     }
     if detailed && plan.has_changes() {

@@ -53,7 +53,14 @@ pub fn check_appliable(plan: &Plan) -> Result<Appliable<'_>, RefusedPlan> {
         let rules: Vec<String> = plan
             .blocked
             .iter()
-            .map(|b| format!("{}/{}: {}", b.account, b.store, b.message))
+            .map(|b| {
+                // A broken binding's message starts at its `file:line:col` and names the store.
+                if b.is_binding() {
+                    b.message.clone()
+                } else {
+                    format!("{}/{}: {}", b.account, b.store, b.message)
+                }
+            })
             .collect();
         return Err(RefusedPlan::Blocked(rules.join("; ")));
     }

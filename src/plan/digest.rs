@@ -12,8 +12,9 @@ use crate::live::LiveState;
 use super::model::PlanDigest;
 
 impl PlanDigest {
-    /// Which inputs of the `saved` plan moved by now: `manifest`, `value file <path>`, `live
-    /// state of account <label>` (or `live state` when the plan has no per-account digest).
+    /// Which inputs of the `saved` plan moved by now: `manifest`, `value file <path>`,
+    /// `wrangler config <path>`, `live state of account <label>` (or `live state` when the
+    /// plan has no per-account digest).
     pub fn moved_since(&self, saved: &PlanDigest) -> Vec<String> {
         let now = self;
         let mut moved = Vec::new();
@@ -24,6 +25,12 @@ impl PlanDigest {
         for path in paths {
             if saved.values.get(path) != now.values.get(path) {
                 moved.push(format!("value file {path}"));
+            }
+        }
+        let configs: BTreeSet<&String> = saved.wrangler.keys().chain(now.wrangler.keys()).collect();
+        for path in configs {
+            if saved.wrangler.get(path) != now.wrangler.get(path) {
+                moved.push(format!("wrangler config {path}"));
             }
         }
         if saved.live_accounts.is_empty() {
@@ -118,6 +125,10 @@ mod tests {
                 .into_iter()
                 .collect(),
             allow_deletes: None,
+            wrangler: [("wrangler.toml".to_string(), "w".to_string())]
+                .into_iter()
+                .collect(),
+            allow_binding_breaks: false,
         }
     }
 
@@ -134,6 +145,15 @@ mod tests {
             inputs("m", "v", "l2").moved_since(&a),
             ["live state of account production"]
         );
+        let mut edited = a.clone();
+        edited.wrangler.insert("wrangler.toml".into(), "w2".into());
+        assert_eq!(edited.moved_since(&a), ["wrangler config wrangler.toml"]);
+        // A config read now that the saved plan did not read (or the other way) moved too.
+        let mut more = a.clone();
+        more.wrangler
+            .insert("api/wrangler.jsonc".into(), "x".into());
+        assert_eq!(more.moved_since(&a), ["wrangler config api/wrangler.jsonc"]);
+        assert_eq!(a.moved_since(&more), ["wrangler config api/wrangler.jsonc"]);
         // A plan saved without per-account digests names the live state as a whole.
         let mut whole = a.clone();
         whole.live_accounts.clear();

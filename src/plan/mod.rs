@@ -20,7 +20,10 @@
 //! * [`digest`] — [`live_digest`], the live-snapshot hash a saved plan carries, and
 //!   [`PlanDigest::moved_since`], which names the inputs of a saved plan that moved.
 //! * [`simulate`] — test support: apply a plan to a [`crate::live::LiveState`] in memory.
+//! * [`bindings`] — what a plan does to the secrets Workers bind (`plan --wrangler`): the
+//!   inputs of [`crate::wrangler::check_live`], and a broken binding entered as a block.
 
+pub mod bindings;
 mod change;
 pub mod check;
 pub mod compare;

@@ -51,7 +51,8 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Problems that make the plan unappliable (quota, names, value sizes).
     pub problems: Vec<Problem>,
-    /// Safety rules the plan breaks; `apply` refuses a blocked plan.
+    /// Safety rules the plan breaks (delete thresholds, Workers bindings); `apply` refuses a
+    /// blocked plan.
     pub blocked: Vec<BlockReason>,
     pub summary: Summary,
     /// Hashes of the plan's inputs, filled in by the plan command for `plan --out`.
@@ -424,7 +425,8 @@ pub struct Problem {
     pub message: String,
 }
 
-/// A safety threshold the plan exceeds.
+/// A safety rule the plan breaks: a delete threshold, or a Workers binding it would break
+/// (`plan --wrangler`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BlockReason {
     pub account: String,
@@ -433,9 +435,41 @@ pub struct BlockReason {
     pub deletes: u32,
     /// Live secrets in the store.
     pub existing: u32,
-    /// Which rule: `max_deletes`, `max_delete_percent` or `allow_deletes`.
+    /// Which rule: `max_deletes`, `max_delete_percent` or `allow_deletes`; or
+    /// `workers_binding` when the plan breaks a Workers binding (`plan --wrangler`).
     pub rule: String,
     pub message: String,
+    /// For `workers_binding`: the binding the plan would break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<BindingRef>,
+}
+
+/// A Workers binding (`secrets_store_secrets` entry) in a wrangler config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BindingRef {
+    /// The wrangler config, as `--wrangler` found it.
+    pub file: String,
+    /// Where the entry starts (1-based; the column counts characters).
+    pub line: u64,
+    pub column: u64,
+    /// `env.<name>`; absent for the top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The binding's name (`env.NAME` in the Worker).
+    pub name: String,
+    /// The secret it reads, as named before the plan.
+    pub secret: String,
+}
+
+impl BlockReason {
+    /// The rule of a block on a broken Workers binding.
+    pub const WORKERS_BINDING: &'static str = "workers_binding";
+
+    /// Whether this block is a broken Workers binding (lifted by `--allow-binding-breaks`,
+    /// not by `--allow-deletes`).
+    pub fn is_binding(&self) -> bool {
+        self.rule == Self::WORKERS_BINDING
+    }
 }
 
 /// Counts over the whole plan.
@@ -470,6 +504,13 @@ pub struct PlanDigest {
     /// The `--allow-deletes N` the plan was made with; `apply FILE` uses it when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_deletes: Option<u32>,
+    /// Each wrangler config the plan's bindings were checked in (`--wrangler`), by its path
+    /// as found: `apply FILE` reads these paths again and checks the bindings once more.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub wrangler: BTreeMap<String, String>,
+    /// Whether the plan was made with `--allow-binding-breaks`; `apply FILE` keeps it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_binding_breaks: bool,
 }
 
 impl Plan {

@@ -262,12 +262,28 @@ fn problem_line(pr: &Problem) -> String {
 }
 
 fn block_line(b: &BlockReason) -> String {
+    // A broken binding's message starts at the binding's `file:line:col` and names the store.
+    if b.is_binding() {
+        return clean(&b.message);
+    }
     format!(
         "{}/{}: {}",
         clean(&b.account),
         clean(&b.store),
         clean(&b.message)
     )
+}
+
+/// How to lift the blocks of a blocked plan: `--allow-deletes N` for the delete thresholds,
+/// `--allow-binding-breaks` for broken Workers bindings.
+pub fn unblock_hint(plan: &Plan) -> &'static str {
+    let bindings = plan.blocked.iter().any(BlockReason::is_binding);
+    let deletes = plan.blocked.iter().any(|b| !b.is_binding());
+    match (deletes, bindings) {
+        (true, true) => "--allow-deletes N and --allow-binding-breaks",
+        (false, true) => "--allow-binding-breaks",
+        _ => "--allow-deletes N",
+    }
 }
 
 /// The one-line summary: counts and write requests.
@@ -355,8 +371,10 @@ pub fn text(plan: &Plan, palette: &Palette) -> String {
     if plan.is_blocked() {
         let _ = writeln!(
             out,
-            "{}This plan is blocked by a safety rule; apply will refuse it (use --allow-deletes N to allow it).{}",
-            p.red, p.reset
+            "{}This plan is blocked by a safety rule; apply will refuse it (use {} to allow it).{}",
+            p.red,
+            unblock_hint(plan),
+            p.reset
         );
     }
     if plan.has_problems() {

@@ -34,6 +34,7 @@ pub(super) fn check(
             existing,
             rule: rule.to_string(),
             message,
+            binding: None,
         });
     };
     if let Some(allowed) = allow_deletes {

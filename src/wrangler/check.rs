@@ -163,8 +163,23 @@ pub fn looks_like_store_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Every offline problem of every binding in `configs`, sorted by position.
+/// Every offline problem of every binding in `configs`, sorted by position: its shape
+/// ([`check_shapes`]) and the secret it names, judged from the whole manifest.
 pub fn check_offline(configs: &[WranglerConfig], declared: &Declared) -> Diagnostics {
+    let mut diagnostics = check_shapes(configs);
+    for b in configs.iter().flat_map(|c| &c.bindings) {
+        diagnostics.0.extend(secret_problems(b, declared));
+    }
+    diagnostics.sort();
+    diagnostics
+}
+
+/// The problems a binding has whatever the manifest and the live state say: its name (a
+/// JavaScript identifier, not repeated in its environment), its `store_id` (empty, or not
+/// shaped like an id) and whether its `secret_name` is shaped like a secret name. What `plan
+/// --wrangler` checks before any request; which secret a binding reads is judged there per
+/// store, once the store ids resolve ([`super::live`]).
+pub fn check_shapes(configs: &[WranglerConfig]) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
     for config in configs {
         let mut first_use: HashMap<(&Environment, &str), &Binding> = HashMap::new();
@@ -204,22 +219,25 @@ pub fn check_offline(configs: &[WranglerConfig], declared: &Declared) -> Diagnos
                     ),
                 ));
             }
-            diagnostics.0.extend(secret_problems(b, declared));
+            if name_shown(&b.secret_name.value).is_none() {
+                diagnostics.push(b.error_at(
+                    b.secret_name.pos,
+                    "`secret_name` is not a secret name (letters, digits, `-` and `_`); its text \
+                     is not repeated here",
+                ));
+            }
         }
     }
     diagnostics.sort();
     diagnostics
 }
 
-/// What is wrong with the secret a binding names, judged from the whole manifest.
+/// What is wrong with the secret a binding names, judged from the whole manifest (nothing
+/// for a name that is not shaped like one: [`check_shapes`] reports it).
 fn secret_problems(b: &Binding, declared: &Declared) -> Vec<crate::manifest::Diagnostic> {
     let pos = b.secret_name.pos;
     let Some(name) = name_shown(&b.secret_name.value) else {
-        return vec![b.error_at(
-            pos,
-            "`secret_name` is not a secret name (letters, digits, `-` and `_`); its text is not \
-             repeated here",
-        )];
+        return Vec::new();
     };
     let all = declared.get(name);
     let present: Vec<&Declaration> = all
@@ -390,6 +408,32 @@ mod tests {
                 "wrangler.toml:6:81: error: secret `LEGACY` is renamed to `MODERN` in cfsecrets.yaml (production/main): bind `MODERN`",
                 "wrangler.toml:7:15: error: binding name `A` is repeated in the top level (first at line 3)",
                 "wrangler.toml:7:81: error: secret `NOWHERE` is not declared in cfsecrets.yaml",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_shape_checks_leave_the_secrets_to_the_live_check() {
+        let text = format!(
+            "secrets_store_secrets = [\n{}{}{}{}]\n",
+            entry("class", "STRIPE_KEY"),
+            entry("A", "OLD_TOKEN"),
+            entry("A", "NOWHERE"),
+            "  { binding = \"B\", store_id = \"\", secret_name = \"sk live\" },\n",
+        );
+        let (config, shape) = read::parse(Path::new("wrangler.toml"), &text, Format::Toml);
+        assert!(shape.is_empty(), "{shape}");
+        let got: Vec<String> = check_shapes(&[config])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "wrangler.toml:2:15: error: binding name `class` is not a JavaScript identifier: it is a reserved word in JavaScript",
+                "wrangler.toml:4:15: error: binding name `A` is repeated in the top level (first at line 3)",
+                "wrangler.toml:5:31: error: `store_id` is empty",
+                "wrangler.toml:5:49: error: `secret_name` is not a secret name (letters, digits, `-` and `_`); its text is not repeated here",
             ]
         );
     }

@@ -179,8 +179,8 @@ fn unknown_store(b: &Binding, stores: &[ManagedStore], pending: &[String]) -> Di
     };
     if !pending.is_empty() {
         message.push_str(&format!(
-            "; this plan creates {} {}, which {} no id until it is applied: apply, then set \
-             store_id from `cfsecrets bindings`",
+            "; this plan creates {} {}, which {} no id until it is applied: apply it first \
+             (without --wrangler), then set store_id from `cfsecrets bindings`",
             if pending.len() == 1 {
                 "store"
             } else {
@@ -260,7 +260,8 @@ mod tests {
             format!(
                 "wrangler.jsonc:4:35: error: store_id `{OTHER}` is not a store of any managed \
                  account; this plan creates store staging/other, which has no id until it is \
-                 applied: apply, then set store_id from `cfsecrets bindings`"
+                 applied: apply it first (without --wrangler), then set store_id from \
+                 `cfsecrets bindings`"
             )
         );
         // Text that is not an id is not repeated: it may be a value pasted in the wrong place.

@@ -11,25 +11,33 @@
 //!   bad shape reported at once at its `file:line:column`.
 //! * [`names`] — the JavaScript-identifier rule for binding names, and the binding name
 //!   `cfsecrets bindings` derives from a secret name.
-//! * [`check`] — the offline checks against the manifest (`check --wrangler`).
+//! * [`check`] — the offline checks against the manifest (`check --wrangler`), and the
+//!   shape checks alone that `plan --wrangler` runs before any request.
 //! * [`live`] — the checks that need the live state and the plan (`plan --wrangler`), over
 //!   plain inputs so that they do not depend on the planner's types.
 //! * [`render`] — the `secrets_store_secrets` entries and the `Env` interface that
 //!   `cfsecrets bindings` prints.
 //!
-//! Everything here is pure except [`load`] and [`locate`], which read the file system.
+//! * [`local`] — `cfsecrets local`: which wrangler to run, the arguments of a local
+//!   `secrets-store secret create`, running it with the value on stdin, and what of its
+//!   stderr may be shown.
+//!
+//! Everything here is pure except [`load`] and [`locate`], which read the file system, and
+//! [`local::run_with_stdin`], which runs wrangler.
 
 pub mod check;
 pub mod live;
+pub mod local;
 pub mod names;
 pub mod read;
 pub mod render;
 
 use std::path::{Path, PathBuf};
 
+use crate::domain::MAX_WRANGLER_CONFIG_BYTES;
 use crate::manifest::{Diagnostic, Diagnostics};
 
-pub use check::{Declared, check_offline};
+pub use check::{Declared, check_offline, check_shapes};
 pub use live::{Break, BrokenBinding, LiveReport, ManagedStore, PlannedBreak, check_live};
 
 /// The config file names wrangler looks for in a directory, in wrangler's order of
@@ -200,15 +208,14 @@ pub fn load(path: &Path) -> (WranglerConfig, Diagnostics) {
             return (empty(path), diagnostics);
         }
     };
-    let text = match std::fs::read_to_string(&file) {
+    let read = crate::fs::read_bounded(&file, MAX_WRANGLER_CONFIG_BYTES)
+        .map_err(|err| err.reason())
+        .and_then(|bytes| {
+            String::from_utf8(bytes.to_vec()).map_err(|_| "it is not valid UTF-8".to_string())
+        });
+    let text = match read {
         Ok(text) => text,
-        Err(err) => {
-            let why = match err.kind() {
-                std::io::ErrorKind::NotFound => "file not found".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                std::io::ErrorKind::InvalidData => "not valid UTF-8".to_string(),
-                _ => err.to_string().to_lowercase(),
-            };
+        Err(why) => {
             diagnostics.push(Diagnostic::error(
                 &file,
                 0,
@@ -240,6 +247,26 @@ pub fn load_and_check(
     paths: &[PathBuf],
     declared: &Declared,
 ) -> (Vec<WranglerConfig>, Diagnostics) {
+    let (configs, mut diagnostics) = load_all(paths);
+    diagnostics.0.extend(check_offline(&configs, declared));
+    diagnostics.sort();
+    (configs, diagnostics)
+}
+
+/// Reads every config `paths` name and checks only the shape of their bindings
+/// ([`check_shapes`]): what `plan --wrangler` does before any request, leaving the secrets
+/// to [`check_live`].
+pub fn load_and_check_shapes(paths: &[PathBuf]) -> (Vec<WranglerConfig>, Diagnostics) {
+    let (configs, mut diagnostics) = load_all(paths);
+    diagnostics.0.extend(check_shapes(&configs));
+    diagnostics.sort();
+    (configs, diagnostics)
+}
+
+/// Reads every config `paths` name: the configs as read, and what reading them found (a
+/// config that reads cleanly but binds nothing gets a warning: it is likely not the file
+/// meant).
+fn load_all(paths: &[PathBuf]) -> (Vec<WranglerConfig>, Diagnostics) {
     let mut configs = Vec::new();
     let mut diagnostics = Diagnostics::new();
     for path in paths {
@@ -258,8 +285,6 @@ pub fn load_and_check(
         diagnostics.0.extend(found);
         configs.push(config);
     }
-    diagnostics.0.extend(check_offline(&configs, declared));
-    diagnostics.sort();
     (configs, diagnostics)
 }
 

@@ -426,6 +426,463 @@ fn a_value_pasted_into_a_wrangler_config_is_never_repeated() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// `cfsecrets plan --wrangler` and `apply --wrangler`
+
+/// A project declaring A and B (both `workers`), not applied.
+fn two_secrets(emu: &Emu) -> Project {
+    let p = Project::new(emu);
+    p.manifest(
+        "      default_secrets_store:\n        secrets:\n\
+         \x20         A: { value: values/a.age }\n\
+         \x20         B: { value: values/b.age }\n",
+    );
+    p.seal("values/a.age", "sk_live_two_a1");
+    p.seal("values/b.age", "whsec_two_b2");
+    p
+}
+
+/// A project with A and B applied (both `workers`), and a wrangler.toml binding A at the top
+/// level and B in env `staging`, with the live store id. Returns it and the store id.
+fn bound_project(emu: &Emu) -> (Project, String) {
+    let p = two_secrets(emu);
+    p.run(&["apply", "--auto-approve"]).expect(0);
+    let client = emu.client();
+    let id = emu.block_on(client.list_stores(ACCOUNT)).unwrap()[0]
+        .id
+        .clone();
+    p.write(
+        "wrangler.toml",
+        &format!(
+            "name = \"api\"\n\n\
+             [[secrets_store_secrets]]\nbinding = \"A_KEY\"\nstore_id = \"{id}\"\nsecret_name = \"A\"\n\n\
+             [env.staging]\nsecrets_store_secrets = [\n  {{ binding = \"B_KEY\", store_id = \"{id}\", secret_name = \"B\" }},\n]\n"
+        ),
+    );
+    (p, id)
+}
+
+/// The manifest after a change that deletes A and takes `workers` from B.
+fn break_both(p: &Project) {
+    p.manifest(
+        "      default_secrets_store:\n        secrets:\n\
+         \x20         A: { ensure: absent }\n\
+         \x20         B: { value: values/b.age, scopes: [dex] }\n",
+    );
+}
+
+const BLOCKED_A: &str = "wrangler.toml:3:1: binding `A_KEY` (the top level) would break: this plan deletes secret `A` from production/default_secrets_store";
+const BLOCKED_B: &str = "wrangler.toml:10:3: binding `B_KEY` (env `staging`) would break: this plan removes the `workers` scope from secret `B` in production/default_secrets_store";
+
+#[test]
+fn a_sound_plan_says_its_bindings_were_checked() {
+    let emu = Emu::start();
+    let (p, _) = bound_project(&emu);
+    let run = p.run(&["plan", "--wrangler", ".", "--detailed-exitcode"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("note: 2 Workers bindings in 1 wrangler config checked against this plan\n"),
+        "{}",
+        run.stdout
+    );
+    // Without --wrangler, nothing is said about bindings.
+    let run = p.run(&["plan"]);
+    assert!(!run.stdout.contains("Workers binding"), "{}", run.stdout);
+}
+
+#[test]
+fn a_plan_that_breaks_bindings_is_blocked_and_shown_in_every_format() {
+    let emu = Emu::start();
+    let (p, _) = bound_project(&emu);
+    break_both(&p);
+    let run = p.run(&["plan", "--wrangler", "."]);
+    run.expect(3);
+    for line in [
+        format!("! blocked: {BLOCKED_A}\n"),
+        format!("! blocked: {BLOCKED_B}\n"),
+        "note: 2 Workers bindings in 1 wrangler config checked against this plan: 2 bindings would break\n".to_string(),
+        "This plan is blocked by a safety rule; apply will refuse it (use --allow-binding-breaks to allow it).\n".to_string(),
+    ] {
+        assert!(run.stdout.contains(&line), "missing {line:?}:\n{}", run.stdout);
+    }
+    // The plan itself is shown in full.
+    assert!(
+        run.stdout.contains("  - default_secrets_store/A"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.ends_with(
+            "warning: the plan is blocked by a safety rule; `apply` refuses it (change the \
+             bindings first, or pass --allow-binding-breaks)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let md = p.run(&["plan", "--wrangler", ".", "--format", "markdown"]);
+    md.expect(3);
+    assert!(
+        md.stdout.contains("> **Blocked by a safety rule**"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("> - wrangler.toml:3:1: binding &#96;A&#95;KEY&#96;"),
+        "{}",
+        md.stdout
+    );
+
+    let json = p.run(&["plan", "--wrangler", ".", "--format", "json"]);
+    json.expect(3);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let blocked = doc["blocked"].as_array().unwrap();
+    assert_eq!(blocked.len(), 2);
+    assert_eq!(blocked[1]["rule"], "workers_binding");
+    assert_eq!(blocked[1]["message"], BLOCKED_B);
+    assert_eq!(
+        blocked[1]["binding"],
+        serde_json::json!({"file": "wrangler.toml", "line": 10, "column": 3, "env": "staging", "name": "B_KEY", "secret": "B"})
+    );
+
+    // apply refuses the same plan before any write; --allow-binding-breaks lets it through.
+    let writes = |emu: &Emu| {
+        emu.count("DELETE", "/stores/{store_id}/secrets/{secret_id}")
+            + emu.count("PATCH", "/stores/{store_id}/secrets/{secret_id}")
+    };
+    let run = p.run(&["apply", "--auto-approve", "--wrangler", "."]);
+    run.expect(3);
+    assert!(run.stderr.contains(BLOCKED_A), "{}", run.stderr);
+    assert_eq!(writes(&emu), 0);
+    let run = p.run(&[
+        "plan",
+        "--wrangler",
+        ".",
+        "--allow-binding-breaks",
+        "--detailed-exitcode",
+    ]);
+    run.expect(2);
+    assert!(
+        run.stdout.contains(&format!(
+            "  warning: {BLOCKED_A} (allowed by --allow-binding-breaks)\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    p.run(&[
+        "apply",
+        "--auto-approve",
+        "--wrangler",
+        ".",
+        "--allow-binding-breaks",
+    ])
+    .expect(0);
+    assert_eq!(writes(&emu), 2);
+    // Now the bindings point at what is gone: a plain error, the (empty) plan still shown.
+    let run = p.run(&["plan", "--wrangler", "."]);
+    run.expect(1);
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "wrangler.toml:6:15: error: store_id names production/default_secrets_store, where \
+             secret `A` is declared `ensure: absent`\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    p.assert_no_value_leaked(&[]);
+}
+
+#[test]
+fn a_saved_plan_carries_its_configs_and_goes_stale_when_one_is_edited() {
+    let emu = Emu::start();
+    let (p, _) = bound_project(&emu);
+    break_both(&p);
+    // Blocked when saved: apply refuses it (3), whatever flags it is given.
+    p.run(&["plan", "--wrangler", ".", "--out", "plan.json"])
+        .expect(3);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("plan.json")).unwrap()).unwrap();
+    let digest = &saved["digest"]["wrangler"];
+    assert!(
+        digest["wrangler.toml"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "{digest}"
+    );
+    let run = p.run(&["apply", "plan.json", "--allow-binding-breaks"]);
+    run.expect(3);
+    assert!(run.stderr.contains(BLOCKED_B), "{}", run.stderr);
+
+    // Saved with --allow-binding-breaks, and the config edited since: stale, named.
+    p.run(&[
+        "plan",
+        "--wrangler",
+        ".",
+        "--allow-binding-breaks",
+        "--out",
+        "plan.json",
+    ])
+    .expect(0);
+    let text = std::fs::read_to_string(p.path("wrangler.toml")).unwrap();
+    p.write("wrangler.toml", &format!("# edited\n{text}"));
+    let run = p.run(&["apply", "plan.json"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "the saved plan is stale: wrangler config wrangler.toml changed since it was made"
+        ),
+        "{}",
+        run.stderr
+    );
+    p.write("wrangler.toml", &text);
+
+    // --wrangler with a plan file must name the configs it recorded.
+    let run = p.run(&["apply", "plan.json", "--wrangler", "elsewhere"]);
+    run.expect(64);
+    assert!(
+        run.stderr.contains(
+            "the saved plan was checked against wrangler.toml, not elsewhere: apply it without \
+             --wrangler, or plan again with the configs you mean"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Applied without --wrangler (and with the same config named), it re-reads the config it
+    // recorded and keeps the allowance it was made with.
+    let run = p.run(&["apply", "plan.json", "--wrangler", "."]);
+    run.expect(0);
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+    let names = emu.names(STORE);
+    assert_eq!(names, ["B"]);
+}
+
+#[test]
+fn store_ids_are_checked_against_the_managed_stores() {
+    let emu = Emu::start();
+    let (p, id) = bound_project(&emu);
+    let text = std::fs::read_to_string(p.path("wrangler.toml")).unwrap();
+    p.write("wrangler.toml", &text.replacen(&id, ID, 1));
+    let run = p.run(&["plan", "--wrangler", "."]);
+    run.expect(1);
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "reading live state of 1 account from {}\n\
+             wrangler.toml:5:12: error: store_id `{ID}` is not a store of any managed account\n\
+             check failed: 1 error\n",
+            emu.base_url()
+        )
+    );
+
+    // A store this plan creates has no id yet, and the message says so.
+    let fresh = Emu::start();
+    let q = Project::new(&fresh);
+    q.manifest(
+        "      default_secrets_store:\n        secrets:\n          A: { value: values/a.age }\n",
+    );
+    q.seal("values/a.age", "sk_live_fresh_3");
+    q.write(
+        "workers/api/wrangler.jsonc",
+        &format!("{{ \"secrets_store_secrets\": [ {{ \"binding\": \"A\", \"store_id\": \"{ID}\", \"secret_name\": \"A\" }} ] }}\n"),
+    );
+    let run = q.run(&["apply", "--auto-approve", "--wrangler", "workers/api"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "workers/api/wrangler.jsonc:1:60: error: store_id `{ID}` is not a store of any \
+             managed account; this plan creates store production/default_secrets_store, which \
+             has no id until it is applied: apply it first (without --wrangler), then set \
+             store_id from `cfsecrets bindings`\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fresh.count("POST", "/stores"), 0, "nothing was written");
+}
+
+#[test]
+fn a_config_that_cannot_be_right_stops_before_any_request() {
+    let emu = Emu::start();
+    let (p, id) = bound_project(&emu);
+    p.write(
+        "bad/wrangler.toml",
+        &format!("[[secrets_store_secrets]]\nbinding = \"a-key\"\nstore_id = \"{id}\"\nsecret_name = \"A\"\n"),
+    );
+    let before = emu.count("GET", "/stores");
+    for args in [
+        vec!["plan", "--wrangler", "bad"],
+        vec![
+            "apply",
+            "--auto-approve",
+            "--wrangler",
+            ".",
+            "--wrangler",
+            "bad",
+        ],
+    ] {
+        let run = p.run(&args);
+        run.expect(1);
+        assert_eq!(
+            run.stderr,
+            "bad/wrangler.toml:2:11: error: binding name `a-key` is not a JavaScript identifier: it contains `-` (use `_`)\n\
+             check failed: 1 error\n",
+            "{args:?}"
+        );
+        assert_eq!(run.stdout, "");
+    }
+    assert_eq!(emu.count("GET", "/stores"), before);
+    let run = p.run(&["plan", "--allow-binding-breaks"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: --allow-binding-breaks does nothing without --wrangler"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `cfsecrets apply --wait-active`
+
+/// An emulator whose new secrets read `pending` `reads` times (forever with `None`).
+fn pending_emu(reads: Option<u32>) -> Emu {
+    Emu::start_with(cfsecrets::emulator::EmulatorConfig {
+        activate_after_reads: reads,
+        ..Default::default()
+    })
+}
+
+const LISTS: &str = "/stores/{store_id}/secrets";
+
+#[test]
+fn wait_active_relists_until_new_secrets_read_active() {
+    let emu = pending_emu(Some(2));
+    let p = two_secrets(&emu);
+    let run = p.run(&["apply", "--auto-approve", "--wait-active"]);
+    run.expect(0);
+    // The store was created by this apply: one `GET /stores` learns its id, then one list per
+    // round: pending, pending, active.
+    assert_eq!(emu.count("GET", LISTS), 3);
+    let last = run.stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("Active: 2 secrets read active after ")
+            && last.ends_with("s (4 requests)."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("waiting up to 30s for 2 secrets to read active\n")
+            && run
+                .stderr
+                .contains("active: production/default_secrets_store/A\n")
+            && run
+                .stderr
+                .contains("active: production/default_secrets_store/B\n"),
+        "{}",
+        run.stderr
+    );
+
+    // A rotation (a value PATCH) is waited for too; it reads active at once here.
+    p.seal("values/a.age", "sk_live_wait_a1-rotated");
+    let before = emu.count("GET", LISTS);
+    let run = p.run(&["apply", "--auto-approve", "--wait-active=5"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("waiting up to 5s for 1 secret to read active\n"),
+        "{}",
+        run.stderr
+    );
+    // One list for the plan's live read, one round of the wait.
+    assert_eq!(emu.count("GET", LISTS), before + 2);
+    assert!(
+        run.stdout.contains("Active: 1 secret read active after "),
+        "{}",
+        run.stdout
+    );
+
+    // Deletes only: nothing to wait for, and no extra request.
+    p.manifest(
+        "      default_secrets_store:\n        secrets:\n          A: { value: values/a.age }\n",
+    );
+    let before = emu.count("GET", LISTS);
+    let run = p.run(&["apply", "--auto-approve", "--wait-active"]);
+    run.expect(0);
+    assert!(
+        run.stderr.contains(
+            "--wait-active: this apply created and changed no secret; nothing to wait for"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The plan's live read, and the check after the deletes (what the store held before
+    // them comes from that live read).
+    assert_eq!(emu.count("GET", LISTS), before + 2);
+    p.assert_no_value_leaked(&[]);
+}
+
+#[test]
+fn wait_active_times_out_naming_what_is_still_pending() {
+    let emu = pending_emu(None);
+    let p = two_secrets(&emu);
+    let run = p.run(&["apply", "--auto-approve", "--wait-active=1"]);
+    run.expect(1);
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+    let error = run.stderr.lines().last().unwrap();
+    assert!(
+        error.starts_with("error: timed out after 1s (")
+            && error.ends_with(
+                "): 2 secrets still not active: production/default_secrets_store/A, \
+                 production/default_secrets_store/B; the apply itself is complete, but a \
+                 Worker deploy that binds them fails until they are"
+            ),
+        "{}",
+        run.stderr
+    );
+    // The writes were made, and the re-lists stopped at the deadline: rounds at 0 s, 0.5 s
+    // and 1 s at most (fewer only if a round itself ran late).
+    let rounds = emu.count("GET", LISTS);
+    assert!((1..=3).contains(&rounds), "{rounds} rounds in 1 s");
+    assert_eq!(emu.names(STORE), ["A", "B"]);
+}
+
+#[test]
+fn without_wait_active_nothing_waits() {
+    let emu = pending_emu(None);
+    let p = two_secrets(&emu);
+    let run = p.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert_eq!(emu.count("GET", LISTS), 0, "no re-list after the writes");
+    assert!(!run.all().contains("active"), "{}", run.all());
+
+    // The flag's value is optional, so a plan file right after it is read as its value: the
+    // refusal says how to write it, without running anything.
+    let run = p.run(&["apply", "--wait-active", "plan.json"]);
+    run.expect(64);
+    assert!(
+        run.stderr.contains(
+            "--wait-active: expected a number of seconds; to wait the default 30, put the plan \
+             file before --wait-active, or write --wait-active=SECONDS"
+        ),
+        "{}",
+        run.stderr
+    );
+    for bad in ["0", "3601"] {
+        let run = p.run(&["apply", "--auto-approve", &format!("--wait-active={bad}")]);
+        run.expect(64);
+        assert!(
+            run.stderr.contains("seconds must be from 1 to 3600"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The README's "Workers bindings" section, run as written
 
 /// One fenced block: its info string and its lines.
@@ -462,13 +919,15 @@ fn section_blocks(readme: &str, heading: &str) -> Vec<Block> {
     blocks
 }
 
-/// Runs one shell line in the project with the binary first on `PATH`. With `merged`,
-/// stderr goes into stdout in the order written (what a terminal shows); otherwise only
-/// stdout is returned (the line's own redirections stay as written).
+/// Runs one shell line in the project with `bin_dir` (the binary, and any stub) first on
+/// `PATH`, the identity in `CFSECRETS_AGE_KEY_FILE` and `extra` in the environment. With
+/// `merged`, stderr goes into stdout in the order written (what a terminal shows); otherwise
+/// only stdout is returned (the line's own redirections stay as written).
 fn shell(
     p: &Project,
     emu: &Emu,
     bin_dir: &Path,
+    extra: &[(&str, String)],
     line: &str,
     merged: bool,
 ) -> (Option<i32>, String) {
@@ -492,6 +951,8 @@ fn shell(
         .env("CLOUDFLARE_API_TOKEN", TOKEN)
         .env("CLOUDFLARE_API_BASE_URL", emu.base_url())
         .env("CFSECRETS_RETRY_BASE_MS", "1")
+        .env("CFSECRETS_AGE_KEY_FILE", &p.identity)
+        .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
         .expect("run bash");
@@ -500,24 +961,41 @@ fn shell(
     (out.status.code(), text)
 }
 
-#[test]
-fn the_readme_workers_bindings_section_runs_as_shown() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let blocks = section_blocks(&readme, "\n## Workers bindings\n");
-    let emu = Emu::start();
-    let p = Project::new(&emu);
-    p.seal("values/stripe.age", "sk_live_readme_1");
-    p.seal("values/webhook.age", "whsec_readme_2");
-    p.seal("values/openai.age", "sk-openai-readme-3");
-    std::fs::create_dir_all(p.path("src")).unwrap();
-    let live_id = create_store(&emu, STORE);
-    let bin_dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_cfsecrets"),
-        bin_dir.path().join("cfsecrets"),
+/// The store id the README's examples use.
+const README_STORE_ID: &str = "5f3c0c2b8f7d4e1a9b6c2d7e8f901234";
+
+/// An emulator whose account already holds the README's store, with the id the README shows
+/// (loaded from a state file, the emulator's documented format).
+pub fn readme_emulator(state_dir: &Path) -> Emu {
+    let state = state_dir.join("emulator-state.json");
+    std::fs::write(
+        &state,
+        format!(
+            "{{\"version\": 1, \"accounts\": {{\"{ACCOUNT}\": {{\"stores\": [{{\"id\": \
+             \"{README_STORE_ID}\", \"name\": \"{STORE}\", \"created\": \"2026-01-01T00:00:00Z\", \
+             \"modified\": \"2026-01-01T00:00:00Z\", \"secrets\": []}}]}}}}}}"
+        ),
     )
     .unwrap();
+    Emu::start_with(cfsecrets::emulator::EmulatorConfig {
+        state_file: Some(state),
+        ..Default::default()
+    })
+}
 
+/// Runs the README section under `heading` in `p`, block by block: a block whose info string
+/// names a file (```` ```toml path ````) writes it, each line of a `sh` block must succeed,
+/// and each `$ command` of a `text` block must print exactly what follows it. Returns how
+/// many files, lines and sessions ran.
+pub fn run_readme_section(
+    heading: &str,
+    p: &Project,
+    emu: &Emu,
+    bin_dir: &Path,
+    extra: &[(&str, String)],
+) -> (usize, usize, usize) {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks = section_blocks(&readme, heading);
     let (mut files, mut lines, mut shown) = (0, 0, 0);
     for block in &blocks {
         let words: Vec<&str> = block.info.split_whitespace().collect();
@@ -528,7 +1006,7 @@ fn the_readme_workers_bindings_section_runs_as_shown() {
             }
             ["sh"] => {
                 for line in block.body.lines().filter(|l| !l.trim().is_empty()) {
-                    let (code, out) = shell(&p, &emu, bin_dir.path(), line, false);
+                    let (code, out) = shell(p, emu, bin_dir, extra, line, false);
                     assert_eq!(code, Some(0), "README: `{line}` failed:\n{out}");
                     lines += 1;
                 }
@@ -546,7 +1024,7 @@ fn the_readme_workers_bindings_section_runs_as_shown() {
                     }
                 }
                 for (command, expected) in session {
-                    let (_, out) = shell(&p, &emu, bin_dir.path(), &command, true);
+                    let (_, out) = shell(p, emu, bin_dir, extra, &command, true);
                     assert_eq!(
                         out.trim_end(),
                         expected.trim_end(),
@@ -558,20 +1036,46 @@ fn the_readme_workers_bindings_section_runs_as_shown() {
             other => panic!("a block the test does not know how to run: {other:?}"),
         }
     }
-    assert_eq!(
-        (files, lines, shown),
-        (2, 2, 3),
-        "the section changed shape"
-    );
+    (files, lines, shown)
+}
+
+/// A directory holding a `cfsecrets` link to the binary under test, to put first on `PATH`.
+pub fn bin_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_cfsecrets"),
+        dir.path().join("cfsecrets"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn the_readme_workers_bindings_section_runs_as_shown() {
+    let state = tempfile::tempdir().unwrap();
+    let emu = readme_emulator(state.path());
+    let p = Project::new(&emu);
+    p.seal("values/stripe.age", "sk_live_readme_1");
+    p.seal("values/webhook.age", "whsec_readme_2");
+    p.seal("values/openai.age", "sk-openai-readme-3");
+    std::fs::create_dir_all(p.path("src")).unwrap();
+    let bin_dir = bin_dir();
+    let shape = run_readme_section("\n## Workers bindings\n", &p, &emu, bin_dir.path(), &[]);
+    assert_eq!(shape, (5, 4, 4), "the section changed shape");
 
     // The sh lines did what the README says: entries with the live store id appended to
-    // wrangler.toml, and an Env interface.
+    // wrangler.toml, and an Env interface; the blocked rename was applied once the binding
+    // pointed at the new name.
     let toml = std::fs::read_to_string(p.path("wrangler.toml")).unwrap();
     assert!(
-        toml.contains(&format!("store_id = \"{live_id}\"")),
+        toml.contains(&format!("store_id = \"{README_STORE_ID}\"")),
         "{toml}"
     );
     let ts = std::fs::read_to_string(p.path("src/env.ts")).unwrap();
     assert!(ts.contains("  STRIPE_KEY: SecretsStoreSecret;\n"), "{ts}");
+    assert_eq!(
+        emu.names(STORE),
+        ["OPENAI_KEY", "STRIPE_KEY", "WEBHOOK_SECRET"]
+    );
     p.assert_no_value_leaked(&[]);
 }

@@ -24,12 +24,14 @@ mod plan;
 mod values;
 
 // ── The binary, end to end ─────────────────────────────────────────────────────────────
-/// Workers bindings: `check --wrangler` and `bindings`.
+/// Workers bindings: `check`, `plan` and `apply --wrangler`, `apply --wait-active`, `bindings`.
 mod bindings;
 /// Plan, apply, plan again, against the emulator: renames, pruning, safety, saved plans.
 mod e2e;
 /// Journeys found by exploratory testing, each pinned after its fix.
 mod journeys;
+/// `cfsecrets local` with a stub wrangler: what reaches wrangler, and how.
+mod local;
 /// The quickstart's three steps through the real binary.
 mod quickstart;
 /// Request counts: an apply sends exactly the lower bound, and still checks its deletes.

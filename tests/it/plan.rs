@@ -942,6 +942,228 @@ fn value_sizes_are_checked_before_any_write() {
     assert!(plan.accounts[0].warnings[0].contains("MID"));
 }
 
+// ---------------------------------------------------------------- Workers bindings against a plan
+
+/// A plan that renames OLD to A, takes `workers` from B, deletes C and leaves D alone, and a
+/// wrangler config binding all four (top level and env `staging`).
+fn binding_plan() -> (
+    Desired,
+    LiveState,
+    Plan,
+    Vec<cfsecrets::wrangler::WranglerConfig>,
+) {
+    let mut a = present(file("A"), &[Scope::Workers]);
+    a.renamed_from = Some(name("OLD"));
+    let desired = desired_one(
+        vec![
+            ("A", DesiredSecret::Present(a)),
+            (
+                "B",
+                DesiredSecret::Present(present(file("B"), &[Scope::Dex])),
+            ),
+            ("C", DesiredSecret::Absent),
+            (
+                "D",
+                DesiredSecret::Present(present(file("D"), &[Scope::Workers])),
+            ),
+        ],
+        Prune::Owned,
+        no_safety(),
+    );
+    let live = live_one(
+        vec![
+            secret("s-old", "OLD", &owned(Some("a"), false, ""), &["workers"]),
+            secret(
+                "s-b",
+                "B",
+                &owned(Some("b"), false, ""),
+                &["dex", "workers"],
+            ),
+            secret("s-c", "C", &owned(Some("c"), false, ""), &["workers"]),
+            secret("s-d", "D", &owned(Some("d"), false, ""), &["workers"]),
+        ],
+        None,
+    );
+    let plan = plan_of(&desired, &live, &fps(&[("A", "a"), ("B", "b"), ("D", "d")]));
+    let entry = |binding: &str, secret: &str| {
+        format!(
+            "{{ \"binding\": \"{binding}\", \"store_id\": \"store1\", \"secret_name\": \"{secret}\" }}"
+        )
+    };
+    let text = format!(
+        "{{\n  \"secrets_store_secrets\": [{}],\n  \"env\": {{ \"staging\": {{ \"secrets_store_secrets\": [\n    {},\n    {},\n    {}\n  ] }} }}\n}}\n",
+        entry("OLD_KEY", "OLD"),
+        entry("B", "B"),
+        entry("C", "C"),
+        entry("D", "D"),
+    );
+    let (config, shape) = cfsecrets::wrangler::read::parse(
+        std::path::Path::new("wrangler.jsonc"),
+        &text,
+        cfsecrets::wrangler::Format::Jsonc,
+    );
+    assert!(shape.is_empty(), "{shape}");
+    (desired, live, plan, vec![config])
+}
+
+fn check_bindings(
+    desired: &Desired,
+    live: &LiveState,
+    plan: &Plan,
+    configs: &[cfsecrets::wrangler::WranglerConfig],
+) -> cfsecrets::wrangler::LiveReport {
+    cfsecrets::wrangler::check_live(
+        configs,
+        &plan::bindings::managed_stores(desired, live),
+        &cfsecrets::wrangler::Declared::from_desired(desired),
+        &plan::bindings::planned_breaks(plan),
+    )
+}
+
+#[test]
+fn a_plan_that_breaks_bindings_is_blocked_in_every_rendering() {
+    use cfsecrets::wrangler::Break;
+    let (desired, live, mut plan, configs) = binding_plan();
+    let breaks: Vec<(String, Break)> = plan::bindings::planned_breaks(&plan)
+        .into_iter()
+        .map(|b| (b.secret, b.what))
+        .collect();
+    assert_eq!(
+        breaks,
+        [
+            ("OLD".to_string(), Break::RenamedTo("A".into())),
+            ("B".to_string(), Break::WorkersRemoved),
+            ("C".to_string(), Break::Deleted),
+        ]
+    );
+    let report = check_bindings(&desired, &live, &plan, &configs);
+    assert!(report.diagnostics.is_empty(), "{}", report.diagnostics);
+    assert_eq!(report.broken.len(), 3);
+    assert!(!plan.is_blocked());
+    let checked = plan::bindings::BindingsChecked {
+        bindings: 4,
+        configs: 1,
+    };
+    plan::bindings::record(&mut plan, &live, &report.broken, false, checked);
+    assert!(plan.is_blocked());
+    let rules: Vec<(&str, Option<&str>, u32, u32)> = plan
+        .blocked
+        .iter()
+        .map(|b| {
+            let r = b.binding.as_ref().unwrap();
+            (b.rule.as_str(), r.env.as_deref(), b.deletes, b.existing)
+        })
+        .collect();
+    // C is the one non-rename delete in a store of four.
+    assert_eq!(
+        rules,
+        [
+            ("workers_binding", None, 1, 4),
+            ("workers_binding", Some("staging"), 1, 4),
+            ("workers_binding", Some("staging"), 1, 4),
+        ]
+    );
+    let first = plan.blocked[0].binding.as_ref().unwrap();
+    assert_eq!(
+        (
+            first.file.as_str(),
+            first.line,
+            first.column,
+            first.name.as_str(),
+            first.secret.as_str()
+        ),
+        ("wrangler.jsonc", 2, 29, "OLD_KEY", "OLD")
+    );
+
+    let text = render::text(&plan, &Palette::PLAIN);
+    for line in [
+        "note: 4 Workers bindings in 1 wrangler config checked against this plan: 3 bindings would break\n",
+        "! blocked: wrangler.jsonc:2:29: binding `OLD_KEY` (the top level) would break: this plan renames secret `OLD` in production/default_secrets_store to `A`; set secret_name to it\n",
+        "! blocked: wrangler.jsonc:4:5: binding `B` (env `staging`) would break: this plan removes the `workers` scope from secret `B` in production/default_secrets_store\n",
+        "! blocked: wrangler.jsonc:5:5: binding `C` (env `staging`) would break: this plan deletes secret `C` from production/default_secrets_store\n",
+        "This plan is blocked by a safety rule; apply will refuse it (use --allow-binding-breaks to allow it).\n",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    let md = render::markdown(&plan);
+    assert!(md.contains("> **Blocked by a safety rule**"), "{md}");
+    assert!(
+        md.contains(
+            "> - wrangler.jsonc:5:5: binding &#96;C&#96; (env &#96;staging&#96;) would break"
+        ),
+        "{md}"
+    );
+    let json = render::json(&plan);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["blocked"][2]["rule"], "workers_binding");
+    assert_eq!(
+        doc["blocked"][2]["binding"],
+        serde_json::json!({"file": "wrangler.jsonc", "line": 5, "column": 5, "env": "staging", "name": "C", "secret": "C"})
+    );
+    assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
+    let refused = plan::check_appliable(&plan).unwrap_err();
+    assert!(
+        refused.to_string().starts_with(
+            "the plan is blocked by a safety rule (wrangler.jsonc:2:29: binding `OLD_KEY`"
+        ),
+        "{refused}"
+    );
+}
+
+#[test]
+fn allowed_binding_breaks_are_warnings_and_a_sound_plan_only_notes_the_check() {
+    let (desired, live, mut plan, configs) = binding_plan();
+    let report = check_bindings(&desired, &live, &plan, &configs);
+    let checked = plan::bindings::BindingsChecked {
+        bindings: 4,
+        configs: 1,
+    };
+    plan::bindings::record(&mut plan, &live, &report.broken, true, checked);
+    assert!(!plan.is_blocked());
+    assert!(plan::check_appliable(&plan).is_ok());
+    assert_eq!(plan.accounts[0].warnings.len(), 3);
+    let text = render::text(&plan, &Palette::PLAIN);
+    assert!(
+        text.contains("  warning: wrangler.jsonc:5:5: binding `C` (env `staging`) would break: this plan deletes secret `C` from production/default_secrets_store (allowed by --allow-binding-breaks)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 bindings would break (allowed by --allow-binding-breaks)"),
+        "{text}"
+    );
+
+    // Once applied, the same bindings against the next (empty) plan: nothing breaks, but the
+    // bindings that still read the old secrets no longer match the store.
+    let after = simulate(&live, &plan).unwrap();
+    let mut next = plan_of(
+        &desired,
+        &after,
+        &fps(&[("A", "a"), ("B", "b"), ("D", "d")]),
+    );
+    assert!(next.is_empty());
+    let report = check_bindings(&desired, &after, &next, &configs);
+    assert!(report.broken.is_empty());
+    let errors: Vec<String> = report
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "store_id names production/default_secrets_store, which does not declare secret `OLD`",
+            "store_id names production/default_secrets_store, where secret `B` lacks the `workers` scope",
+            "store_id names production/default_secrets_store, where secret `C` is declared `ensure: absent`",
+        ]
+    );
+    plan::bindings::record(&mut next, &after, &report.broken, false, checked);
+    assert!(!next.is_blocked());
+    assert_eq!(
+        next.notes,
+        ["4 Workers bindings in 1 wrangler config checked against this plan"]
+    );
+}
+
 // ---------------------------------------------------------------- the showcase plan
 
 /// Every action kind: store create, create, update (value, scopes, comment, protect),
@@ -2352,6 +2574,8 @@ fn an_empty_plan_says_so_and_a_digest_round_trips() {
         live: plan::live_digest(&live),
         live_accounts: Default::default(),
         allow_deletes: None,
+        wrangler: Default::default(),
+        allow_binding_breaks: false,
     });
     let json = render::json(&plan);
     assert!(json.contains("\"values/A.age\""));

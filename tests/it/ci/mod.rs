@@ -392,6 +392,12 @@ fn main_applies_the_plan_it_saved_and_refuses_it_once_stale() {
     let apply = run.job("apply");
     assert_eq!(apply.result, Outcome::Success, "{}", apply.log());
     assert!(apply.log().contains("Apply complete"), "{}", apply.log());
+    // --wait-active: the job ends once the new secrets read `active`, ready for a deploy.
+    assert!(
+        apply.log().contains("Active: 2 secrets read active after"),
+        "{}",
+        apply.log()
+    );
     // The apply job's checkout had no plan: it applied the artifact, byte for byte.
     assert_eq!(
         std::fs::read(apply.workspace.join("plan.json")).unwrap(),
@@ -763,6 +769,11 @@ fn the_default_branch_applies_the_saved_plan_in_one_resource_group() {
     assert!(saved.log().contains(&expected));
     let apply = push.job("apply");
     assert_eq!(apply.result, Outcome::Success, "{}", apply.log());
+    assert!(
+        apply.log().contains("Active: 2 secrets read active after"),
+        "{}",
+        apply.log()
+    );
     assert_eq!(
         std::fs::read(apply.workspace.join("plan.json")).unwrap(),
         std::fs::read(saved.workspace.join("plan.json")).unwrap()
