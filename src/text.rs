@@ -57,9 +57,25 @@ pub fn printable(s: &str) -> String {
     out
 }
 
+/// Whether `text` looks like private key material (an age identity or plugin identity, in
+/// any case, or a PEM block) rather than a path, a name or a public key. Such text is never
+/// quoted in a message, wherever a user pasted it.
+pub fn looks_like_private_key(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    upper.contains("AGE-SECRET-KEY-")
+        || upper.contains("AGE-PLUGIN-")
+        || upper.contains("-----BEGIN")
+}
+
+/// What a message says instead of text that [`looks_like_private_key`].
+pub const HIDDEN_KEY: &str = "<not shown: it looks like a private key>";
+
 /// [`printable`], cut to `max` characters with `…` when longer (a 10,000-character key in a
-/// message helps nobody).
+/// message helps nobody); text that [`looks_like_private_key`] becomes [`HIDDEN_KEY`].
 pub fn clipped(s: &str, max: usize) -> String {
+    if looks_like_private_key(s) {
+        return HIDDEN_KEY.to_string();
+    }
     let clean = printable(s);
     match clean.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &clean[..i]),
@@ -106,5 +122,18 @@ mod tests {
         assert_eq!(clipped(&"x".repeat(60), 60), "x".repeat(60));
         assert_eq!(clipped(&"é".repeat(61), 60), format!("{}…", "é".repeat(60)));
         assert_eq!(clipped("\x1b\x1b", 7), "\\u{1b}\\…");
+    }
+
+    #[test]
+    fn text_that_looks_like_a_private_key_is_never_clipped_into_view() {
+        for key in [
+            "AGE-SECRET-KEY-1QFWZ3VGK8YX7M2NCJ9HDLTR5UPE6SA4Q0W3RZXF8GVKJ7Y2MNC9DLHTP5U",
+            "values/age-secret-key-1qfwz3vgk.age",
+            "AGE-PLUGIN-YUBIKEY-1QQ",
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+        ] {
+            assert_eq!(clipped(key, 60), HIDDEN_KEY);
+        }
+        assert_eq!(clipped("age1qqq", 60), "age1qqq");
     }
 }

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
-use super::diagnostic::{Diagnostic, quoted};
+use super::diagnostic::{Diagnostic, quoted, shown};
 use super::structure::Node;
-use crate::text::printable;
+use crate::text::{HIDDEN_KEY, printable};
 
 /// The diagnostic for text the YAML parser refused. When the cause is a flow collection
 /// opened on an earlier line and never closed (`scopes: [workers` followed by the next key),
@@ -167,19 +167,19 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
             field, expected, ..
         } => format!(
             "unknown key `{}`; expected one of {}",
-            field.escape_debug(),
+            shown(field),
             quoted(expected)
         ),
         E::SerdeMissingField { field, .. } => format!("missing key `{field}`"),
         E::DuplicateMappingKey { key: Some(key), .. } => {
-            format!("duplicate key `{}`", key.escape_debug())
+            format!("duplicate key `{}`", shown(key))
         }
         E::DuplicateMappingKey { key: None, .. } => "duplicate key".to_string(),
         E::SerdeUnknownVariant {
             variant, expected, ..
         } => format!(
             "unknown value `{}`; expected one of {}",
-            variant.escape_debug(),
+            shown(variant),
             quoted(expected)
         ),
         E::SerdeInvalidType {
@@ -202,8 +202,16 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
             "the document is too large or too complex to read: {}",
             budget_reason(breach)
         ),
-        // Parser messages may quote input.
-        other => printable(&UserMessageFormatter.format_message(other)),
+        // Parser messages may quote input: made printable, and never shown when what they
+        // quote looks like a private key.
+        other => {
+            let message = UserMessageFormatter.format_message(other);
+            if crate::text::looks_like_private_key(&message) {
+                format!("not valid YAML here (the parser's words quote {HIDDEN_KEY})")
+            } else {
+                printable(&message)
+            }
+        }
     }
 }
 

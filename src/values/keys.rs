@@ -21,6 +21,7 @@ use super::ValuesError;
 use super::secret::REDACTED;
 use crate::domain::{MAX_IDENTITY_FILE_BYTES, MAX_RECIPIENTS_FILE_BYTES};
 use crate::fs::FsError;
+use crate::text::looks_like_private_key;
 
 /// Environment variable holding identity text (for CI secrets).
 pub const ENV_AGE_KEY: &str = "CFSECRETS_AGE_KEY";
@@ -162,16 +163,6 @@ impl Identities {
     pub(crate) fn as_age(&self) -> impl Iterator<Item = &dyn age::Identity> {
         self.0.iter().map(|k| k as &dyn age::Identity)
     }
-}
-
-/// Whether `text` looks like private key material (an age identity or plugin identity, in
-/// any case, or a PEM block) rather than a path or a public key. Such text is never quoted
-/// in an error.
-pub(crate) fn looks_like_private_key(text: &str) -> bool {
-    let upper = text.to_ascii_uppercase();
-    upper.contains("AGE-SECRET-KEY-")
-        || upper.contains("AGE-PLUGIN-")
-        || upper.contains("-----BEGIN")
 }
 
 impl fmt::Debug for Identities {

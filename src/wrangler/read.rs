@@ -484,7 +484,8 @@ pub(crate) fn name_shown(s: &str) -> Option<&str> {
     let plain = !s.is_empty()
         && s.len() <= 100
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-'))
+        && !crate::text::looks_like_private_key(s);
     plain.then_some(s)
 }
 

@@ -866,6 +866,48 @@ fn every_problem_is_reported_in_one_run_sorted_by_position() {
     insta::assert_snapshot!(diags.to_string());
 }
 
+// ── what the fuzz target found (tests/it/fuzz/manifest.rs) ───────────────────────────
+
+/// An age identity, pasted where it does not belong.
+const PASTED_KEY: &str =
+    "AGE-SECRET-KEY-1QFWZ3VGK8YX7M2NCJ9HDLTR5UPE6SA4Q0W3RZXF8GVKJ7Y2MNC9DLHTP5U";
+
+/// An age identity pasted where a key, a name, a path or a scope belongs was repeated in
+/// the diagnostic (an account label in full, a duplicate key in full).
+#[test]
+fn an_identity_pasted_anywhere_in_a_manifest_is_never_shown() {
+    let k = PASTED_KEY;
+    let text = format!(
+        "version: 1
+recipients_file: .age-recipients
+fingerprint_key: {k}
+accounts:
+  prod:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      main:
+        secrets:
+          A: {{ value: {k} }}
+          B: {{ value: {{ bundle: {k}.env.age, key: {k} }} }}
+          {k}: {{ value: values/a.age }}
+          C: {{ value: values/a.age, comment: x, scopes: [{k}], {k}: 1 }}
+          D: {{ value: values/a.age, renamed_from: {k}, ensure: {k}, protect: {k} }}
+  {k}:
+    stores: {{}}
+"
+    );
+    let duplicate = format!("version: 1\n{k}: 1\n{k}: 2\n");
+    for (text, at_least) in [(text, 10), (duplicate, 1)] {
+        let all = errors(&text).join("\n");
+        assert!(all.lines().count() >= at_least, "{all}");
+        assert!(all.contains(cfsecrets::text::HIDDEN_KEY), "{all}");
+        assert!(
+            !all.to_ascii_uppercase().contains("AGE-SECRET-KEY"),
+            "{all}"
+        );
+    }
+}
+
 // ── files on disk, the binary ─────────────────────────────────────────────────────────
 
 fn cfsecrets() -> Command {
