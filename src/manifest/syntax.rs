@@ -219,7 +219,7 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
 /// against documents built to exhaust memory, such as alias bombs).
 fn budget_reason(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
-    let limits = serde_saphyr::Budget::default();
+    let limits = super::structure::budget();
     match breach {
         B::Nodes { .. } => format!(
             "more than {} values, lists and maps",

@@ -908,6 +908,43 @@ accounts:
     }
 }
 
+/// About 50 levels of nested maps overflowed a 2 MiB stack (a test thread's, a tokio
+/// worker's) in a debug build; the YAML reader's own limit was 64. The manifest's is 16,
+/// and is said in words.
+#[test]
+fn deep_nesting_is_refused_in_words_on_a_small_stack() {
+    let deep = |open: &str, close: &str, n: usize| {
+        format!("version: 1\nx: {}1{}\n", open.repeat(n), close.repeat(n))
+    };
+    let texts = [
+        deep("{a: ", "}", 60),
+        deep("[", "]", 60),
+        deep("{a: [", "]}", 30),
+        deep("{a: ", "}", 5_000),
+    ];
+    let all = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || texts.iter().map(|text| errors(text)).collect::<Vec<_>>())
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    for errors in all {
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("m.yaml:2:")
+                && errors[0].ends_with(
+                    ": error: the document is too large or too complex to read: nested more \
+                     than 16 levels deep"
+                ),
+            "{errors:?}"
+        );
+    }
+    // The deepest a manifest goes still reads.
+    let deepest =
+        with_secrets(&["A: { value: { bundle: values/prod.env.age, key: K }, scopes: [workers] }"]);
+    assert!(parse(&deepest).is_ok());
+}
+
 // ── files on disk, the binary ─────────────────────────────────────────────────────────
 
 fn cfsecrets() -> Command {
