@@ -964,6 +964,27 @@ fn load_reports_an_unreadable_manifest() {
     );
 }
 
+/// The line and column `load` gives the first byte that is not UTF-8.
+fn bad_byte_at(bytes: &[u8]) -> (u64, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.yaml");
+    std::fs::write(&path, bytes).unwrap();
+    let diags = manifest::load(&path, None).into_result().unwrap_err();
+    let d = diags.iter().next().expect("a diagnostic");
+    assert!(d.message.contains("not valid UTF-8"), "{d}");
+    (d.line, d.column)
+}
+
+/// Found by the fuzz target: a carriage return ends a line for YAML (and for every other
+/// diagnostic), but the position of a bad byte after one was counted on the line before.
+#[test]
+fn a_bad_byte_after_a_carriage_return_is_placed_as_yaml_counts_lines() {
+    assert_eq!(bad_byte_at(b"\r\x80"), (2, 1));
+    assert_eq!(bad_byte_at(b"a: 1\rb: \x80"), (2, 4));
+    assert_eq!(bad_byte_at(b"a: 1\r\nb: \x80"), (2, 4));
+    assert_eq!(bad_byte_at(b"\xc3\xa9\n \xc3\xa9\x00\xff"), (2, 4));
+}
+
 #[test]
 fn the_examples_pass_check() {
     for (example, summary) in [
