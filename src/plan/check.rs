@@ -53,7 +53,8 @@ pub fn check_appliable(plan: &Plan) -> Result<Appliable<'_>, RefusedPlan> {
         let rules: Vec<String> = plan
             .blocked
             .iter()
-            .map(|b| format!("{}/{}: {}", b.account, b.store, b.message))
+            // A saved plan is a file anyone can edit: its text is made printable.
+            .map(|b| crate::text::printable(&format!("{}/{}: {}", b.account, b.store, b.message)))
             .collect();
         return Err(RefusedPlan::Blocked(rules.join("; ")));
     }

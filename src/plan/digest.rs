@@ -14,7 +14,9 @@ use super::model::PlanDigest;
 impl PlanDigest {
     /// Which inputs of the `saved` plan moved by now: `manifest`, `value file <path>`, `live
     /// state of account <label>` (or `live state` when the plan has no per-account digest).
+    /// Paths and labels are made printable: a saved plan is a file anyone can edit.
     pub fn moved_since(&self, saved: &PlanDigest) -> Vec<String> {
+        use crate::text::printable;
         let now = self;
         let mut moved = Vec::new();
         if saved.manifest != now.manifest {
@@ -23,7 +25,7 @@ impl PlanDigest {
         let paths: BTreeSet<&String> = saved.values.keys().chain(now.values.keys()).collect();
         for path in paths {
             if saved.values.get(path) != now.values.get(path) {
-                moved.push(format!("value file {path}"));
+                moved.push(format!("value file {}", printable(path)));
             }
         }
         if saved.live_accounts.is_empty() {
@@ -38,7 +40,7 @@ impl PlanDigest {
                 .collect();
             for label in labels {
                 if saved.live_accounts.get(label) != now.live_accounts.get(label) {
-                    moved.push(format!("live state of account {label}"));
+                    moved.push(format!("live state of account {}", printable(label)));
                 }
             }
         }
