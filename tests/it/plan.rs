@@ -1073,7 +1073,7 @@ fn showcase() -> (Desired, LiveState, ValueFacts) {
     (desired, live, values)
 }
 
-fn showcase_plan() -> Plan {
+pub(crate) fn showcase_plan() -> Plan {
     let (desired, live, values) = showcase();
     plan_of(&desired, &live, &values)
 }
