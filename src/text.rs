@@ -307,4 +307,17 @@ mod tests {
         assert_eq!(clipped(&"é".repeat(61), 60), format!("{}…", "é".repeat(60)));
         assert_eq!(clipped("\x1b\x1b", 7), "\\u{1b}\\…");
     }
+
+    #[test]
+    fn text_that_looks_like_a_private_key_is_never_clipped_into_view() {
+        for key in [
+            "AGE-SECRET-KEY-1QFWZ3VGK8YX7M2NCJ9HDLTR5UPE6SA4Q0W3RZXF8GVKJ7Y2MNC9DLHTP5U",
+            "values/age-secret-key-1qfwz3vgk.age",
+            "AGE-PLUGIN-YUBIKEY-1QQ",
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+        ] {
+            assert_eq!(clipped(key, 60), "<not shown: it looks like a private key>");
+        }
+        assert_eq!(clipped("age1qqq", 60), "age1qqq");
+    }
 }

@@ -354,8 +354,11 @@ async fn serve(listener: tokio::net::TcpListener, app: Router, mut stop: watch::
                 });
                 let mut stop = stop.clone();
                 conns.spawn(async move {
+                    // A client may close its sending side once the request is out (`nc -N`,
+                    // a script's `shutdown(SHUT_WR)`); it still gets its answer.
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
+                        .half_close(true)
                         .serve_connection(TokioIo::new(stream), service);
                     tokio::select! {
                         _ = conn => {}

@@ -96,12 +96,21 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
     }
 }
 
-/// The 1-based line and column (in characters) just after `before`, valid UTF-8.
+/// The 1-based line and column (in characters) just after `before`, valid UTF-8. Lines end
+/// at `\n`, `\r\n` or a lone `\r`, as YAML counts them (and every other diagnostic does).
 fn position_of(before: &[u8]) -> (u64, u64) {
     let text = std::str::from_utf8(before).unwrap_or_default();
-    let line = text.matches('\n').count() as u64 + 1;
-    let last = text.rsplit('\n').next().unwrap_or_default();
-    (line, last.chars().count() as u64 + 1)
+    let (mut line, mut column) = (1, 1);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let ends_line = c == '\n' || (c == '\r' && chars.peek() != Some(&'\n'));
+        if ends_line {
+            (line, column) = (line + 1, 1);
+        } else if c != '\r' {
+            column += 1;
+        }
+    }
+    (line, column)
 }
 
 /// Validates manifest `text`. `path` is only used in messages and stored in [`Desired`];

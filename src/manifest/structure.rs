@@ -110,6 +110,19 @@ impl<'de> Deserialize<'de> for Kind {
     }
 }
 
+/// How deep a manifest may nest. The deepest a manifest goes is eight levels (a bundle
+/// value's map, or a list of scopes, in a secret in a store in an account); each level costs
+/// the reader tens of kilobytes of stack in a debug build, so the YAML reader's default of 64
+/// overflowed a 2 MiB thread (a test's, or a tokio worker's) at about 50.
+pub const MAX_DEPTH: usize = 16;
+
+/// The YAML reader's limits for a manifest: its defaults, nesting cut to [`MAX_DEPTH`].
+pub fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget
+}
+
 /// Parses `text` into a tree. Fails on what stops the parser (syntax, duplicate keys); the
 /// caller then lets the typed parse report it.
 pub fn parse_tree(text: &str) -> Result<Node, serde_saphyr::Error> {
@@ -117,6 +130,7 @@ pub fn parse_tree(text: &str) -> Result<Node, serde_saphyr::Error> {
     // them (a comment, say); keep them as numbers, whose source text is kept too.
     let mut options = serde_saphyr::Options::default();
     options.non_finite_float_policy = serde_saphyr::options::NonFiniteFloatPolicy::PassThrough;
+    options.budget = Some(budget());
     serde_saphyr::from_str_with_options::<Node>(text, options)
 }
 

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
-use super::diagnostic::{Diagnostic, quoted};
+use super::diagnostic::{Diagnostic, quoted, shown};
 use super::structure::Node;
-use crate::text::printable;
+use crate::text::{printable, unless_secret};
 
 /// The diagnostic for text the YAML parser refused. When the cause is a flow collection
 /// opened on an earlier line and never closed (`scopes: [workers` followed by the next key),
@@ -43,7 +43,7 @@ pub fn syntax_diagnostic(path: &Path, text: &str, err: &serde_saphyr::Error) -> 
 /// deeper than the line that opened it. Quoted scalars, comments and block scalars are
 /// skipped; in block context a bracket opens a collection only where a value starts.
 fn unclosed_flow(text: &str, stop: u64) -> Option<(u64, u64, char)> {
-    let lines: Vec<&str> = text.split('\n').collect();
+    let lines = yaml_lines(text);
     let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
     // (line, column, bracket, indentation of its line)
     let mut open: Vec<(u64, u64, char, usize)> = Vec::new();
@@ -55,7 +55,6 @@ fn unclosed_flow(text: &str, stop: u64) -> Option<(u64, u64, char)> {
         .take(usize::try_from(stop).ok()? - 1)
     {
         let n = i as u64 + 1;
-        let line = line.strip_suffix('\r').unwrap_or(line);
         let ind = indent(line);
         if let Some(parent) = block_scalar {
             if line.trim().is_empty() || ind > parent {
@@ -120,6 +119,23 @@ fn unclosed_flow(text: &str, stop: u64) -> Option<(u64, u64, char)> {
     (quote.is_none() && indent(stop_line) <= opened_at).then_some((line, column, bracket))
 }
 
+/// The lines of `text` as YAML counts them: each ends at `\n`, `\r\n` or a lone `\r`.
+fn yaml_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(end) = rest.find(['\r', '\n']) {
+        lines.push(&rest[..end]);
+        let after = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            1
+        };
+        rest = &rest[end + after..];
+    }
+    lines.push(rest);
+    lines
+}
+
 /// The diagnostic for a document whose root is not a map: an empty one (nothing but
 /// comments, blank lines and markers) says so; anything else is the wrong type.
 pub fn not_a_map(path: &Path, text: &str, root: &Node) -> Diagnostic {
@@ -139,14 +155,16 @@ pub fn not_a_map(path: &Path, text: &str, root: &Node) -> Diagnostic {
 /// Whether `text` holds no YAML document: only blank lines, comments, directives and
 /// document-end markers (`---` starts a document, even an empty one).
 fn holds_no_document(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}').lines().all(|line| {
-        let line = line.trim();
-        line.is_empty()
-            || line.starts_with('#')
-            || line.starts_with('%')
-            || line == "..."
-            || line.starts_with("... ")
-    })
+    yaml_lines(text.trim_start_matches('\u{feff}'))
+        .iter()
+        .all(|line| {
+            let line = line.trim();
+            line.is_empty()
+                || line.starts_with('#')
+                || line.starts_with('%')
+                || line == "..."
+                || line.starts_with("... ")
+        })
 }
 
 /// Turns a parser error (syntax, duplicate or unknown key, wrong type) into a diagnostic.
@@ -167,19 +185,19 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
             field, expected, ..
         } => format!(
             "unknown key `{}`; expected one of {}",
-            field.escape_debug(),
+            shown(field),
             quoted(expected)
         ),
         E::SerdeMissingField { field, .. } => format!("missing key `{field}`"),
         E::DuplicateMappingKey { key: Some(key), .. } => {
-            format!("duplicate key `{}`", key.escape_debug())
+            format!("duplicate key `{}`", shown(key))
         }
         E::DuplicateMappingKey { key: None, .. } => "duplicate key".to_string(),
         E::SerdeUnknownVariant {
             variant, expected, ..
         } => format!(
             "unknown value `{}`; expected one of {}",
-            variant.escape_debug(),
+            shown(variant),
             quoted(expected)
         ),
         E::SerdeInvalidType {
@@ -202,8 +220,19 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
             "the document is too large or too complex to read: {}",
             budget_reason(breach)
         ),
-        // Parser messages may quote input.
-        other => printable(&UserMessageFormatter.format_message(other)),
+        // Parser messages may quote input: made printable, and never shown when what they
+        // quote looks like a private key.
+        other => {
+            let message = UserMessageFormatter.format_message(other);
+            if crate::text::secret_shape(&message).is_some() {
+                format!(
+                    "not valid YAML here (the parser's words quote {})",
+                    unless_secret(&message)
+                )
+            } else {
+                printable(&message)
+            }
+        }
     }
 }
 
@@ -211,7 +240,7 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
 /// against documents built to exhaust memory, such as alias bombs).
 fn budget_reason(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
-    let limits = serde_saphyr::Budget::default();
+    let limits = super::structure::budget();
     match breach {
         B::Nodes { .. } => format!(
             "more than {} values, lists and maps",
@@ -268,7 +297,7 @@ mod tests {
     #[test]
     fn an_unclosed_bracket_is_found_where_it_opens() {
         type Opened = Option<(u64, u64, char)>;
-        let cases: [(&str, u64, Opened); 8] = [
+        let cases: [(&str, u64, Opened); 10] = [
             ("a:\n  b: [x\nc: 1\n", 3, Some((2, 6, '['))),
             ("a: {x: 1\nc: 1\n", 2, Some((1, 4, '{'))),
             ("a:\n  - [x\n  - y\nb: 1\n", 4, Some((2, 5, '['))),
@@ -283,6 +312,10 @@ mod tests {
             ),
             ("a: [x]\nb: 1\n", 2, None),
             ("- [a\n- b\n", 2, Some((1, 3, '['))),
+            // Found by the manifest fuzz target: lines end at a lone `\r` too, as the parser
+            // counts them.
+            ("a:\r  b: [x\rc: 1\r", 3, Some((2, 6, '['))),
+            ("a: {x: 1\r\nc: 1\r\n", 2, Some((1, 4, '{'))),
         ];
         for (text, stop, expected) in cases {
             assert_eq!(unclosed_flow(text, stop), expected, "{text:?}");

@@ -389,7 +389,11 @@ impl<'r> Ctx<'_> {
             if let Some((_, other)) = ids.seen.iter().find(|(seen, _)| seen == id) {
                 self.error(
                     id_at,
-                    format!("account `{name}` has the same account id as account `{other}`"),
+                    format!(
+                        "account `{}` has the same account id as account `{}`",
+                        shown(name),
+                        shown(other)
+                    ),
                 );
             } else {
                 ids.seen.push((id.clone(), name));
@@ -398,7 +402,10 @@ impl<'r> Ctx<'_> {
         if !account.broken.has("stores") && account.stores.value.0.is_empty() {
             self.error(
                 &account.stores.referenced,
-                format!("account `{name}` has no stores; declare at least one"),
+                format!(
+                    "account `{}` has no stores; declare at least one",
+                    shown(name)
+                ),
             );
         }
         let mut stores = Vec::new();
@@ -410,8 +417,9 @@ impl<'r> Ctx<'_> {
                 self.error(
                     &store_name.referenced,
                     format!(
-                        "store name `{}` of account `{name}` {reason}",
-                        shown(&store_name.value)
+                        "store name `{}` of account `{}` {reason}",
+                        shown(&store_name.value),
+                        shown(name)
                     ),
                 );
             }
@@ -445,7 +453,7 @@ impl<'r> Ctx<'_> {
     where
         'l: 'r,
     {
-        let name = label.value.as_str();
+        let name = shown(&label.value);
         if let Some(written) = &account.account_id {
             let id = AccountId::parse(&written.value)
                 .map_err(|reason| {
@@ -471,13 +479,14 @@ impl<'r> Ctx<'_> {
                 self.error(
                     &label.referenced,
                     format!(
-                        "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{first}` already does"
+                        "account `{name}` has no `account_id`; only one account may take it from CLOUDFLARE_ACCOUNT_ID, and `{}` already does",
+                        shown(first)
                     ),
                 );
                 None
             }
             (Some(env), None) => {
-                ids.env_user = Some(name);
+                ids.env_user = Some(&label.value);
                 AccountId::parse(env.trim())
                     .map_err(|reason| {
                         self.error(
@@ -760,7 +769,10 @@ fn check_renames(cx: &mut Ctx<'_>, entries: &[Entry<'_>]) {
         if let Some(earlier) = first_rename.get(old_name) {
             cx.error(
                 &old.referenced,
-                format!("secrets `{earlier}` and `{name}` are both renamed from `{old_name}`"),
+                format!(
+                    "secrets `{earlier}` and `{name}` are both renamed from `{}`",
+                    shown(old_name)
+                ),
             );
         } else {
             first_rename.insert(old_name, name.clone());
@@ -790,7 +802,7 @@ fn rename_problem(
     target: usize,
 ) -> Option<String> {
     let name = shown(&entries[index].name.value);
-    let old_name = entries[target].name.value.as_str();
+    let old_name = shown(&entries[target].name.value);
     if let Some(cycle) = cycle_through(entries, declared, index, target) {
         if cycle.iter().min() != Some(&index) {
             return None;
@@ -808,7 +820,7 @@ fn rename_problem(
     if let Some(next) = entries[target].renamed_from {
         return Some(format!(
             "secret `{name}` is renamed from `{old_name}`, which is itself renamed from `{}`; renames cannot chain",
-            next.value
+            shown(&next.value)
         ));
     }
     let how = if entries[target]

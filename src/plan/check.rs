@@ -53,13 +53,15 @@ pub fn check_appliable(plan: &Plan) -> Result<Appliable<'_>, RefusedPlan> {
         let rules: Vec<String> = plan
             .blocked
             .iter()
+            // A saved plan is a file anyone can edit: its text is made printable.
             .map(|b| {
                 // A broken binding's message starts at its `file:line:col` and names the store.
-                if b.is_binding() {
+                let text = if b.is_binding() {
                     b.message.clone()
                 } else {
                     format!("{}/{}: {}", b.account, b.store, b.message)
-                }
+                };
+                crate::text::printable(&text)
             })
             .collect();
         return Err(RefusedPlan::Blocked(rules.join("; ")));

@@ -14,8 +14,10 @@ use super::model::PlanDigest;
 impl PlanDigest {
     /// Which inputs of the `saved` plan moved by now: `manifest`, `value file <path>`,
     /// `wrangler config <path>`, `live state of account <label>` (or `live state` when the
-    /// plan has no per-account digest).
+    /// plan has no per-account digest). Paths and labels are made printable: a saved plan is
+    /// a file anyone can edit.
     pub fn moved_since(&self, saved: &PlanDigest) -> Vec<String> {
+        use crate::text::printable;
         let now = self;
         let mut moved = Vec::new();
         if saved.manifest != now.manifest {
@@ -24,13 +26,13 @@ impl PlanDigest {
         let paths: BTreeSet<&String> = saved.values.keys().chain(now.values.keys()).collect();
         for path in paths {
             if saved.values.get(path) != now.values.get(path) {
-                moved.push(format!("value file {path}"));
+                moved.push(format!("value file {}", printable(path)));
             }
         }
         let configs: BTreeSet<&String> = saved.wrangler.keys().chain(now.wrangler.keys()).collect();
         for path in configs {
             if saved.wrangler.get(path) != now.wrangler.get(path) {
-                moved.push(format!("wrangler config {path}"));
+                moved.push(format!("wrangler config {}", printable(path)));
             }
         }
         if saved.live_accounts.is_empty() {
@@ -45,7 +47,7 @@ impl PlanDigest {
                 .collect();
             for label in labels {
                 if saved.live_accounts.get(label) != now.live_accounts.get(label) {
-                    moved.push(format!("live state of account {label}"));
+                    moved.push(format!("live state of account {}", printable(label)));
                 }
             }
         }

@@ -371,6 +371,27 @@ mod tests {
             .collect()
     }
 
+    /// Found by the wrangler fuzz target: an age identity pasted as a binding name was
+    /// repeated (it is made of the characters names use); as a key, a store id or a secret
+    /// name it is not shown either.
+    #[test]
+    fn an_identity_pasted_into_a_config_is_never_shown() {
+        let k = "AGE-SECRET-KEY-1QFWZ3VGK8YX7M2NCJ9HDLTR5UPE6SA4Q0W3RZXF8GVKJ7Y2MNC9DLHTP5U";
+        let text = format!(
+            "secrets_store_secrets = [\n\
+             {}  {{ binding = \"{k}\", store_id = \"{k}\", secret_name = \"{k}\", {k} = 1 }},\n]\n",
+            entry(k, "STRIPE_KEY")
+        );
+        let (config, shape) = read::parse(Path::new("wrangler.toml"), &text, Format::Toml);
+        let checked = check_offline(&[config], &declared());
+        let all = format!("{shape}\n{checked}");
+        assert!(checked.len() >= 3, "{all}");
+        assert!(
+            !all.to_ascii_uppercase().contains("AGE-SECRET-KEY"),
+            "{all}"
+        );
+    }
+
     fn entry(binding: &str, secret: &str) -> String {
         format!(
             "  {{ binding = \"{binding}\", store_id = \"{STORE}\", secret_name = \"{secret}\" }},\n"

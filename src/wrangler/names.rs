@@ -82,7 +82,11 @@ pub fn identifier_problem(name: &str) -> Option<String> {
     {
         return Some(match bad {
             '-' => "it contains `-` (use `_`)".to_string(),
-            c if c.is_control() => "it contains a control character".to_string(),
+            // Shown escaped: a bidirectional control would reorder the terminal's line.
+            c if crate::text::is_unsafe(c) => format!(
+                "it contains `{}`, a control character",
+                crate::text::printable(&c.to_string())
+            ),
             c => format!("it contains `{c}` (use ASCII letters, digits, `_` and `$`)"),
         });
     }
@@ -118,7 +122,9 @@ mod tests {
             ("MY-KEY", "contains `-` (use `_`)"),
             ("a b", "contains ` `"),
             ("clé", "contains `é`"),
-            ("a\u{1b}b", "control character"),
+            ("a\u{1b}b", "contains `\\u{1b}`, a control character"),
+            // Found by the wrangler fuzz target: a bidirectional control was shown as it is.
+            ("a\u{202e}b", "contains `\\u{202e}`, a control character"),
             ("class", "reserved word"),
             ("let", "reserved word"),
             ("static", "reserved word"),

@@ -44,7 +44,9 @@ pub(crate) struct Entry {
     pub value: Node,
 }
 
-/// Byte offsets to 1-based line and column (in characters).
+/// Byte offsets to 1-based line and column (in characters). A line ends at `\n`, `\r\n` or
+/// a lone `\r`, as editors count them (a file saved with old Mac line endings is not one
+/// long line).
 pub(crate) struct Lines<'a> {
     text: &'a str,
     starts: Vec<usize>,
@@ -53,7 +55,14 @@ pub(crate) struct Lines<'a> {
 impl<'a> Lines<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let bytes = text.as_bytes();
+        starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+                .map(|(i, _)| i + 1),
+        );
         Self { text, starts }
     }
 
@@ -61,10 +70,11 @@ impl<'a> Lines<'a> {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
+        // The `\n` of a `\r\n` is where the line ends, as its `\r` is.
         let column = self
             .text
             .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+            .map_or(offset - start, |s| s.trim_end_matches('\r').chars().count());
         Pos {
             line: line as u64 + 1,
             column: column as u64 + 1,
@@ -484,7 +494,8 @@ pub(crate) fn name_shown(s: &str) -> Option<&str> {
     let plain = !s.is_empty()
         && s.len() <= 100
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-'))
+        && !crate::text::looks_like_private_key(s);
     plain.then_some(s)
 }
 
@@ -657,6 +668,26 @@ mod tests {
             [
                 "wrangler.jsonc:1:1: error: wrong type for the whole file: expected an object, found an array"
             ]
+        );
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        let lines = Lines::new("a\rbc\r\nd\ne");
+        assert_eq!(lines.pos(2), Pos { line: 2, column: 1 });
+        assert_eq!(lines.pos(4), Pos { line: 2, column: 3 });
+        assert_eq!(lines.pos(6), Pos { line: 3, column: 1 });
+        assert_eq!(lines.pos(8), Pos { line: 4, column: 1 });
+        // The `\n` of a `\r\n` is at the end of its line, as the `\r` is.
+        assert_eq!(lines.pos(5), Pos { line: 2, column: 3 });
+        // Found by the wrangler fuzz target: a JSON config with `\r` line endings had every
+        // problem on line 1.
+        let text = "{\r  \"secrets_store_secrets\": 7\r}";
+        let (_, d) = parse(Path::new("w.jsonc"), text, Format::Jsonc);
+        assert_eq!(d.len(), 1);
+        assert!(
+            d.0[0].to_string().starts_with("w.jsonc:2:28: error: "),
+            "{d}"
         );
     }
 

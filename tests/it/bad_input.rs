@@ -957,10 +957,10 @@ fn syntax_cases() -> Vec<Case> {
         row("a duplicate secret", 1, readers(), &["cfsecrets.yaml:13:11: error: duplicate key `A`"])
             .edit(A_LINE, "          A: { value: values/A.age }\n          A: { value: keep }\n"),
         row(
-            "nesting deeper than 64 levels",
+            "nesting deeper than 16 levels",
             1,
             readers(),
-            &["cfsecrets.yaml:4:67: error: the document is too large or too complex to read: nested more than 64 levels deep"],
+            &["cfsecrets.yaml:4:19: error: the document is too large or too complex to read: nested more than 16 levels deep"],
         )
         .make(|b| b.edit("defaults:", &format!("x: {}{}\ndefaults:", "[".repeat(70), "]".repeat(70)))),
         // The reader stops at 250,000 nodes; `check` alone meets it here (reaching that

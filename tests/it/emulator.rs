@@ -1497,3 +1497,41 @@ async fn seeded_ids_repeat_and_unseeded_ids_differ() {
     assert_ne!(ids(None).await, ids(None).await);
     assert_ne!(a.0, a.1);
 }
+
+/// Found by the fuzz chapter: a client that closes its sending side once the request is out
+/// (as `nc -N` or a script's `shutdown(SHUT_WR)` does) got no answer now and then (1 to 5 times in 100).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_its_sending_side_still_gets_its_answer() {
+    use std::io::{Read, Write};
+    let emu = Emu::start(config()).await;
+    let addr = emu.handle.addr();
+    let request = |path: &str| {
+        format!(
+            "GET /client/v4{path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
+             authorization: Bearer {TOKEN}\r\n\r\n"
+        )
+    };
+    let quota = request(&format!("/accounts/{ACCT}/secrets_store/quota"));
+    let no_route = request("/x");
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut answers = Vec::new();
+        for _ in 0..300 {
+            for (request, status) in [(&quota, "200 OK"), (&no_route, "404 Not Found")] {
+                let mut conn = std::net::TcpStream::connect(addr).unwrap();
+                conn.write_all(request.as_bytes()).unwrap();
+                conn.shutdown(std::net::Shutdown::Write).unwrap();
+                let mut answer = String::new();
+                conn.read_to_string(&mut answer).unwrap();
+                answers.push((status, answer));
+            }
+        }
+        answers
+    })
+    .await
+    .unwrap();
+    let unanswered = answers
+        .iter()
+        .filter(|(status, answer)| !answer.starts_with(&format!("HTTP/1.1 {status}\r\n")))
+        .count();
+    assert_eq!(unanswered, 0, "of {} requests", answers.len());
+}

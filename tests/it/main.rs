@@ -40,6 +40,8 @@ mod requests;
 // ── Gauntlets: what must hold whatever users and networks do ───────────────────────────
 /// Bad input, class by class: documented exit, position, no write, no file changed.
 mod bad_input;
+/// Every reader of outside input, fed arbitrary and broken input: no panic, hang or leak.
+mod fuzz;
 /// Faults from a proxy of our own: convergence, nothing desired lost, SIGKILL mid-apply.
 mod gauntlet;
 /// Secret values, credentials and identities never appear anywhere.

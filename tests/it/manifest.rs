@@ -866,6 +866,88 @@ fn every_problem_is_reported_in_one_run_sorted_by_position() {
     insta::assert_snapshot!(diags.to_string());
 }
 
+// ── what the fuzz target found (tests/it/fuzz/manifest.rs) ───────────────────────────
+
+/// An age identity, pasted where it does not belong.
+const PASTED_KEY: &str =
+    "AGE-SECRET-KEY-1QFWZ3VGK8YX7M2NCJ9HDLTR5UPE6SA4Q0W3RZXF8GVKJ7Y2MNC9DLHTP5U";
+
+/// An age identity pasted where a key, a name, a path or a scope belongs was repeated in
+/// the diagnostic (an account label in full, a duplicate key in full).
+#[test]
+fn an_identity_pasted_anywhere_in_a_manifest_is_never_shown() {
+    let k = PASTED_KEY;
+    let text = format!(
+        "version: 1
+recipients_file: .age-recipients
+fingerprint_key: {k}
+accounts:
+  prod:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      main:
+        secrets:
+          A: {{ value: {k} }}
+          B: {{ value: {{ bundle: {k}.env.age, key: {k} }} }}
+          {k}: {{ value: values/a.age }}
+          C: {{ value: values/a.age, comment: x, scopes: [{k}], {k}: 1 }}
+          D: {{ value: values/a.age, renamed_from: {k}, ensure: {k}, protect: {k} }}
+  {k}:
+    stores: {{}}
+"
+    );
+    let duplicate = format!("version: 1\n{k}: 1\n{k}: 2\n");
+    for (text, at_least) in [(text, 10), (duplicate, 1)] {
+        let all = errors(&text).join("\n");
+        assert!(all.lines().count() >= at_least, "{all}");
+        assert!(
+            all.contains("<not shown: it looks like a private key>"),
+            "{all}"
+        );
+        assert!(
+            !all.to_ascii_uppercase().contains("AGE-SECRET-KEY"),
+            "{all}"
+        );
+    }
+}
+
+/// About 50 levels of nested maps overflowed a 2 MiB stack (a test thread's, a tokio
+/// worker's) in a debug build; the YAML reader's own limit was 64. The manifest's is 16,
+/// and is said in words.
+#[test]
+fn deep_nesting_is_refused_in_words_on_a_small_stack() {
+    let deep = |open: &str, close: &str, n: usize| {
+        format!("version: 1\nx: {}1{}\n", open.repeat(n), close.repeat(n))
+    };
+    let texts = [
+        deep("{a: ", "}", 60),
+        deep("[", "]", 60),
+        deep("{a: [", "]}", 30),
+        deep("{a: ", "}", 5_000),
+    ];
+    let all = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || texts.iter().map(|text| errors(text)).collect::<Vec<_>>())
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    for errors in all {
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("m.yaml:2:")
+                && errors[0].ends_with(
+                    ": error: the document is too large or too complex to read: nested more \
+                     than 16 levels deep"
+                ),
+            "{errors:?}"
+        );
+    }
+    // The deepest a manifest goes still reads.
+    let deepest =
+        with_secrets(&["A: { value: { bundle: values/prod.env.age, key: K }, scopes: [workers] }"]);
+    assert!(parse(&deepest).is_ok());
+}
+
 // ── files on disk, the binary ─────────────────────────────────────────────────────────
 
 fn cfsecrets() -> Command {
@@ -883,6 +965,27 @@ fn load_reports_an_unreadable_manifest() {
         diags.to_string(),
         "does/not/exist.yaml: error: cannot read the manifest: file not found"
     );
+}
+
+/// The line and column `load` gives the first byte that is not UTF-8.
+fn bad_byte_at(bytes: &[u8]) -> (u64, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.yaml");
+    std::fs::write(&path, bytes).unwrap();
+    let diags = manifest::load(&path, None).into_result().unwrap_err();
+    let d = diags.iter().next().expect("a diagnostic");
+    assert!(d.message.contains("not valid UTF-8"), "{d}");
+    (d.line, d.column)
+}
+
+/// Found by the fuzz target: a carriage return ends a line for YAML (and for every other
+/// diagnostic), but the position of a bad byte after one was counted on the line before.
+#[test]
+fn a_bad_byte_after_a_carriage_return_is_placed_as_yaml_counts_lines() {
+    assert_eq!(bad_byte_at(b"\r\x80"), (2, 1));
+    assert_eq!(bad_byte_at(b"a: 1\rb: \x80"), (2, 4));
+    assert_eq!(bad_byte_at(b"a: 1\r\nb: \x80"), (2, 4));
+    assert_eq!(bad_byte_at(b"\xc3\xa9\n \xc3\xa9\x00\xff"), (2, 4));
 }
 
 #[test]

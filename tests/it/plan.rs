@@ -14,8 +14,8 @@ use cfsecrets::marker::{self, Marker};
 use cfsecrets::output::Palette;
 use cfsecrets::plan::simulate::{simulate, simulate_steps};
 use cfsecrets::plan::{
-    self, ActionKind, DeleteCause, Plan, PlanOptions, Stage, ValueChange, ValueFact, ValueFacts,
-    ValueKey, render,
+    self, ActionKind, DeleteCause, Plan, PlanDigest, PlanOptions, Stage, ValueChange, ValueFact,
+    ValueFacts, ValueKey, check_appliable, render,
 };
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
@@ -1295,7 +1295,7 @@ fn showcase() -> (Desired, LiveState, ValueFacts) {
     (desired, live, values)
 }
 
-fn showcase_plan() -> Plan {
+pub(crate) fn showcase_plan() -> Plan {
     let (desired, live, values) = showcase();
     plan_of(&desired, &live, &values)
 }
@@ -1373,6 +1373,41 @@ fn comments_cannot_inject_terminal_escapes_or_markdown() {
     let at = md.find("red</details>").unwrap();
     assert!(open < at && at < close, "{md}");
     assert_eq!(md[close..].matches("</details>").count(), 1, "{md}");
+}
+
+/// Found by the fuzz chapter (in a soak): the safety rules of a hand-edited blocked plan, and
+/// the paths and labels of its digest, reached the terminal as written, escapes and all.
+#[test]
+fn text_from_a_plan_file_is_printable_in_what_apply_says() {
+    let mut plan = showcase_plan();
+    plan.blocked[0].store = "\u{1b}[2Jmain\u{202e}".to_string();
+    let why = check_appliable(&plan).unwrap_err().to_string();
+    assert!(why.contains("/\\u{1b}[2Jmain\\u{202e}: "), "{why}");
+    let digest = |values: &[&str], labels: &[&str]| PlanDigest {
+        manifest: "aa".repeat(32),
+        values: values
+            .iter()
+            .map(|v| (v.to_string(), "bb".repeat(32)))
+            .collect(),
+        live: "cc".repeat(32),
+        live_accounts: labels
+            .iter()
+            .map(|l| (l.to_string(), "dd".repeat(32)))
+            .collect(),
+        allow_deletes: None,
+        wrangler: BTreeMap::new(),
+        allow_binding_breaks: false,
+    };
+    let now = digest(&["values/a.age"], &["production"]);
+    let saved = digest(&["values/a.age", "values/\u{7f}x.age"], &["pro\rduction"]);
+    assert_eq!(
+        now.moved_since(&saved),
+        [
+            "value file values/\\u{7f}x.age",
+            "live state of account pro\\rduction",
+            "live state of account production",
+        ]
+    );
 }
 
 #[test]
