@@ -301,7 +301,7 @@ pub struct EmulatorArgs {
     /// Persist state to this JSON file (written atomically after each change).
     #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub state: Option<PathBuf>,
-    /// Largest value accepted, in bytes (some accounts still enforce 1024).
+    /// Largest value accepted, in bytes (1024 mimics the limit accounts enforced in 2025).
     #[arg(long, default_value_t = crate::domain::MAX_VALUE_BYTES, value_name = "BYTES")]
     pub value_limit: usize,
     /// Secrets an account may hold.

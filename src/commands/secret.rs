@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::cli::SecretSetArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::{Status, UsageError};
-use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES, SecretName};
+use crate::domain::{MAX_VALUE_BYTES, SecretName};
 use crate::fs::{WriteOptions, write_atomic};
 use crate::manifest::edit::{
     AlsoExisting, EditOutcome, EntryRequest, EntryTarget, check_edit, set_entry,
@@ -49,7 +49,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     let pre_existing = check_the_edit(cx, &manifest_text, &edited, &target)?;
 
     let value = read_value(cx.out, name.as_str())?;
-    check_value(cx.out, name, &value)?;
+    check_value(name, &value)?;
     let value_file: PathBuf = dir.join(&target.value_path);
     seal_and_record(&dir, &value_file, value.as_bytes(), &recipients, false)?;
     drop(value);
@@ -174,9 +174,8 @@ fn check_the_edit(
     Ok(checked.pre_existing.len())
 }
 
-/// A value the API accepts: not empty, at most [`MAX_VALUE_BYTES`]; over
-/// [`LEGACY_VALUE_BYTES`] a warning.
-fn check_value(out: &mut Output, name: &SecretName, value: &str) -> anyhow::Result<()> {
+/// A value the API accepts: not empty, at most [`MAX_VALUE_BYTES`].
+fn check_value(name: &SecretName, value: &str) -> anyhow::Result<()> {
     if value.is_empty() {
         anyhow::bail!("the value for {name} is empty; nothing was written");
     }
@@ -185,12 +184,6 @@ fn check_value(out: &mut Output, name: &SecretName, value: &str) -> anyhow::Resu
             "the value for {name} is {} bytes; the limit is {MAX_VALUE_BYTES}; nothing was written",
             value.len()
         );
-    }
-    if value.len() > LEGACY_VALUE_BYTES {
-        out.warn(&format!(
-            "the value for {name} is {} bytes; some accounts still enforce {LEGACY_VALUE_BYTES}",
-            value.len()
-        ))?;
     }
     Ok(())
 }
