@@ -47,6 +47,8 @@
 //!   progress bar, prompts.
 //! * [`fs`] — leaf: atomic writes, bounded non-blocking reads, what a path is and whether it
 //!   stays inside a directory.
+//! * [`gitignore`] — the `.gitignore` line that keeps a file out of git, added once (`init`
+//!   for an identity it generates inside the project).
 //! * [`text`] — pure leaf: count words, the one terminal-safe filter for outside text, and
 //!   what looks like private key material.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
@@ -75,6 +77,7 @@ pub mod domain;
 pub mod emulator;
 pub mod env;
 pub mod fs;
+pub mod gitignore;
 pub mod live;
 pub mod manifest;
 pub mod marker;

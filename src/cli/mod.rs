@@ -203,7 +203,8 @@ pub struct InitArgs {
     #[arg(long, default_value = ".", value_name = "DIR", value_parser = value::path)]
     pub dir: PathBuf,
     /// Generate a new identity and write it here (mode 0600); its public key becomes the
-    /// first recipient. Keep this file out of git.
+    /// first recipient. Keep this file out of git: when it lies inside the project
+    /// directory, init adds it to the project's .gitignore (created when missing).
     #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub generate_identity: Option<PathBuf>,
     /// An age recipient (public key, `age1…`) to seal to; repeatable.

@@ -24,6 +24,8 @@ mod plan;
 mod values;
 
 // ── The binary, end to end ─────────────────────────────────────────────────────────────
+/// Adopting it: `init`'s .gitignore, `secret import-env` from a dotenv file, `secret rm`.
+mod adopt;
 /// Workers bindings: `check --wrangler` and `bindings`.
 mod bindings;
 /// Plan, apply, plan again, against the emulator: renames, pruning, safety, saved plans.
