@@ -13,7 +13,8 @@
 //!
 //! * [`cli`] — clap types; their doc comments are the `--help` text. Flags are parsed into
 //!   typed values there (`value.rs`), and `error.rs` decides what a refused argument may
-//!   show: nothing that may be a pasted secret or identity. No I/O.
+//!   show: nothing that may be a pasted secret or identity; `examples.rs` holds the examples
+//!   that end every `--help` (completions and man pages come from the same tree). No I/O.
 //! * [`commands`] — one file per subcommand, each a short script of calls; `context.rs` holds
 //!   the steps several commands take (load the manifest, identities, client, pacer lines,
 //!   unseal, live read, plan, digest) and `exit.rs` the exit codes. `commands/mod.rs` says

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::{AccountId, Scope, SecretName};
 
 mod error;
+mod examples;
 mod value;
 
 pub(crate) use error::{refusal, shown};
@@ -85,23 +86,31 @@ pub struct ApiArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the manifest offline; with --decrypt also unseal and check every value.
+    #[command(after_help = examples::CHECK)]
     Check(CheckArgs),
     /// Show what apply would change, without writing anything.
+    #[command(after_help = examples::PLAN)]
     Plan(PlanArgs),
     /// Make Cloudflare match the manifest (or execute a saved plan).
+    #[command(after_help = examples::APPLY)]
     Apply(ApplyArgs),
     /// Write a manifest for what is live, with `value: keep` on every secret.
+    #[command(after_help = examples::IMPORT)]
     Import(ImportArgs),
     /// Create a working skeleton: manifest, recipients file, fingerprint key.
+    #[command(after_help = examples::INIT)]
     Init(InitArgs),
     /// Manage one secret's sealed value.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::SECRET)]
     Secret(SecretCommand),
     /// Re-encrypt value files and the fingerprint key to the current recipients.
+    #[command(after_help = examples::RESEAL)]
     Reseal(ResealArgs),
     /// Print a JSON Schema.
+    #[command(after_help = examples::SCHEMA)]
     Schema(SchemaArgs),
     /// Run a local emulator of the Secrets Store API (for tests and dry runs).
+    #[command(after_help = examples::EMULATOR)]
     Emulator(EmulatorArgs),
     /// Print the Workers bindings (`secrets_store_secrets`) for a store's `workers` secrets.
     ///
@@ -110,14 +119,22 @@ pub enum Command {
     /// is not a JavaScript identifier (it starts with a digit, or is a reserved word) is left
     /// out with a warning, or refused when named with `--secret`. The store id comes from one
     /// `GET /stores`, or from `--store-id` without any request.
-    #[command(after_help = BINDINGS_EXAMPLES)]
+    #[command(after_help = examples::BINDINGS)]
     Bindings(BindingsArgs),
+    /// Print a shell completion script for bash, zsh, fish, PowerShell or elvish.
+    ///
+    /// The script completes subcommands, flags and the values of flags that take one of a
+    /// fixed set (formats, scopes, shells); file arguments complete as paths.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    ///
+    /// Without --dir, prints the page of `cfsecrets` itself, which lists every subcommand
+    /// with its summary. With --dir, writes cfsecrets.1 and one page per subcommand
+    /// (cfsecrets-plan.1, cfsecrets-secret-set.1, …), for `man cfsecrets-plan`.
+    #[command(after_help = examples::MAN)]
+    Man(ManArgs),
 }
-
-const BINDINGS_EXAMPLES: &str = "\
-Examples:
-  cfsecrets bindings --account production >> wrangler.toml
-  cfsecrets bindings --account production --secret STRIPE_KEY --format ts --store-id ID";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -219,6 +236,7 @@ pub struct InitArgs {
 pub enum SecretCommand {
     /// Seal a value (read from stdin or a hidden prompt, never from arguments) and add or
     /// update the manifest entry, keeping the rest of the manifest as it was.
+    #[command(after_help = examples::SECRET_SET)]
     Set(SecretSetArgs),
 }
 
@@ -348,6 +366,21 @@ pub struct EmulatorArgs {
     /// A new secret reads as `pending` this many times before it turns `active`.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub pending_reads: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command and subcommand into this directory (created when
+    /// missing; pages already there are replaced) instead of printing one page.
+    #[arg(long, value_name = "DIR", value_parser = value::path)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -21,11 +21,13 @@ use crate::output::Output;
 mod apply;
 mod bindings;
 mod check;
+mod completions;
 mod context;
 mod emulator;
 mod exit;
 mod import;
 mod init;
+mod man;
 mod plan;
 mod reseal;
 mod schema;
@@ -91,5 +93,7 @@ async fn run(cli: Cli, env: Env, out: &mut Output) -> anyhow::Result<Status> {
         Command::Schema(args) => schema::run(cx, args),
         Command::Emulator(args) => emulator::run(cx, args).await,
         Command::Bindings(args) => bindings::run(cx, args).await,
+        Command::Completions(args) => completions::run(cx, args),
+        Command::Man(args) => man::run(cx, args),
     }
 }
