@@ -17,7 +17,8 @@
 //!   that end every `--help` (completions and man pages come from the same tree). No I/O.
 //! * [`commands`] — one file per subcommand, each a short script of calls; `context.rs` holds
 //!   the steps several commands take (load the manifest, identities, client, pacer lines,
-//!   unseal, live read, plan, digest) and `exit.rs` the exit codes. `commands/mod.rs` says
+//!   unseal, live read, plan, digest), `editing.rs` those of the commands that edit the
+//!   manifest, and `exit.rs` the exit codes. `commands/mod.rs` says
 //!   how to add a command.
 //! * [`env`](mod@env) — the environment a run sees (the process's, or a fixed set when embedded),
 //!   passed beside the parsed command line.

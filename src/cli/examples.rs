@@ -28,12 +28,23 @@ Examples:
 
 pub(super) const SECRET: &str = "\
 Examples:
-  printf %s \"$STRIPE_KEY\" | cfsecrets secret set STRIPE_KEY --account production";
+  printf %s \"$STRIPE_KEY\" | cfsecrets secret set STRIPE_KEY --account production
+  cfsecrets secret import-env .env --account production";
 
 pub(super) const SECRET_SET: &str = "\
 Examples:
   printf %s \"$STRIPE_KEY\" | cfsecrets secret set STRIPE_KEY --account production
   cfsecrets secret set DB_URL --account staging --store main --scopes workers,ai_gateway";
+
+pub(super) const SECRET_IMPORT_ENV: &str = "\
+Examples:
+  cfsecrets secret import-env .env --account production --scopes workers
+  cfsecrets secret import-env .env.staging --account staging --bundle values/staging.env.age";
+
+pub(super) const SECRET_RM: &str = "\
+Examples:
+  cfsecrets secret rm OLD_TOKEN --account production
+  cfsecrets secret rm OLD_TOKEN --account production --absent";
 
 pub(super) const RESEAL: &str = "\
 Examples:

@@ -238,6 +238,69 @@ pub enum SecretCommand {
     /// update the manifest entry, keeping the rest of the manifest as it was.
     #[command(after_help = examples::SECRET_SET)]
     Set(SecretSetArgs),
+    /// Seal every key of a dotenv file and add all its entries to the manifest in one edit.
+    ///
+    /// Reads FILE by the rules of a `*.env.age` bundle (`KEY=value`, an optional `export `
+    /// prefix, single or double quotes, `#` comments) and seals each value to its own file,
+    /// `values/<account>/<store>/<NAME>.age`, or with --bundle all of them into one sealed
+    /// bundle, each entry then `{ bundle, key }`. Every check runs before anything is
+    /// written: a line that does not parse, a key the API would refuse as a name, an empty
+    /// or too long value, a key the manifest already declares (unless --overwrite) — each
+    /// named by its line number in FILE, never with its value — and the edited manifest
+    /// must pass the same validation as `secret set`. FILE is left in place: delete it.
+    #[command(name = "import-env", after_help = examples::SECRET_IMPORT_ENV)]
+    ImportEnv(SecretImportEnvArgs),
+    /// Remove a secret's entry (and its value file), or mark it `ensure: absent`.
+    ///
+    /// Without --absent the entry leaves the manifest, and its value file is deleted when
+    /// no other entry uses it (a bundle is never deleted: only the reference goes); the next
+    /// apply then deletes the live secret only if the store's `prune` says so. With
+    /// --absent the entry becomes `NAME: { ensure: absent }`, so the next apply deletes it by
+    /// name. The rest of the manifest stays byte for byte.
+    #[command(after_help = examples::SECRET_RM)]
+    Rm(SecretRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretImportEnvArgs {
+    /// The dotenv file to import (`-` for stdin).
+    #[arg(value_name = "FILE", value_parser = value::path)]
+    pub file: PathBuf,
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+    /// Scopes for the new entries (default: the manifest's defaults); with --overwrite, also
+    /// the new scopes of the entries that already exist.
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
+    pub scopes: Vec<Scope>,
+    /// Seal every value into this one dotenv bundle (`*.env.age`, relative to the
+    /// manifest's directory) instead of one file per key.
+    #[arg(long, value_name = "PATH", value_parser = value::path)]
+    pub bundle: Option<PathBuf>,
+    /// Replace the values of entries the manifest already declares (and an existing
+    /// --bundle file), as `secret set` does; without it they are refused.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretRmArgs {
+    /// The secret's name.
+    #[arg(value_parser = value::secret_name)]
+    pub name: SecretName,
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+    /// Keep the entry as `ensure: absent`, so that the next apply deletes the live secret by
+    /// name, instead of removing it.
+    #[arg(long)]
+    pub absent: bool,
 }
 
 #[derive(Args)]
