@@ -52,7 +52,8 @@
 //! * [`gitignore`] — the `.gitignore` line that keeps a file out of git, added once (`init`
 //!   for an identity it generates inside the project).
 //! * [`text`] — pure leaf: count words, the one terminal-safe filter for outside text, and
-//!   what looks like private key material.
+//!   the one rule for what looks like a secret pasted in the wrong place (an age identity or
+//!   an API token), which every argument, path variable and manifest name goes through.
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
 //!   renders entries to paste. Pure except reading the config files.

@@ -57,9 +57,22 @@ pub fn printable(s: &str) -> String {
     out
 }
 
+/// `text`, or `<not shown: it looks like …>` in its place when it looks like a secret
+/// ([`secret_shape`]): for text from outside that output shows whole (a live comment).
+pub fn unless_secret(text: &str) -> std::borrow::Cow<'_, str> {
+    match secret_shape(text) {
+        Some(shape) => format!("<not shown: it looks like {}>", shape.noun()).into(),
+        None => text.into(),
+    }
+}
+
 /// [`printable`], cut to `max` characters with `…` when longer (a 10,000-character key in a
-/// message helps nobody).
+/// message helps nobody): for text from outside quoted in a message. Text that looks like a
+/// secret is not quoted at all ([`unless_secret`]).
 pub fn clipped(s: &str, max: usize) -> String {
+    if secret_shape(s).is_some() {
+        return unless_secret(s).into_owned();
+    }
     let clean = printable(s);
     match clean.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &clean[..i]),
@@ -75,6 +88,79 @@ pub fn looks_like_private_key(text: &str) -> bool {
     upper.contains("AGE-SECRET-KEY-")
         || upper.contains("AGE-PLUGIN-")
         || upper.contains("-----BEGIN")
+}
+
+/// What a text that must not be shown looks like: [`secret_shape`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretShape {
+    /// Private key material ([`looks_like_private_key`]).
+    PrivateKey,
+    /// A word shaped like an API token or key ([`looks_like_api_token`]).
+    ApiToken,
+}
+
+impl SecretShape {
+    /// `a private key (AGE-SECRET-KEY-…)`, `an API token`: what the text looks like, for a
+    /// message that does not show it.
+    pub fn what(self) -> &'static str {
+        match self {
+            SecretShape::PrivateKey => "a private key (AGE-SECRET-KEY-…)",
+            SecretShape::ApiToken => "an API token",
+        }
+    }
+
+    /// `a private key`, `an API token`: [`Self::what`] without the example.
+    pub fn noun(self) -> &'static str {
+        match self {
+            SecretShape::PrivateKey => "a private key",
+            SecretShape::ApiToken => "an API token",
+        }
+    }
+}
+
+/// The one rule for text that names something (a path, a URL, a name): whether it looks
+/// like a secret pasted in the wrong place — private key material anywhere in it, or a word
+/// (a run of letters, digits, `-` and `_`) shaped like an API token. Such text is refused
+/// where it was given and never shown, used as a file name or written.
+pub fn secret_shape(text: &str) -> Option<SecretShape> {
+    if looks_like_private_key(text) {
+        return Some(SecretShape::PrivateKey);
+    }
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .any(looks_like_api_token)
+        .then_some(SecretShape::ApiToken)
+}
+
+/// Whether one word is shaped like an API token or key rather than a name: Cloudflare's
+/// global API key (37 lowercase hexadecimal characters), or at least 32 characters that mix
+/// upper and lower case and change between classes (upper, lower, digit, `-` or `_`) at
+/// least once every three characters, as random text does (Cloudflare's tokens are 40 such
+/// characters). Names written by people change class far less often
+/// (`MyServiceAccountCredentialsBackup2024`), and ids are lower case (`0123…cdef`).
+pub fn looks_like_api_token(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    if bytes.len() == 37 && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return true;
+    }
+    if bytes.len() < 32
+        || !bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    {
+        return false;
+    }
+    let class = |b: &u8| match b {
+        b'A'..=b'Z' => 0,
+        b'a'..=b'z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    let has = |c| bytes.iter().any(|b| class(b) == c);
+    let changes = bytes
+        .windows(2)
+        .filter(|w| class(&w[0]) != class(&w[1]))
+        .count();
+    has(0) && has(1) && changes * 3 >= bytes.len()
 }
 
 /// `text` with every word that looks like private key material ([`looks_like_private_key`])
@@ -148,6 +234,70 @@ mod tests {
         for s in ["\x1b]0;title\x07", "\u{202e}\u{2066}\u{2069}", "\r\n\u{85}"] {
             assert!(!printable(s).chars().any(is_unsafe), "{s:?}");
         }
+    }
+
+    #[test]
+    fn secrets_are_told_from_names_paths_and_ids() {
+        let token = "Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq";
+        assert_eq!(token.len(), 40);
+        for text in [
+            token,
+            "plans/Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq.json",
+            "https://proxy.example/Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq/client/v4",
+            "0123456789abcdef0123456789abcdef01234",
+        ] {
+            assert_eq!(secret_shape(text), Some(SecretShape::ApiToken), "{text}");
+        }
+        assert_eq!(
+            secret_shape("keys/age-secret-key-1qqqq"),
+            Some(SecretShape::PrivateKey)
+        );
+        for text in [
+            "cfsecrets.yaml",
+            "plan.json",
+            "0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.json",
+            "MyServiceAccountCredentialsBackup2024.yaml",
+            "values/production/main/STRIPE_SECRET_KEY_FOR_CHECKOUT_2024.age",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "https://api.cloudflare.com/client/v4",
+            "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+        ] {
+            assert_eq!(secret_shape(text), None, "{text}");
+        }
+        assert_eq!(
+            clipped(token, 60),
+            "<not shown: it looks like an API token>"
+        );
+        assert_eq!(
+            clipped("AGE-SECRET-KEY-1QQQQ", 60),
+            "<not shown: it looks like a private key>"
+        );
+    }
+
+    #[test]
+    fn random_tokens_are_recognised() {
+        // Cloudflare's alphabet; a fixed xorshift so the test is the same on every run.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut missed = 0;
+        for _ in 0..2000 {
+            let token: String = (0..40)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % 64) as usize] as char
+                })
+                .collect();
+            if !looks_like_api_token(&token) {
+                missed += 1;
+            }
+        }
+        assert!(
+            missed <= 2,
+            "{missed} of 2000 random tokens were taken for names"
+        );
     }
 
     #[test]

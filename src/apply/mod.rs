@@ -15,8 +15,10 @@
 //!   they fail or their outcome is unknown, by a re-list that decides what exists: a secret
 //!   listed with exactly the comment (and so the ownership marker) that was sent counts as
 //!   created. What is still missing after an unknown outcome is sent once more (`confirm.rs`).
-//! * Each store is listed before its deletes and again after: every deleted id must be gone
-//!   and nothing else may have vanished; anything else is a loud failure (`verify.rs`).
+//! * What each store holds before its deletes is known without a request: the live state the
+//!   plan was made from, plus what this run's creates and copies answered. After the deletes
+//!   the store is listed once: every deleted id must be gone and nothing else may have
+//!   vanished; anything else is a loud failure (`verify.rs`).
 //! * On the first failure, requests already running finish, nothing new starts, and the
 //!   report says what was done, what failed and what was not attempted (`report.rs`). Each
 //!   failure keeps a [`FailureCause`] from the typed client error: a transient one converges
@@ -33,12 +35,14 @@ mod verify;
 mod write;
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures::StreamExt;
 
 use crate::cloudflare::Client;
 use crate::domain::{StoreId, ValueKey};
+use crate::live::LiveState;
 use crate::plan::{AccountPlan, Action, ActionKind, Appliable, Plan, RefusedPlan, SecretChange};
 use crate::values::{FingerprintKey, SecretValue, UnsealedValues};
 
@@ -46,10 +50,22 @@ pub use failure::FailureCause;
 pub use report::{ApplyReport, DoneTally, Event, Failure, Timing, describe};
 
 use report::{Outcome, Step};
+use verify::Listing;
 
-/// Executes plans. Borrowed inputs: the client, the unsealed values and the fingerprint key.
+/// Concurrent duplicates, PATCHes and deletes when `--parallelism` is not given: Terraform's
+/// default too. The pacer bounds the request rate whatever this is; the benchmark's sweep
+/// (4, 8, 10, 16) found a 100-secret update with 20 PATCHes and 5 deletes a third faster at 10
+/// than at 4, and no faster at 16 (BENCHMARKS.md).
+pub const DEFAULT_PARALLELISM: usize = 10;
+
+/// Executes plans. Borrowed inputs: the client, the live state the plan was made from, the
+/// unsealed values and the fingerprint key.
 pub struct Applier<'a> {
     pub client: &'a Client,
+    /// The live state the plan was made from (for a saved plan: the state its digest was
+    /// found current against). The check around deletes starts from its listings instead of
+    /// listing each store again.
+    pub live: &'a LiveState,
     pub values: &'a UnsealedValues,
     /// `None` only when no action sends a value (e.g. every secret is `value: keep`).
     pub fingerprint_key: Option<&'a FingerprintKey>,
@@ -137,6 +153,11 @@ struct AccountRun<'r, 'a> {
     values: &'r BTreeMap<ValueKey, &'a SecretValue>,
     /// Store name → id: the ids the plan knows, then each store created.
     stores: BTreeMap<String, StoreId>,
+    /// What each store holds as far as this run knows, by store id: the plan's live listing,
+    /// plus what each create and copy answered, replaced by each listing after deletes. A
+    /// store missing here (a write's outcome was learnt by a re-list) is listed before its
+    /// deletes.
+    known: Mutex<BTreeMap<StoreId, Listing>>,
     /// Write calls made (each logical call once).
     writes: AtomicU64,
     on_event: &'r (dyn Fn(Event) + Sync),
@@ -154,12 +175,23 @@ impl<'r, 'a> AccountRun<'r, 'a> {
             .iter()
             .filter_map(|a| a.store.id.clone().map(|id| (a.store.name.clone(), id)))
             .collect();
+        let known = applier
+            .live
+            .account(&account.account_id)
+            .map(|live| {
+                live.stores
+                    .iter()
+                    .map(|store| (store.id.clone(), verify::listing(store)))
+                    .collect()
+            })
+            .unwrap_or_default();
         AccountRun {
             client: applier.client,
             parallelism: applier.parallelism.max(1),
             account,
             values,
             stores,
+            known: Mutex::new(known),
             writes: AtomicU64::new(0),
             on_event,
         }
@@ -223,9 +255,9 @@ impl<'r, 'a> AccountRun<'r, 'a> {
         steps.into_iter().map(|(_, step)| step).collect()
     }
 
-    /// Deletes, between a listing of their stores and a check that they did what they said.
+    /// Deletes, between what their stores held and a check that they did what they said.
     async fn deletes<'p>(&self, stage: &'p [Action]) -> Vec<Step<'p>> {
-        let before = match self.list_before(stage).await {
+        let before = match self.before_deletes(stage).await {
             Ok(before) => before,
             Err(failed) => {
                 let mut steps = vec![failed];
@@ -340,8 +372,10 @@ mod tests {
         )
         .unwrap();
         let client = Client::new(config).unwrap();
+        let live = LiveState::default();
         let applier = Applier {
             client: &client,
+            live: &live,
             values: &values,
             fingerprint_key: Some(&key),
             parallelism: 4,

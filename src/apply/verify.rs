@@ -1,25 +1,63 @@
-//! The check around a stage of deletes: each store is listed before the deletes run and
-//! again after; every id reported deleted must be gone, and nothing else may have vanished.
-//! A failed check is a loud failure with [`super::FailureCause::Verification`].
+//! The check around a stage of deletes. What each store holds before them is known without a
+//! request: the live listing the plan was made from, plus what this run's creates and copies
+//! answered (`AccountRun::known`). Only a store whose contents a write left uncertain (its
+//! outcome was learnt by a re-list) is listed first. After the deletes each store is listed
+//! once: every id reported deleted must be gone, and nothing else may have vanished, since
+//! the live state was read either. That listing is what the store holds from then on. A failed
+//! check is a loud failure with [`super::FailureCause::Verification`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloudflare::ClientError;
 use crate::domain::{SecretId, StoreId};
+use crate::live::LiveStore;
 use crate::plan::Action;
 
 use super::AccountRun;
 use super::report::{Outcome, Step};
 
-/// A store's live secrets: id → name, `deleted` ones dropped.
-type Listing = BTreeMap<SecretId, String>;
+/// A store's secrets: id → name, `deleted` ones dropped.
+pub(super) type Listing = BTreeMap<SecretId, String>;
+
+/// A live store's listing.
+pub(super) fn listing(store: &LiveStore) -> Listing {
+    store
+        .secrets
+        .iter()
+        .map(|s| (s.id.clone(), s.name.clone()))
+        .collect()
+}
 
 impl AccountRun<'_, '_> {
-    /// What each store of a stage of deletes holds before it runs, by store name. A failed
-    /// listing is the step to report (the deletes are then not attempted). One list request
-    /// per store; it could instead be derived from the plan's live snapshot and the results
-    /// of the creates and copies that ran before.
-    pub(super) async fn list_before<'p>(
+    /// Adds what a write created to its store's listing (a store whose listing is unknown
+    /// stays unknown).
+    pub(super) fn learn(
+        &self,
+        store: &StoreId,
+        created: impl IntoIterator<Item = (SecretId, String)>,
+    ) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(listing) = known.get_mut(store) {
+            listing.extend(created);
+        }
+    }
+
+    /// Records a store's whole listing (a store this run created starts empty).
+    pub(super) fn know(&self, store: &StoreId, listing: Listing) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.insert(store.clone(), listing);
+    }
+
+    /// Forgets a store's listing: a write left it uncertain; it is listed before its deletes.
+    pub(super) fn forget(&self, store: &StoreId) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.remove(store);
+    }
+
+    /// What each store of a stage of deletes holds before it runs, by store name: known, or
+    /// else listed. A failed listing is the step to report (the deletes are then not
+    /// attempted).
+    pub(super) async fn before_deletes<'p>(
         &self,
         stage: &[Action],
     ) -> Result<BTreeMap<String, Listing>, Step<'p>> {
@@ -32,23 +70,29 @@ impl AccountRun<'_, '_> {
             let Some(id) = self.stores.get(name) else {
                 continue;
             };
-            match self.list(id).await {
-                Ok(listed) => {
-                    before.insert(name.clone(), listed);
-                }
-                Err(e) => {
-                    let what = format!("list {name} before deleting");
-                    let outcome = Outcome::client(&e);
-                    self.emit(&what, &outcome);
-                    return Err(Step::check(what, outcome));
-                }
-            }
+            let known = {
+                let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+                known.get(id).cloned()
+            };
+            let listed = match known {
+                Some(listing) => listing,
+                None => match self.list(id).await {
+                    Ok(listed) => listed,
+                    Err(e) => {
+                        let what = format!("list {name} before deleting");
+                        let outcome = Outcome::client(&e);
+                        self.emit(&what, &outcome);
+                        return Err(Step::check(what, outcome));
+                    }
+                },
+            };
+            before.insert(name.clone(), listed);
         }
         Ok(before)
     }
 
-    /// After the deletes of `stage` (whose `steps` say which were done): one check per store
-    /// listed `before`, reported only when it fails.
+    /// After the deletes of `stage` (whose `steps` say which were done): one listing and
+    /// check per store in `before`, reported only when it fails.
     pub(super) async fn verify_after<'p>(
         &self,
         stage: &[Action],
@@ -77,8 +121,15 @@ impl AccountRun<'_, '_> {
                 continue;
             };
             let outcome = match self.list(id).await {
-                Err(e) => Outcome::client(&e),
-                Ok(after) => verify_deletes(listed_before, &after, &requested, &done),
+                Err(e) => {
+                    self.forget(id);
+                    Outcome::client(&e)
+                }
+                Ok(after) => {
+                    let outcome = verify_deletes(listed_before, &after, &requested, &done);
+                    self.know(id, after);
+                    outcome
+                }
             };
             if outcome.is_failed() {
                 let what = format!("verify deletes in {store}");
@@ -100,7 +151,8 @@ impl AccountRun<'_, '_> {
 }
 
 /// After a store's deletes: every id reported deleted is gone, and nothing vanished that was
-/// not asked for.
+/// not asked for (`before` is what the store held when the live state was read, with this
+/// run's creates and copies).
 fn verify_deletes(
     before: &Listing,
     after: &Listing,
@@ -126,7 +178,7 @@ fn verify_deletes(
     }
     if !vanished.is_empty() {
         errors.push(format!(
-            "secrets vanished that this apply did not delete: {}",
+            "secrets vanished since the live state was read that this apply did not delete: {}",
             vanished.join(", ")
         ));
     }

@@ -14,22 +14,29 @@ use crate::values::SecretValue;
 use super::AccountRun;
 use super::confirm::{Confirmable, send_then_confirm};
 use super::report::Outcome;
+use super::verify::Listing;
 
 impl AccountRun<'_, '_> {
-    /// `POST /stores`; the new id is recorded for the later actions of the store.
+    /// `POST /stores`; the new id is recorded for the later actions of the store, and a store
+    /// the answer created holds nothing yet.
     pub(super) async fn create_store(&mut self, action: &Action) -> Outcome {
         let name = action.store.name.as_str();
         let mut create = StoreCreate {
             run: self,
             name,
             id: None,
+            uncertain: false,
         };
         let outcome = send_then_confirm(&mut create, vec![name], &self.writes)
             .await
             .outcome(|error, _| error.to_string());
-        let created = create.id;
+        let (created, uncertain) = (create.id, create.uncertain);
         if let Some(id) = created {
-            self.stores.insert(name.to_string(), StoreId::from(id));
+            let id = StoreId::from(id);
+            if !uncertain && !outcome.is_failed() {
+                self.know(&id, Listing::new());
+            }
+            self.stores.insert(name.to_string(), id);
         }
         outcome
     }
@@ -50,13 +57,31 @@ impl AccountRun<'_, '_> {
         let mut batch = BatchCreate {
             run: self,
             store_id,
+            created: Vec::new(),
+            uncertain: false,
         };
-        send_then_confirm(&mut batch, items, &self.writes)
+        let outcome = send_then_confirm(&mut batch, items, &self.writes)
             .await
             .outcome(|error, missing| {
                 let names: Vec<&str> = missing.iter().map(|(c, _)| c.name.as_str()).collect();
                 format!("{error} (not created: {})", names.join(", "))
-            })
+            });
+        let (created, uncertain) = (batch.created, batch.uncertain);
+        self.record_created(store_id, created, uncertain || outcome.is_failed());
+        outcome
+    }
+
+    /// Adds what a create or copy answered to its store's listing, or forgets the listing when
+    /// the write's outcome was not simply its answer.
+    fn record_created(&self, store_id: &StoreId, created: Vec<Secret>, uncertain: bool) {
+        if uncertain {
+            self.forget(store_id);
+        } else {
+            self.learn(
+                store_id,
+                created.into_iter().map(|s| (SecretId::from(s.id), s.name)),
+            );
+        }
     }
 
     /// One duplicate, PATCH or delete.
@@ -93,10 +118,19 @@ impl AccountRun<'_, '_> {
                 scopes: &scopes,
                 comment: change.comment.as_deref(),
             },
+            created: None,
+            uncertain: false,
         };
-        send_then_confirm(&mut copy, vec![change], &self.writes)
+        let outcome = send_then_confirm(&mut copy, vec![change], &self.writes)
             .await
-            .outcome(|error, _| error.to_string())
+            .outcome(|error, _| error.to_string());
+        let (created, uncertain) = (copy.created, copy.uncertain);
+        self.record_created(
+            store_id,
+            created.into_iter().collect(),
+            uncertain || outcome.is_failed(),
+        );
+        outcome
     }
 
     /// `PATCH …/secrets/{id}` with only the fields that change.
@@ -207,6 +241,8 @@ struct StoreCreate<'r, 'a, 'b> {
     name: &'b str,
     /// The store's id, once created or found.
     id: Option<String>,
+    /// Whether a send failed (what exists was then learnt by a re-list).
+    uncertain: bool,
 }
 
 impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
@@ -218,7 +254,8 @@ impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
             .run
             .client
             .create_store(self.run.account.account_id.as_str(), self.name)
-            .await?;
+            .await
+            .inspect_err(|_| self.uncertain = true)?;
         self.id = Some(store.id);
         Ok(())
     }
@@ -244,6 +281,10 @@ impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
 struct BatchCreate<'r, 'a, 'b> {
     run: &'b AccountRun<'r, 'a>,
     store_id: &'b StoreId,
+    /// What the answers said was created.
+    created: Vec<Secret>,
+    /// Whether a send failed (what exists was then learnt by a re-list).
+    uncertain: bool,
 }
 
 impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
@@ -261,7 +302,8 @@ impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
                 comment: change.comment.as_deref(),
             })
             .collect();
-        self.run
+        let created = self
+            .run
             .client
             .create_secrets(
                 self.run.account.account_id.as_str(),
@@ -269,7 +311,9 @@ impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
                 &items,
             )
             .await
-            .map(drop)
+            .inspect_err(|_| self.uncertain = true)?;
+        self.created.extend(created);
+        Ok(())
     }
 
     async fn still_missing(
@@ -288,13 +332,18 @@ struct Duplicate<'r, 'a, 'b> {
     store_id: &'b StoreId,
     source_id: &'b SecretId,
     body: DuplicateSecret<'b>,
+    /// What the answer said was created.
+    created: Option<Secret>,
+    /// Whether a send failed (what exists was then learnt by a re-list).
+    uncertain: bool,
 }
 
 impl<'b> Confirmable for Duplicate<'_, '_, 'b> {
     type Item = &'b SecretChange;
 
     async fn send(&mut self, _pending: &[Self::Item]) -> Result<(), ClientError> {
-        self.run
+        let created = self
+            .run
             .client
             .duplicate_secret(
                 self.run.account.account_id.as_str(),
@@ -303,7 +352,9 @@ impl<'b> Confirmable for Duplicate<'_, '_, 'b> {
                 &self.body,
             )
             .await
-            .map(drop)
+            .inspect_err(|_| self.uncertain = true)?;
+        self.created = Some(created);
+        Ok(())
     }
 
     async fn still_missing(

@@ -50,7 +50,13 @@ pub struct GlobalArgs {
     pub manifest: PathBuf,
 
     /// An age identity file (private key) to unseal values with; repeatable.
-    #[arg(short = 'i', long = "identity", global = true, value_name = "FILE")]
+    #[arg(
+        short = 'i',
+        long = "identity",
+        global = true,
+        value_name = "FILE",
+        value_parser = value::identity_file
+    )]
     pub identities: Vec<PathBuf>,
 
     /// Print only results and errors, no progress.
@@ -69,7 +75,8 @@ pub struct ApiArgs {
         env = "CLOUDFLARE_API_BASE_URL",
         hide_env_values = true,
         default_value = crate::cloudflare::DEFAULT_BASE_URL,
-        value_name = "URL"
+        value_name = "URL",
+        value_parser = value::url
     )]
     pub api_url: String,
 
@@ -188,8 +195,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a plan file when not on a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many duplicate, PATCH and delete requests run at once.
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = value::at_least_one::<usize>)]
+    /// How many duplicate, PATCH and delete requests run at once (the request pacer bounds
+    /// the rate whatever this is).
+    #[arg(long, default_value_t = crate::apply::DEFAULT_PARALLELISM, value_name = "N", value_parser = value::at_least_one::<usize>)]
     pub parallelism: usize,
     /// Allow up to N deletes per store, overriding the manifest's safety thresholds.
     #[arg(long, value_name = "N")]
@@ -225,7 +233,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub generate_identity: Option<PathBuf>,
     /// An age recipient (public key, `age1…`) to seal to; repeatable.
-    #[arg(long = "recipient", short = 'r', value_name = "AGE1…")]
+    #[arg(long = "recipient", short = 'r', value_name = "AGE1…", value_parser = value::recipient)]
     pub recipients: Vec<String>,
     /// The account id for the skeleton's first account.
     #[arg(long, value_name = "ID", env = "CLOUDFLARE_ACCOUNT_ID", value_parser = value::account_id)]

@@ -45,6 +45,17 @@ pub enum Auth {
     KeyEmail { key: Credential, email: String },
 }
 
+impl Auth {
+    /// The texts that authenticate a request (the token; or the key and the email), for
+    /// removing them from anything a server says back.
+    pub(crate) fn credentials(&self) -> Vec<&str> {
+        match self {
+            Auth::Token(token) => vec![token.expose()],
+            Auth::KeyEmail { key, email } => vec![key.expose(), email.as_str()],
+        }
+    }
+}
+
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The email is an identity, so it is redacted too.

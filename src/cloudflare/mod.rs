@@ -661,7 +661,7 @@ impl Client {
                         Counters::bump(&inner.counters.rate_limited);
                     }
                     if attempt >= inner.config.max_retries {
-                        return Err(api_error(&call, &answer).into());
+                        return Err(api_error(&call, &answer, &inner.config.auth).into());
                     }
                     let delay = self.backoff(attempt, retry_after_of(&answer.headers));
                     self.wait(delay).await;
@@ -731,7 +731,7 @@ impl Client {
                 }
             }
         }
-        let err = api_error(call, &answer);
+        let err = api_error(call, &answer, &self.inner.config.auth);
         if attempt > 0 && endpoint.gone_kind().is_some_and(|k| err.is(k)) {
             // An earlier attempt of this delete may have landed; "not found" means done.
             return Finished::Done(Ok(Envelope {
@@ -887,15 +887,18 @@ fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
-/// The typed error of a failed answer. Each message has the call's values removed (before it
-/// is cut or cleaned, so a value cannot be split past the removal), then is made printable.
-fn api_error(call: &Call<'_>, answer: &Answer) -> ApiError {
+/// The typed error of a failed answer. Each message has the call's values and the
+/// credentials it was sent with removed (before it is cut or cleaned, so neither can be split
+/// past the removal), then is made printable.
+fn api_error(call: &Call<'_>, answer: &Answer, auth: &Auth) -> ApiError {
     let items = serde_json::from_slice::<Envelope<IgnoredAny>>(&answer.body)
         .map(|e| e.errors)
         .unwrap_or_default();
+    let mut sent = call.values.clone();
+    sent.extend(auth.credentials());
     let mut items = items
         .into_iter()
-        .map(|m| (m.code, clip(&redact::redact(&m.message, &call.values))));
+        .map(|m| (m.code, clip(&redact::redact(&m.message, &sent))));
     let (code, message_token) = items.next().unwrap_or((None, String::new()));
     ApiError {
         endpoint: call.endpoint,

@@ -1,6 +1,8 @@
-//! Removing the values a request carried from the server's messages about it.
+//! Removing the values a request carried, and the credentials it was sent with, from the
+//! server's messages about it.
 //!
-//! A server may quote what it was sent (`secret_value_too_long: value <the value>`), whole,
+//! A server may quote what it was sent (`secret_value_too_long: value <the value>`, or a
+//! proxy's `bad header Authorization: Bearer <the token>`), whole,
 //! cut short, JSON-escaped or in another letter case. Before an error message is stored in an
 //! [`super::ApiError`], every stretch of it that matches one of the request's values is
 //! replaced by [`MARK`]: each whole occurrence of a value (or of its JSON-escaped form), and

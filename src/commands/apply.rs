@@ -61,6 +61,7 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Resul
     };
     let applier = Applier {
         client: &prepared.client,
+        live: &prepared.live,
         values: &prepared.values,
         fingerprint_key: prepared.key.as_ref(),
         parallelism: args.parallelism,

@@ -47,6 +47,8 @@ pub(crate) struct Context<'a> {
 /// client.
 pub(crate) struct Prepared {
     pub(crate) plan: Plan,
+    /// The live state the plan was made from (the applier starts its own bookkeeping there).
+    pub(crate) live: LiveState,
     /// Empty without an identity.
     pub(crate) values: UnsealedValues,
     /// `None` without an identity.
@@ -195,6 +197,7 @@ impl Context<'_> {
         plan.digest = Some(inputs);
         Ok(Prepared {
             plan,
+            live,
             values,
             key,
             client,

@@ -75,6 +75,28 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ImportArgs) -> anyhow::Resu
             if counts.skipped == 1 { "is" } else { "are" }
         ))?;
     }
+    if counts.comments_left_out > 0 {
+        cx.out.warn(&format!(
+            "{} looked like a secret pasted into it and {} left out unshown; the next apply \
+             removes {} from Cloudflare unless the manifest gives {} one",
+            count(counts.comments_left_out, "live comment", "live comments"),
+            if counts.comments_left_out == 1 {
+                "was"
+            } else {
+                "were"
+            },
+            if counts.comments_left_out == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            if counts.comments_left_out == 1 {
+                "the secret"
+            } else {
+                "those secrets"
+            },
+        ))?;
+    }
     note_missing_files(cx.out, args.out.as_deref())?;
     Ok(Status::Success)
 }

@@ -79,8 +79,12 @@ where
     exit::exit_code(result, out)
 }
 
-/// Runs the parsed command with `env` beside it.
+/// Runs the parsed command with `env` beside it. A variable that should name a path or URL
+/// but holds what looks like a secret stops every command first, as a usage error.
 async fn run(cli: Cli, env: Env, out: &mut Output) -> anyhow::Result<Status> {
+    if let Some(refused) = env.secret_where_a_path_belongs() {
+        return Err(UsageError(refused.to_string()).into());
+    }
     let cx = &mut Context {
         out,
         global: &cli.global,

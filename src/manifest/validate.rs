@@ -124,6 +124,24 @@ impl Ctx<'_> {
         ));
     }
 
+    /// The rule for text the manifest names things with (a label, a store or secret name, a
+    /// comment, a bundle key): text that looks like a secret pasted in the wrong place
+    /// ([`crate::text::secret_shape`]) is an error that does not show it, so it is never
+    /// printed in a plan, sent to Cloudflare or made a file name. Returns whether it was.
+    fn secret_shaped(&mut self, at: &Location, text: &str, what: &str) -> bool {
+        let Some(shape) = crate::text::secret_shape(text) else {
+            return false;
+        };
+        self.error(
+            at,
+            format!(
+                "{what} looks like {}, not a name or a comment; it is not shown, used or sent",
+                shape.noun()
+            ),
+        );
+        true
+    }
+
     /// A path the manifest requires to exist; returns it resolved.
     fn required_file(&mut self, written: &Spanned<String>, what: &str, limit: u64) -> PathBuf {
         let resolved = self.base_dir.join(&written.value);
@@ -138,10 +156,14 @@ impl Ctx<'_> {
         resolved
     }
 
-    /// What is wrong with the file `written` names ("climbs out of the manifest's
-    /// directory", "does not exist", "is a directory, not a file", "is too large (…)"), or
+    /// What is wrong with the file `written` names ("is not a path" for text that looks
+    /// like a secret, "climbs out of the manifest's directory", "does not exist", "is a directory, not a file", "is too large (…)"), or
     /// `None` for a regular file inside the manifest's directory of at most `limit` bytes.
     fn file_problem(&self, written: &str, limit: u64) -> Option<String> {
+        // A secret pasted in place of a path: not looked up (and not shown, by `shown`).
+        if crate::text::secret_shape(written).is_some() {
+            return Some("is not a path; nothing was read".to_string());
+        }
         if let Some(problem) = escape_problem(written, self.base_dir, self.fs) {
             return Some(problem.to_string());
         }
@@ -354,7 +376,9 @@ impl<'r> Ctx<'_> {
         defaults: &Defaults,
     ) -> Option<DesiredAccount> {
         let name = label.value.as_str();
-        if let Err(reason) = check_label(name) {
+        if !self.secret_shaped(&label.referenced, name, "an account label")
+            && let Err(reason) = check_label(name)
+        {
             self.error(
                 &label.referenced,
                 format!("account label `{}` {reason}", shown(name)),
@@ -379,7 +403,10 @@ impl<'r> Ctx<'_> {
         }
         let mut stores = Vec::new();
         for (store_name, store) in &account.stores.value.0 {
-            if let Err(reason) = check_label(&store_name.value) {
+            let what = format!("a store name of account `{}`", shown(name));
+            if !self.secret_shaped(&store_name.referenced, &store_name.value, &what)
+                && let Err(reason) = check_label(&store_name.value)
+            {
                 self.error(
                     &store_name.referenced,
                     format!(
@@ -477,14 +504,18 @@ fn validate_secrets(
     let mut entries = Vec::new();
     for (name_sp, secret) in raw {
         let display = shown(&name_sp.value);
-        let name = SecretName::parse(&name_sp.value)
-            .map_err(|reason| {
-                cx.error(
-                    &name_sp.referenced,
-                    format!("invalid secret name `{display}`: {reason}"),
-                )
-            })
-            .ok();
+        let name = if cx.secret_shaped(&name_sp.referenced, &name_sp.value, "a secret name") {
+            None
+        } else {
+            SecretName::parse(&name_sp.value)
+                .map_err(|reason| {
+                    cx.error(
+                        &name_sp.referenced,
+                        format!("invalid secret name `{display}`: {reason}"),
+                    )
+                })
+                .ok()
+        };
         let mut entry = Entry {
             name: name_sp,
             raw: secret,
@@ -584,6 +615,7 @@ fn present_secret<'r>(
 
     let renamed_from = match &secret.renamed_from {
         None => Some(None),
+        Some(old) if cx.secret_shaped(&old.referenced, &old.value, "`renamed_from`") => None,
         Some(old) => match SecretName::parse(&old.value) {
             Ok(old_name) => {
                 entry.renamed_from = Some(old);
@@ -607,7 +639,17 @@ fn present_secret<'r>(
         .as_ref()
         .map(|c| c.value.clone())
         .filter(|c| !c.is_empty());
+    let comment_refused = secret.comment.as_ref().is_some_and(|c| {
+        cx.secret_shaped(
+            &c.referenced,
+            &c.value,
+            &format!("the comment of secret `{display}`"),
+        )
+    });
     let protect = secret.protect.as_ref().is_some_and(|p| p.value);
+    if comment_refused {
+        return None;
+    }
     Some(PresentSecret {
         value: value?,
         scopes: scopes?,
@@ -684,6 +726,12 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
             if bundle.key.trim().is_empty() {
                 ok = false;
                 cx.error(at, format!("secret `{display}` has an empty bundle key"));
+            } else if cx.secret_shaped(
+                at,
+                &bundle.key,
+                &format!("the bundle key of secret `{display}`"),
+            ) {
+                ok = false;
             }
             ok.then(|| ValueSource::Bundle {
                 path: resolved,

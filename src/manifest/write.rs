@@ -7,6 +7,7 @@
 
 use crate::domain::{AccountId, Scope, SecretName};
 use crate::manifest::yaml::yaml_str;
+use crate::text::{secret_shape, unless_secret};
 
 /// Where `init` puts the recipients file and the fingerprint key, beside the manifest; the
 /// manifests written here reference the same paths.
@@ -75,11 +76,15 @@ pub struct ImportCounts {
     pub secrets: usize,
     /// Secrets written as comments only.
     pub skipped: usize,
+    /// Live comments left out because they look like a secret someone pasted into them.
+    pub comments_left_out: usize,
 }
 
 /// The manifest for `stores` of one account, each secret with `value: keep`. A secret the
-/// manifest cannot express (a name outside its rule, no scopes, an unknown scope) is written
-/// as a comment with the reason, so the file still passes `cfsecrets check`.
+/// manifest cannot express (a name outside its rule or that looks like a secret, no scopes,
+/// an unknown scope) is written as a comment with the reason, so the file still passes
+/// `cfsecrets check`; so is a live comment that looks like a secret pasted into it, which is
+/// left out unshown.
 pub fn imported(
     label: &str,
     account_id: &AccountId,
@@ -107,13 +112,16 @@ pub fn imported(
             match expressible(secret) {
                 Ok(scopes) => {
                     counts.secrets += 1;
+                    if secret_shape(&secret.comment).is_some() {
+                        counts.comments_left_out += 1;
+                    }
                     body.push_str(&entry(secret, &scopes));
                 }
                 Err(reason) => {
                     counts.skipped += 1;
                     body.push_str(&format!(
                         "          # not imported: {} (id {}): {reason}\n",
-                        crate::text::printable(secret.name),
+                        crate::text::printable(&unless_secret(secret.name)),
                         secret.id
                     ));
                 }
@@ -135,6 +143,9 @@ pub fn imported(
 
 /// The secret's scopes when the manifest can express it, else why not.
 fn expressible(secret: &ImportedSecret<'_>) -> Result<Vec<Scope>, String> {
+    if let Some(shape) = secret_shape(secret.name) {
+        return Err(format!("its name looks like {}", shape.noun()));
+    }
     if SecretName::parse(secret.name).is_err() {
         return Err("its name is not one cfsecrets accepts".to_string());
     }
@@ -154,7 +165,13 @@ fn entry(secret: &ImportedSecret<'_>, scopes: &[Scope]) -> String {
     let mut text = format!("          {}:\n", yaml_str(secret.name));
     text.push_str("            value: keep\n");
     text.push_str(&format!("            scopes: [{}]\n", scopes.join(", ")));
-    if !secret.comment.is_empty() {
+    if let Some(shape) = secret_shape(&secret.comment) {
+        // Not carried into a file that may be committed; the next apply removes it live.
+        text.push_str(&format!(
+            "            # comment left out: it looks like {}\n",
+            shape.noun()
+        ));
+    } else if !secret.comment.is_empty() {
         text.push_str(&format!(
             "            comment: {}\n",
             yaml_str(&secret.comment)
@@ -229,7 +246,8 @@ mod tests {
             ImportCounts {
                 stores: 2,
                 secrets: 1,
-                skipped: 3
+                skipped: 3,
+                comments_left_out: 0,
             }
         );
         let body = text.split_once("    stores:\n").unwrap().1;
@@ -256,5 +274,35 @@ mod tests {
         assert_eq!(body, expected.join("\n"));
         let raw = read_as_written(Path::new("m.yaml"), &text).unwrap();
         assert!(raw.broken.0.is_empty());
+    }
+
+    #[test]
+    fn an_import_never_writes_what_looks_like_a_secret() {
+        let id = AccountId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let token = "Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq";
+        let stores = [ImportedStore {
+            name: "main",
+            secrets: vec![
+                secret("API_KEY", &["workers"], &format!("pasted {token} here")),
+                secret(token, &["workers"], ""),
+            ],
+        }];
+        let (text, counts) = imported("prod", &id, &stores);
+        assert!(!text.contains("Xk4v"), "{text}");
+        assert_eq!(
+            (counts.secrets, counts.skipped, counts.comments_left_out),
+            (1, 1, 1)
+        );
+        assert!(
+            text.contains("            # comment left out: it looks like an API token\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# not imported: <not shown: it looks like an API token> (id id-1): its name \
+                 looks like an API token"
+            ),
+            "{text}"
+        );
     }
 }

@@ -113,7 +113,7 @@ impl StorePlanner<'_, '_> {
                         new: p.scopes.clone(),
                     }),
                     user_comment: (user != old_user).then(|| TextChange {
-                        old: Some(old_user.to_string()),
+                        old: Some(shown_live(old_user)),
                         new: user.clone(),
                     }),
                     marker: (Some(m) != old_marker).then(|| TextChange {
@@ -180,7 +180,7 @@ impl StorePlanner<'_, '_> {
         let user_comment = (user != live_user).then(|| {
             reasons.push("comment changed");
             TextChange {
-                old: Some(live_user.to_string()),
+                old: Some(shown_live(live_user)),
                 new: user.clone(),
             }
         });
@@ -274,4 +274,10 @@ fn same_scopes(live: &BTreeSet<String>, declared: &Scopes) -> bool {
         && live
             .iter()
             .all(|s| Scope::from_wire(s).is_some_and(|scope| declared.contains(&scope)))
+}
+
+/// A live comment as the plan shows it: whole, unless someone pasted a secret into it on
+/// Cloudflare's side (then it is not shown; the update still replaces it).
+fn shown_live(comment: &str) -> String {
+    crate::text::unless_secret(comment).into_owned()
 }

@@ -11,7 +11,7 @@
 //! * [`seal`](mod@seal) — armored sealing, armored-or-binary unsealing (writes go through
 //!   [`crate::fs`]).
 //! * [`bundle`] — dotenv and flat YAML bundles.
-//! * [`unseal`](mod@unseal) — [`unseal_all`] and [`check_values`] over a validated `Desired`.
+//! * [`unseal`](mod@unseal) — [`unseal_all`] (on every core) and [`check_values`] over a validated `Desired`.
 //! * [`fingerprint`] — the sealed fingerprint key and keyed value fingerprints.
 //! * [`index`] — which recipient set each sealed file was last sealed to (for `reseal`).
 //! * [`layout`] — which sealed files a validated manifest uses.
@@ -34,4 +34,6 @@ pub use fingerprint::{FingerprintKey, fingerprints};
 pub use keys::{Identities, Recipients};
 pub use seal::{seal, unseal};
 pub use secret::SecretValue;
-pub use unseal::{ProblemKind, UnsealedValues, ValueKey, ValueProblem, check_values, unseal_all};
+pub use unseal::{
+    ProblemKind, UnsealedValues, ValueKey, ValueProblem, check_values, unseal_all, unseal_all_on,
+};

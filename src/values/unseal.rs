@@ -1,12 +1,15 @@
 //! Unsealing every value a validated manifest declares, and the value checks behind
 //! `check --decrypt`.
 //!
-//! Each bundle is decrypted and parsed once, however many secrets point into it. Problems
-//! are collected, not returned early: one run reports every unreadable or unfit value.
+//! Each file is decrypted (and a bundle parsed) once, however many secrets point into it,
+//! on every core the process may use; the results are put back in manifest order, so the
+//! output does not depend on the number of threads. Problems are collected, not returned
+//! early: one run reports every unreadable or unfit value.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::manifest::Severity;
 use crate::manifest::{Desired, DesiredSecret, ValueSource};
@@ -96,64 +99,143 @@ impl fmt::Display for ValueProblem {
 /// non-empty, at most [`MAX_VALUE_BYTES`], bundle key exists). Values with an error are
 /// left out of the map.
 /// Problems come in manifest order (accounts, stores, then secrets by name).
+///
+/// Files are decrypted on every core the process may use ([`unseal_all_on`]).
 pub fn unseal_all(desired: &Desired, ids: &Identities) -> (UnsealedValues, Vec<ValueProblem>) {
-    let mut values = UnsealedValues::new();
-    let mut problems = Vec::new();
-    let mut bundles: BTreeMap<PathBuf, Result<Bundle, ProblemKind>> = BTreeMap::new();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    unseal_all_on(desired, ids, threads)
+}
+
+/// [`unseal_all`] on at most `threads` threads (1: on the calling thread only). Each file is
+/// decrypted once, however many secrets point into it; the result, problems included and in
+/// their order, does not depend on `threads`.
+pub fn unseal_all_on(
+    desired: &Desired,
+    ids: &Identities,
+    threads: usize,
+) -> (UnsealedValues, Vec<ValueProblem>) {
+    // Each distinct file to decrypt, in first-use order, and each secret with its file.
+    let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
+    let mut index: BTreeMap<(PathBuf, FileKind), usize> = BTreeMap::new();
+    let mut uses: Vec<(ValueKey, usize, Option<String>)> = Vec::new();
     for account in &desired.accounts {
         for store in &account.stores {
             for (name, secret) in &store.secrets {
                 let DesiredSecret::Present(present) = secret else {
                     continue;
                 };
+                let (path, kind, bundle_key) = match &present.value {
+                    ValueSource::Keep => continue,
+                    ValueSource::File(path) => (path, FileKind::Value, None),
+                    ValueSource::Bundle { path, key } => {
+                        (path, FileKind::Bundle, Some(key.clone()))
+                    }
+                };
+                let file = *index.entry((path.clone(), kind)).or_insert_with(|| {
+                    files.push((path.clone(), kind));
+                    files.len() - 1
+                });
                 let key = ValueKey {
                     account: account.label.clone(),
                     store: store.name.clone(),
                     secret: name.clone(),
                 };
-                let (file, bundle_key, result) = match &present.value {
-                    ValueSource::Keep => continue,
-                    ValueSource::File(path) => (
-                        path.clone(),
-                        None,
-                        decrypt_text(path, ids, MAX_SEALED_VALUE_FILE_BYTES),
-                    ),
-                    ValueSource::Bundle { path, key: bkey } => {
-                        let bundle = bundles
-                            .entry(path.clone())
-                            .or_insert_with(|| load_bundle(path, ids));
-                        let result = match bundle {
-                            Err(kind) => Err(kind.clone()),
-                            Ok(b) => b.get(bkey).cloned().ok_or(ProblemKind::MissingBundleKey),
-                        };
-                        (path.clone(), Some(bkey.clone()), result)
-                    }
-                };
-                let mut push = |kind: ProblemKind| {
-                    problems.push(ValueProblem {
-                        secret: key.clone(),
-                        file: file.clone(),
-                        bundle_key: bundle_key.clone(),
-                        kind,
-                    })
-                };
-                match result {
-                    Err(kind) => push(kind),
-                    Ok(value) => match size_problem(&value) {
-                        Some(kind) if kind.severity() == Severity::Error => push(kind),
-                        Some(kind) => {
-                            push(kind);
-                            values.insert(key.clone(), value);
-                        }
-                        None => {
-                            values.insert(key.clone(), value);
-                        }
-                    },
-                }
+                uses.push((key, file, bundle_key));
             }
         }
     }
+
+    let opened = parallel_map(&files, threads, |(path, kind)| match kind {
+        FileKind::Value => decrypt_text(path, ids, MAX_SEALED_VALUE_FILE_BYTES).map(Opened::Value),
+        FileKind::Bundle => load_bundle(path, ids).map(Opened::Bundle),
+    });
+
+    let mut values = UnsealedValues::new();
+    let mut problems = Vec::new();
+    for (key, file, bundle_key) in uses {
+        let result = match (&opened[file], &bundle_key) {
+            (Err(kind), _) => Err(kind.clone()),
+            (Ok(Opened::Value(value)), _) => Ok(value.clone()),
+            (Ok(Opened::Bundle(bundle)), Some(bkey)) => bundle
+                .get(bkey)
+                .cloned()
+                .ok_or(ProblemKind::MissingBundleKey),
+            // A bundle is only opened for secrets that name a key in it.
+            (Ok(Opened::Bundle(_)), None) => Err(ProblemKind::MissingBundleKey),
+        };
+        let mut push = |kind: ProblemKind| {
+            problems.push(ValueProblem {
+                secret: key.clone(),
+                file: files[file].0.clone(),
+                bundle_key: bundle_key.clone(),
+                kind,
+            })
+        };
+        match result {
+            Err(kind) => push(kind),
+            Ok(value) => match size_problem(&value) {
+                Some(kind) if kind.severity() == Severity::Error => push(kind),
+                Some(kind) => {
+                    push(kind);
+                    values.insert(key, value);
+                }
+                None => {
+                    values.insert(key, value);
+                }
+            },
+        }
+    }
     (values, problems)
+}
+
+/// What a value path holds: one value, or a bundle of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FileKind {
+    Value,
+    Bundle,
+}
+
+/// A decrypted file.
+enum Opened {
+    Value(SecretValue),
+    Bundle(Bundle),
+}
+
+/// `f` over `items` on at most `threads` scoped threads, each taking the next item as it
+/// finishes one; the results come back in the order of `items`. A panic in `f` is carried
+/// over to the caller.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            break mine;
+                        };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The checks of `check --decrypt`: every problem [`unseal_all`] finds, values dropped at once.

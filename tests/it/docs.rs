@@ -436,6 +436,22 @@ fn every_readme_command_uses_real_subcommands_and_flags() {
 }
 
 /// GitHub's anchor for a heading: lowercase, punctuation dropped, spaces as hyphens.
+/// `apply --help` and the README give the `--parallelism` default the binary uses.
+#[test]
+fn the_parallelism_default_is_the_one_help_and_readme_give() {
+    let n = cfsecrets::apply::DEFAULT_PARALLELISM;
+    let help: String = help_text(&["apply"])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(help.contains(&format!("[default: {n}]")), "{help}");
+    let readme = readme().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        readme.contains(&format!("`--parallelism N` at a time (default {n},")),
+        "README names another default"
+    );
+}
+
 fn slug(heading: &str) -> String {
     heading
         .trim()

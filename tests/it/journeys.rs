@@ -297,9 +297,10 @@ fn a_request_held_back_by_the_pacer_is_announced_not_silent() {
         .lines()
         .filter(|l| l.contains("for the request budget"))
         .collect();
+    // The slot is held 2 % past the window (2.04 s), and the wait is shown rounded up.
     assert_eq!(
         notes,
-        ["waiting 2s for the request budget (1 per 2 seconds; see --rate-limit)"],
+        ["waiting 3s for the request budget (1 per 2 seconds; see --rate-limit)"],
         "{}",
         run.stderr
     );

@@ -36,6 +36,8 @@ mod journeys;
 mod quickstart;
 /// Shells and humans: completions, the man page, the examples in every `--help`.
 mod shells;
+/// Request counts: an apply sends exactly the lower bound, and still checks its deletes.
+mod requests;
 
 // ── Gauntlets: what must hold whatever users and networks do ───────────────────────────
 /// Bad input, class by class: documented exit, position, no write, no file changed.
@@ -44,6 +46,8 @@ mod bad_input;
 mod gauntlet;
 /// Secret values, credentials and identities never appear anywhere.
 mod leaks;
+/// Canaries through every command, flag, format and error, searched in every encoding.
+mod secrecy;
 
 // ── What users read and copy ───────────────────────────────────────────────────────────
 /// The CI examples, executed job by job with stubbed `gh`, `curl` and `cargo`.

@@ -14,7 +14,7 @@ use cfsecrets::manifest::{
 use cfsecrets::values::bundle::{self, BundleFormat};
 use cfsecrets::values::{
     FingerprintKey, Identities, ProblemKind, Recipients, SecretValue, Severity, ValueKey,
-    ValueProblem, fingerprints, seal, unseal, unseal_all,
+    ValueProblem, fingerprints, seal, unseal, unseal_all, unseal_all_on,
 };
 use proptest::prelude::*;
 
@@ -954,6 +954,36 @@ fn unseal_all_returns_values_and_every_problem() {
         fk.fingerprint(&SecretValue::new("good-value".into()))
     );
     assert_ne!(fps[&key("main", "ONE")], fps[&key("main", "TWO")]);
+}
+
+#[test]
+fn unseal_all_gives_the_same_values_and_problems_on_any_number_of_threads() {
+    let f = fixture();
+    let seen = |threads: usize| {
+        let (values, problems) = unseal_all_on(&f.desired, &f.ids, threads);
+        let values: Vec<(String, String)> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.expose_secret().to_string()))
+            .collect();
+        (values, problems)
+    };
+    let one = seen(1);
+    assert_eq!(
+        one.0.len(),
+        5,
+        "{:?}",
+        one.0.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    assert_eq!(one.1.len(), 8);
+    for threads in [2, 3, 8, 64] {
+        assert!(
+            seen(threads) == one,
+            "{threads} threads gave another result"
+        );
+    }
+    let (values, problems) = unseal_all(&f.desired, &f.ids);
+    assert_eq!(values.len(), one.0.len());
+    assert_eq!(problems, one.1);
 }
 
 /// Values that cannot occur by chance in our own messages.
