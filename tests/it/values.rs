@@ -974,7 +974,8 @@ fn unseal_all_gives_the_same_values_and_problems_on_any_number_of_threads() {
         "{:?}",
         one.0.iter().map(|(k, _)| k).collect::<Vec<_>>()
     );
-    assert_eq!(one.1.len(), 8);
+    // Seven errors; the 2,000-byte LONG value is no problem (no 1,024-byte warning).
+    assert_eq!(one.1.len(), 7);
     for threads in [2, 3, 8, 64] {
         assert!(
             seen(threads) == one,
