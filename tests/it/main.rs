@@ -34,10 +34,10 @@ mod e2e;
 mod journeys;
 /// The quickstart's three steps through the real binary.
 mod quickstart;
-/// Shells and humans: completions, the man page, the examples in every `--help`.
-mod shells;
 /// Request counts: an apply sends exactly the lower bound, and still checks its deletes.
 mod requests;
+/// Shells and humans: completions, the man page, the examples in every `--help`.
+mod shells;
 
 // ── Gauntlets: what must hold whatever users and networks do ───────────────────────────
 /// Bad input, class by class: documented exit, position, no write, no file changed.
