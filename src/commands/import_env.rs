@@ -20,6 +20,7 @@ use crate::commands::{AlreadyReported, Status, UsageError};
 use crate::domain::{MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName};
 use crate::manifest::edit::{EditOutcome, EntryRequest, EntryTarget, TargetError, set_entries};
 use crate::manifest::raw::{RawManifest, RawValue};
+use crate::manifest::validate::escape_problem;
 use crate::manifest::{RealFs, base_dir_of};
 use crate::text::count;
 use crate::values::Recipients;
@@ -36,7 +37,7 @@ pub(super) async fn run(
     cx: &mut Context<'_>,
     args: &SecretImportEnvArgs,
 ) -> anyhow::Result<Status> {
-    let bundle = bundle_path(args)?;
+    let bundle = bundle_path(args, &cx.global.manifest)?;
     let source = Source::of(&args.file);
     let entries = read_entries(cx, &source)?;
     let manifest_path = cx.global.manifest.clone();
@@ -99,8 +100,9 @@ impl Source {
     }
 }
 
-/// `--bundle` as the manifest will write it (`/`-separated); a dotenv bundle only.
-fn bundle_path(args: &SecretImportEnvArgs) -> anyhow::Result<Option<String>> {
+/// `--bundle` as the manifest will write it (`/`-separated): a dotenv bundle inside the
+/// manifest's directory.
+fn bundle_path(args: &SecretImportEnvArgs, manifest: &Path) -> anyhow::Result<Option<String>> {
     let Some(path) = &args.bundle else {
         return Ok(None);
     };
@@ -114,7 +116,11 @@ fn bundle_path(args: &SecretImportEnvArgs) -> anyhow::Result<Option<String>> {
     let Some(text) = path.to_str() else {
         return Err(UsageError("--bundle: the path is not UTF-8".to_string()).into());
     };
-    Ok(Some(text.replace('\\', "/")))
+    let text = text.replace('\\', "/");
+    if let Some(problem) = escape_problem(&text, &base_dir_of(manifest), &RealFs) {
+        return Err(UsageError(format!("--bundle {text} {problem}; nothing was written")).into());
+    }
+    Ok(Some(text))
 }
 
 /// The entries of the dotenv text, each key a name the API accepts and each value one it

@@ -275,6 +275,49 @@ fn import_env_into_one_bundle_reads_back_the_same_values() {
         "{}",
         partial.stderr
     );
+    // Every key again, with --overwrite: the bundle is replaced, the entries stay.
+    let manifest = read(&p, "cfsecrets.yaml");
+    p.write(
+        "prod.env",
+        &DOTENV.replace("adopt-canary-single", "adopt-canary-rotated"),
+    );
+    let full = p.run(&[
+        "secret",
+        "import-env",
+        "prod.env",
+        "--account",
+        "production",
+        "--bundle",
+        "values/production.env.age",
+        "--overwrite",
+    ]);
+    full.expect(0);
+    assert!(
+        full.stdout
+            .contains("added 0, updated 4 in production/main"),
+        "{}",
+        full.stdout
+    );
+    assert_eq!(read(&p, "cfsecrets.yaml"), manifest);
+    assert!(unsealed(&p, "values/production.env.age").contains("TOKEN=\"adopt-canary-rotated\""));
+    // A bundle outside the project is refused once, before any key is looked at.
+    let outside = p.run(&[
+        "secret",
+        "import-env",
+        "prod.env",
+        "--account",
+        "production",
+        "--bundle",
+        "../elsewhere.env.age",
+    ]);
+    outside.expect(64);
+    assert!(
+        outside
+            .stderr
+            .contains("--bundle ../elsewhere.env.age climbs out of the manifest's directory"),
+        "{}",
+        outside.stderr
+    );
     p.assert_no_value_leaked(&[]);
 }
 
