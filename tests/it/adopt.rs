@@ -118,6 +118,12 @@ fn adopt_project(emu: &Emu) -> Project {
     p
 }
 
+/// Asserts that `text` (an output) contains `needle`, showing the text when it does not.
+#[track_caller]
+fn says(text: &str, needle: &str) {
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+}
+
 fn read(p: &Project, rel: &str) -> String {
     std::fs::read_to_string(p.path(rel)).unwrap()
 }
@@ -145,11 +151,9 @@ fn import_env_seals_every_key_in_one_edit_and_apply_creates_them() {
         "{}",
         run.stdout
     );
-    assert!(
-        run.stderr
-            .contains("warning: .env still holds these values in plain text: delete it"),
-        "{}",
-        run.stderr
+    says(
+        &run.stderr,
+        "warning: .env still holds these values in plain text: delete it",
     );
     assert_eq!(
         read(&p, ".env"),
@@ -173,11 +177,7 @@ fn import_env_seals_every_key_in_one_edit_and_apply_creates_them() {
     // Recorded in the seal index: reseal finds nothing to do.
     let reseal = p.run(&["reseal"]);
     reseal.expect(0);
-    assert!(
-        reseal.stdout.contains("resealed 0 of 5 files"),
-        "{}",
-        reseal.stdout
-    );
+    says(&reseal.stdout, "resealed 0 of 5 files");
     p.run(&["check", "--decrypt"]).expect(0);
     // KEPT is `value: keep` and does not exist live: create it by hand first.
     emu.create_by_hand("main", "KEPT", "adopt-hand-made", "");
@@ -208,11 +208,9 @@ fn import_env_into_one_bundle_reads_back_the_same_values() {
         "values/production.env.age",
     ]);
     run.expect(0);
-    assert!(
-        run.stdout
-            .contains("sealed 4 values to 1 recipient: the bundle values/production.env.age"),
-        "{}",
-        run.stdout
+    says(
+        &run.stdout,
+        "sealed 4 values to 1 recipient: the bundle values/production.env.age",
     );
     let manifest = read(&p, "cfsecrets.yaml");
     for (name, _) in VALUES {
@@ -247,11 +245,7 @@ fn import_env_into_one_bundle_reads_back_the_same_values() {
         "values/production.env.age",
     ]);
     again.expect(1);
-    assert!(
-        again.stderr.contains("already declared"),
-        "{}",
-        again.stderr
-    );
+    says(&again.stderr, "already declared");
     p.write("prod.env", "API_KEY=adopt-canary-rotated\n");
     p.values.lock().unwrap().push("adopt-canary-rotated".into());
     let partial = p.run(&[
@@ -292,12 +286,7 @@ fn import_env_into_one_bundle_reads_back_the_same_values() {
         "--overwrite",
     ]);
     full.expect(0);
-    assert!(
-        full.stdout
-            .contains("added 0, updated 4 in production/main"),
-        "{}",
-        full.stdout
-    );
+    says(&full.stdout, "added 0, updated 4 in production/main");
     assert_eq!(read(&p, "cfsecrets.yaml"), manifest);
     assert!(unsealed(&p, "values/production.env.age").contains("TOKEN=\"adopt-canary-rotated\""));
     // A bundle outside the project is refused once, before any key is looked at.
@@ -358,10 +347,9 @@ fn import_env_refuses_bad_lines_by_number_and_writes_nothing() {
     p.write(".env", "GOOD=adopt-canary-good\nKEPT=adopt-canary-kept\n");
     let run = p.run(&["secret", "import-env", ".env", "--account", "production"]);
     run.expect(1);
-    assert!(
-        run.stderr.contains(".env:2: error: production/main/KEPT is already declared in cfsecrets.yaml; pass --overwrite to replace its value"),
-        "{}",
-        run.stderr
+    says(
+        &run.stderr,
+        ".env:2: error: production/main/KEPT is already declared in cfsecrets.yaml; pass --overwrite to replace its value",
     );
     // Usage errors: the account, the store, a bundle that is not dotenv.
     for (args, needle) in [
@@ -417,18 +405,12 @@ fn import_env_judges_the_edit_like_secret_set() {
     p.write(".env", "FRESH=adopt-canary-fresh\n");
     let run = p.run(&["secret", "import-env", "-", "--account", "production"]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("stdin holds no KEY=value line"),
-        "{}",
-        run.stderr
-    );
+    says(&run.stderr, "stdin holds no KEY=value line");
     let run = p.run(&["secret", "import-env", ".env", "--account", "production"]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("warning: the manifest already had 1 problem; run `cfsecrets check`"),
-        "{}",
-        run.stderr
+    says(
+        &run.stderr,
+        "warning: the manifest already had 1 problem; run `cfsecrets check`",
     );
     assert_eq!(
         read(&p, "cfsecrets.yaml"),
@@ -474,11 +456,7 @@ fn import_env_overwrites_existing_entries_only_when_asked_and_reads_stdin() {
         "adopt-canary-n".to_string(),
     ]);
     run.expect(0);
-    assert!(
-        run.stdout.contains("added 1, updated 1 in production/main"),
-        "{}",
-        run.stdout
-    );
+    says(&run.stdout, "added 1, updated 1 in production/main");
     assert!(
         !run.stderr.contains("plain text"),
         "stdin leaves no file behind: {}",
@@ -550,12 +528,9 @@ fn secret_rm_takes_out_the_entry_and_its_file_and_keeps_the_rest_byte_for_byte()
         "{}",
         run.stdout
     );
-    assert!(
-        run.stderr.contains(
-            "the next apply deletes the live secret if cfsecrets wrote it (`prune: owned`)"
-        ),
-        "{}",
-        run.stderr
+    says(
+        &run.stderr,
+        "the next apply deletes the live secret if cfsecrets wrote it (`prune: owned`)",
     );
     let text = text.replace(
         "                    API: { value: values/api.age }   # sealed by hand\r\n",
@@ -570,11 +545,9 @@ fn secret_rm_takes_out_the_entry_and_its_file_and_keeps_the_rest_byte_for_byte()
     // A file another entry uses is kept; a bundle is never deleted.
     let run = p.run(&["secret", "rm", "SHARED_A", "--account", "production"]);
     run.expect(0);
-    assert!(
-        run.stdout
-            .contains("kept values/shared.age (another entry uses it)"),
-        "{}",
-        run.stdout
+    says(
+        &run.stdout,
+        "kept values/shared.age (another entry uses it)",
     );
     assert!(p.path("values/shared.age").is_file());
     let run = p.run(&[
@@ -587,10 +560,9 @@ fn secret_rm_takes_out_the_entry_and_its_file_and_keeps_the_rest_byte_for_byte()
         "main",
     ]);
     run.expect(0);
-    assert!(
-        run.stdout.contains("kept the bundle values/b.env.age (key BUNDLED is still in it): a bundle is never deleted"),
-        "{}",
-        run.stdout
+    says(
+        &run.stdout,
+        "kept the bundle values/b.env.age (key BUNDLED is still in it): a bundle is never deleted",
     );
     assert!(p.path("values/b.env.age").is_file());
     let text = text
@@ -611,10 +583,9 @@ fn secret_rm_takes_out_the_entry_and_its_file_and_keeps_the_rest_byte_for_byte()
         "--absent",
     ]);
     run.expect(0);
-    assert!(
-        run.stdout.contains("marked production/main/LAST `ensure: absent` in cfsecrets.yaml: the next apply deletes it from Cloudflare"),
-        "{}",
-        run.stdout
+    says(
+        &run.stdout,
+        "marked production/main/LAST `ensure: absent` in cfsecrets.yaml: the next apply deletes it from Cloudflare",
     );
     let text = text.replace(
         "                    LAST:\r\n                        value: values/last.age   # block style\r\n                        comment: \"last one\"\r\n",
@@ -666,11 +637,9 @@ fn secret_rm_of_the_last_entry_leaves_an_empty_map_and_warns_about_protection() 
     let before = read(&p, "cfsecrets.yaml");
     let run = p.run(&["secret", "rm", "ONLY", "--account", "production"]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("warning: production/main/ONLY had `protect: true`"),
-        "{}",
-        run.stderr
+    says(
+        &run.stderr,
+        "warning: production/main/ONLY had `protect: true`",
     );
     assert_eq!(
         read(&p, "cfsecrets.yaml"),
@@ -685,11 +654,9 @@ fn secret_rm_of_the_last_entry_leaves_an_empty_map_and_warns_about_protection() 
     p.manifest("      main:\n        prune: none\n        secrets:\n          TWO: { value: values/two.age }\n");
     let run = p.run(&["secret", "rm", "TWO", "--account", "production"]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("leaves the live secret in place (`prune: none`); pass --absent"),
-        "{}",
-        run.stderr
+    says(
+        &run.stderr,
+        "leaves the live secret in place (`prune: none`); pass --absent",
     );
     p.assert_no_value_leaked(&[]);
 }
@@ -717,11 +684,7 @@ fn the_readme_adoption_from_dotenv_runs_as_written() {
     let run = run_shell(&block, d, d);
     run.expect(0);
     assert!(!d.join(".env").exists(), "the block deletes the plaintext");
-    assert!(
-        run.stdout.contains("2 values decrypted and checked"),
-        "{}",
-        run.stdout
-    );
+    says(&run.stdout, "2 values decrypted and checked");
     for (name, value) in [
         ("STRIPE_KEY", "readme-canary-stripe"),
         ("DB_URL", "readme-canary-db"),
@@ -750,17 +713,11 @@ fn the_readme_secret_rm_lines_run_as_written() {
     let block = readme_block("`cfsecrets secret rm`");
     let run = run_shell(&block, p.root(), p.root());
     run.expect(0);
-    assert!(
-        run.stdout
-            .contains("marked production/main/OLD_TOKEN `ensure: absent`"),
-        "{}",
-        run.stdout
+    says(
+        &run.stdout,
+        "marked production/main/OLD_TOKEN `ensure: absent`",
     );
-    assert!(
-        run.stdout.contains("removed production/main/OLD_TOKEN"),
-        "{}",
-        run.stdout
-    );
+    says(&run.stdout, "removed production/main/OLD_TOKEN");
     assert!(!p.path("values/old.age").exists());
     assert!(
         read(&p, "cfsecrets.yaml")
