@@ -73,12 +73,9 @@ impl fmt::Display for AccountId {
 /// Longest secret name the manifest accepts (the API documents no maximum).
 pub const MAX_SECRET_NAME_LEN: usize = 255;
 
-/// Largest value the API accepts, in UTF-8 bytes (§5.2): above it a value is refused.
+/// Largest value the API accepts, in UTF-8 bytes (§10, settled): above it a value is refused.
+/// The 1,024-byte cap of 2025 is gone; nothing warns about it any more.
 pub const MAX_VALUE_BYTES: usize = 65_536;
-
-/// The older per-value limit some accounts still enforced in 2026 (§5.2): above it a value
-/// gets a warning.
-pub const LEGACY_VALUE_BYTES: usize = 1_024;
 
 // ── Input limits: the most bytes this tool reads from one file of each kind ───────────────
 // Each is refused by size before it is read, and reads stop past it (`crate::fs`).

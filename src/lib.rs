@@ -13,10 +13,12 @@
 //!
 //! * [`cli`] — clap types; their doc comments are the `--help` text. Flags are parsed into
 //!   typed values there (`value.rs`), and `error.rs` decides what a refused argument may
-//!   show: nothing that may be a pasted secret or identity. No I/O.
+//!   show: nothing that may be a pasted secret or identity; `examples.rs` holds the examples
+//!   that end every `--help` (completions and man pages come from the same tree). No I/O.
 //! * [`commands`] — one file per subcommand, each a short script of calls; `context.rs` holds
 //!   the steps several commands take (load the manifest, identities, client, pacer lines,
-//!   unseal, live read, plan, digest) and `exit.rs` the exit codes. `commands/mod.rs` says
+//!   unseal, live read, plan, digest), `editing.rs` those of the commands that edit the
+//!   manifest, and `exit.rs` the exit codes. `commands/mod.rs` says
 //!   how to add a command.
 //! * [`env`](mod@env) — the environment a run sees (the process's, or a fixed set when embedded),
 //!   passed beside the parsed command line.
@@ -48,6 +50,8 @@
 //!   progress bar, prompts.
 //! * [`fs`] — leaf: atomic writes, bounded non-blocking reads, what a path is and whether it
 //!   stays inside a directory.
+//! * [`gitignore`] — the `.gitignore` line that keeps a file out of git, added once (`init`
+//!   for an identity it generates inside the project).
 //! * [`text`] — pure leaf: count words, the one terminal-safe filter for outside text, and
 //!   the one rule for what looks like a secret pasted in the wrong place (an age identity or
 //!   an API token), which every argument, path variable and manifest name goes through.
@@ -78,6 +82,7 @@ pub mod domain;
 pub mod emulator;
 pub mod env;
 pub mod fs;
+pub mod gitignore;
 pub mod live;
 pub mod manifest;
 pub mod marker;

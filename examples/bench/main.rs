@@ -20,7 +20,8 @@
 //! 20 rotations, 5 deletes and 5 creates; S3 a plan with no changes; S4 five accounts × 100,
 //! plan only; S5 a rotation of every value under a rate limit scaled down from 1,200 per
 //! 5 minutes. Then the `--parallelism` sweep, `check --decrypt` of 5,000 values on one core
-//! and on all, the place for bulk-sealing figures, and the pure planner ([`micro`]).
+//! and on all, bulk sealing (one-by-one `secret set` beside `secret import-env`), and the
+//! pure planner ([`micro`]).
 //!
 //! Values and the identity are never printed: command output is captured, shown only as the
 //! last lines of a failed step, and checked to contain none of them.

@@ -1,5 +1,6 @@
 //! The figures that need no baseline: `check --decrypt` of 5,000 values on one core and on
-//! all, the place for bulk-sealing figures, and the pure planner with its renderers.
+//! all, bulk sealing (one-by-one `secret set` beside `secret import-env`), and the pure
+//! planner with its renderers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -22,8 +23,10 @@ use crate::project::{ChildOptions, Project, STORE, Want};
 /// `check --decrypt`: accounts × secrets.
 pub const DECRYPT_ACCOUNTS: usize = 50;
 pub const DECRYPT_PER_ACCOUNT: usize = 100;
-/// Bulk sealing: values sealed one by one with `secret set`.
+/// Bulk sealing: values sealed one by one with `secret set`, and by `secret import-env`.
 pub const SEALING_VALUES: usize = 100;
+/// Bulk sealing: the larger .env file `secret import-env` seals in one run.
+pub const IMPORT_VALUES: usize = 1000;
 /// Planner sizes: accounts of [`SECRETS_PER_ACCOUNT`] declared secrets each.
 const PLANNER_ACCOUNTS: [usize; 3] = [1, 10, 50];
 const SECRETS_PER_ACCOUNT: usize = 100;
@@ -86,10 +89,11 @@ pub async fn run(options: &Options) -> anyhow::Result<Micro> {
     (micro.decrypt_sealing, micro.decrypt) = check_decrypt(&mut project, options.repeats).await?;
     eprintln!("  … bulk sealing");
     let mut sealing_project = Project::new()?;
-    micro.sealing = bulk_sealing(&mut sealing_project).await?;
+    let imported;
+    (micro.sealing, imported) = bulk_sealing(&mut sealing_project, options.repeats).await?;
     let a = project.check_no_leak()?;
     let b = sealing_project.check_no_leak()?;
-    micro.leak_check = (a.0 + b.0, a.1 + b.1);
+    micro.leak_check = (a.0 + b.0 + imported.0, a.1 + b.1 + imported.1);
     eprintln!("  … planner");
     (micro.planner, micro.renderers) = planner()?;
     Ok(micro)
@@ -209,25 +213,20 @@ fn steps(project: &Project, repeats: usize) -> anyhow::Result<Vec<DecryptRow>> {
 
 // ── BULK SEALING ────────────────────────────────────────────────────────────────────────
 //
-// The place for bulk-sealing figures. `secret import-env` (sealing every line of a .env
-// file in one run) is not implemented yet; the change that adds it measures it here, on
-// the same SEALING_VALUES values and a project made the same way, and replaces the
-// placeholder row below with its figure, so that it prints beside one-by-one `secret set`.
+// One-by-one `secret set` (a run per value, each re-reading and re-validating the whole
+// manifest) beside `secret import-env` (one run for a whole .env file: one read, one
+// validation and one write of the manifest and the seal index, each value sealed once).
 
 /// [`SEALING_VALUES`] values sealed one by one with `secret set NAME --account a0` (value on
-/// stdin), each a run of cfsecrets, into an empty store; then the placeholder for
-/// `secret import-env`.
-async fn bulk_sealing(project: &mut Project) -> anyhow::Result<Vec<SealingRow>> {
-    std::fs::write(
-        project.manifest(),
-        format!(
-            "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\n\
-             defaults:\n  scopes: [workers]\naccounts:\n  a0:\n    account_id: {}\n    stores:\n      \
-             {STORE}:\n        secrets: {{}}\n",
-            crate::project::account_id(0)
-        ),
-    )
-    .context("cannot write the manifest")?;
+/// stdin), each a run of cfsecrets, into an empty store; the same number and
+/// [`IMPORT_VALUES`] values with one `secret import-env` run each (into value files, and
+/// into one bundle), `repeats` fresh projects each, the median reported. Returns the rows
+/// and the leak check of the import-env projects (values, outputs).
+async fn bulk_sealing(
+    project: &mut Project,
+    repeats: usize,
+) -> anyhow::Result<(Vec<SealingRow>, (usize, usize))> {
+    empty_store(project)?;
     let want = Want::fresh(project, 1, SEALING_VALUES);
     let started = Instant::now();
     for (name, value) in &want.accounts[0].secrets {
@@ -241,30 +240,102 @@ async fn bulk_sealing(project: &mut Project) -> anyhow::Result<Vec<SealingRow>> 
         project.expect(&run, 0, "secret set")?;
     }
     let one_by_one = started.elapsed();
-    // Every value landed: `check --decrypt` unseals all of them.
-    let run = project.cli(&["check", "--decrypt"]).await?;
-    project.expect(&run, 0, "check --decrypt after secret set")?;
-    let text = std::fs::read_to_string(project.manifest())?;
-    let declared = text.matches("value: values/").count();
-    ensure!(
-        declared == SEALING_VALUES,
-        "secret set declared {declared} values, expected {SEALING_VALUES}"
-    );
-    Ok(vec![
+    check_sealed(project, SEALING_VALUES, "secret set").await?;
+    let per_value = one_by_one.as_secs_f64() * 1000.0 / SEALING_VALUES as f64;
+    let mut rows = vec![
         SealingRow {
             label: format!("`secret set`, one run per value ({SEALING_VALUES} runs)"),
             wall: Some(one_by_one),
-            note: format!(
-                "{:.1} ms per value, process start-up included",
-                one_by_one.as_secs_f64() * 1000.0 / SEALING_VALUES as f64
-            ),
+            note: format!("{per_value:.1} ms per value, process start-up included"),
         },
         SealingRow {
-            label: "`secret import-env` (one run for the whole .env)".to_string(),
-            wall: None,
-            note: "not implemented yet: its change adds the figure here".to_string(),
+            label: format!("`secret set`, {IMPORT_VALUES} runs (extrapolated, not run)"),
+            wall: Some(one_by_one * (IMPORT_VALUES / SEALING_VALUES) as u32),
+            note: format!(
+                "{}× the {SEALING_VALUES} runs: a lower bound, since each run re-reads and \
+                 re-validates a manifest that grows",
+                IMPORT_VALUES / SEALING_VALUES
+            ),
         },
-    ])
+    ];
+    let mut leak_check = (0, 0);
+    for (values, bundle) in [
+        (SEALING_VALUES, false),
+        (IMPORT_VALUES, false),
+        (IMPORT_VALUES, true),
+    ] {
+        let mut walls = Vec::new();
+        for _ in 0..repeats.max(1) {
+            let (wall, checked) = import_env(values, bundle).await?;
+            walls.push(wall);
+            leak_check = (leak_check.0 + checked.0, leak_check.1 + checked.1);
+        }
+        walls.sort();
+        let wall = walls[walls.len() / 2];
+        let per_value = wall.as_secs_f64() * 1e6 / values as f64;
+        let into = if bundle {
+            "into one bundle (`--bundle`)"
+        } else {
+            "one file per value"
+        };
+        rows.push(SealingRow {
+            label: format!("`secret import-env`, {values} values in one run, {into}"),
+            wall: Some(wall),
+            note: format!("{per_value:.0} µs per value, process start-up included"),
+        });
+    }
+    Ok((rows, leak_check))
+}
+
+/// The manifest of a project with one account `a0` and one empty store.
+fn empty_store(project: &Project) -> anyhow::Result<()> {
+    std::fs::write(
+        project.manifest(),
+        format!(
+            "version: 1\nrecipients_file: .age-recipients\nfingerprint_key: keys/fingerprint.age\n\
+             defaults:\n  scopes: [workers]\naccounts:\n  a0:\n    account_id: {}\n    stores:\n      \
+             {STORE}:\n        secrets: {{}}\n",
+            crate::project::account_id(0)
+        ),
+    )
+    .context("cannot write the manifest")
+}
+
+/// Every value landed: `check --decrypt` unseals all of them, and the manifest declares
+/// `values` entries.
+async fn check_sealed(project: &mut Project, values: usize, what: &str) -> anyhow::Result<()> {
+    let run = project.cli(&["check", "--decrypt"]).await?;
+    project.expect(&run, 0, &format!("check --decrypt after {what}"))?;
+    let text = std::fs::read_to_string(project.manifest())?;
+    let declared = text.matches("        value: ").count();
+    ensure!(
+        declared == values,
+        "{what} declared {declared} values, expected {values}"
+    );
+    Ok(())
+}
+
+/// One `secret import-env` run sealing a .env file of `values` fresh values into an empty
+/// store of a fresh project; its wall time, and the project's leak check.
+async fn import_env(values: usize, bundle: bool) -> anyhow::Result<(Duration, (usize, usize))> {
+    let mut project = Project::new()?;
+    empty_store(&project)?;
+    let want = Want::fresh(&mut project, 1, values);
+    let mut dotenv = zeroize::Zeroizing::new(String::with_capacity(values * 64));
+    for (name, value) in &want.accounts[0].secrets {
+        dotenv.push_str(&format!("{name}={}\n", value.as_str()));
+    }
+    let env_file = project.dir.path().join(".env");
+    std::fs::write(&env_file, dotenv.as_bytes()).context("cannot write the .env file")?;
+    let env_file = env_file.display().to_string();
+    let mut args = vec!["secret", "import-env", &env_file, "--account", "a0"];
+    if bundle {
+        args.extend(["--bundle", "values/a0.env.age"]);
+    }
+    let run = project.cli(&args).await?;
+    project.expect(&run, 0, "secret import-env")?;
+    check_sealed(&mut project, values, "secret import-env").await?;
+    Ok((run.wall, project.check_no_leak()?))
 }
 
 // ── The pure planner and the renderers ──────────────────────────────────────────────

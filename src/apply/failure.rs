@@ -2,7 +2,7 @@
 //! from the typed [`ClientError`] and never from its text.
 
 use crate::cloudflare::{ClientError, ErrorKind};
-use crate::domain::{LEGACY_VALUE_BYTES, MAX_VALUE_BYTES};
+use crate::domain::MAX_VALUE_BYTES;
 
 /// Why a write failed, as far as running `apply` again is concerned. Derived from the typed
 /// [`ClientError`] (never from its text), so the command can say whether a second run will
@@ -73,10 +73,10 @@ impl FailureCause {
     pub fn advice(self) -> Option<String> {
         let advice = match self {
             Self::ValueTooLong => format!(
-                "the account refuses a value this long (secret_value_too_long): some accounts \
-                 still accept at most {LEGACY_VALUE_BYTES} bytes, the documented limit is \
-                 {MAX_VALUE_BYTES}; shorten the value the failure above names (`cfsecrets \
-                 secret set`) or remove it from the manifest"
+                "the account refuses a value this long (secret_value_too_long): the \
+                 documented limit is {MAX_VALUE_BYTES} bytes, but this account enforces a lower \
+                 one; shorten the value the failure above names (`cfsecrets secret set`) or \
+                 remove it from the manifest"
             ),
             Self::SecretQuota => "the account's secret quota is full \
                  (maximum_secrets_exceeded): delete secrets it no longer needs, or ask \

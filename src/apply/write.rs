@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::cloudflare::{
     ClientError, DuplicateSecret, ErrorKind, ListSecrets, NewSecret, Secret, SecretPatch,
 };
-use crate::domain::{LEGACY_VALUE_BYTES, SecretId, StoreId};
+use crate::domain::{SecretId, StoreId};
 use crate::plan::{Action, ActionKind, SecretChange};
 use crate::values::SecretValue;
 
@@ -235,8 +235,14 @@ impl AccountRun<'_, '_> {
     }
 }
 
+/// The value limit accounts enforced in 2025 (API notes §5.2). The API's limit is 65,536 bytes
+/// now, and nothing else uses this number; it only guides which values of a batch refused as
+/// too long to name first, since an account that still refuses below 65,536 most likely
+/// refuses above this.
+const OLD_ACCOUNT_VALUE_LIMIT: usize = 1024;
+
 /// The values of a batch most likely refused as too long, by name and length (never the
-/// value): every one over [`LEGACY_VALUE_BYTES`] (the lower limit some accounts enforce), or
+/// value): every one over [`OLD_ACCOUNT_VALUE_LIMIT`], or
 /// else the longest. E.g. `over 1,024 bytes: B (1,500 bytes), D (2,000 bytes)` or `the
 /// longest is A (12 bytes)`.
 fn longest_values(items: &[(&SecretChange, &SecretValue)]) -> String {
@@ -249,13 +255,13 @@ fn longest_values(items: &[(&SecretChange, &SecretValue)]) -> String {
     };
     let over: Vec<String> = items
         .iter()
-        .filter(|(_, value)| value.len() > LEGACY_VALUE_BYTES)
+        .filter(|(_, value)| value.len() > OLD_ACCOUNT_VALUE_LIMIT)
         .map(shown)
         .collect();
     if !over.is_empty() {
         return format!(
             "over {}: {}",
-            crate::text::bytes(LEGACY_VALUE_BYTES as u64),
+            crate::text::bytes(OLD_ACCOUNT_VALUE_LIMIT as u64),
             over.join(", ")
         );
     }

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::{AccountId, Scope, SecretName};
 
 mod error;
+mod examples;
 mod value;
 
 pub(crate) use error::{refusal, shown};
@@ -92,25 +93,31 @@ pub struct ApiArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the manifest offline; with --decrypt also unseal and check every value.
+    #[command(after_help = examples::CHECK)]
     Check(CheckArgs),
     /// Show what apply would change, without writing anything.
-    #[command(after_help = PLAN_EXAMPLES)]
+    #[command(after_help = examples::PLAN)]
     Plan(PlanArgs),
     /// Make Cloudflare match the manifest (or execute a saved plan).
-    #[command(after_help = APPLY_EXAMPLES)]
+    #[command(after_help = examples::APPLY)]
     Apply(ApplyArgs),
     /// Write a manifest for what is live, with `value: keep` on every secret.
+    #[command(after_help = examples::IMPORT)]
     Import(ImportArgs),
     /// Create a working skeleton: manifest, recipients file, fingerprint key.
+    #[command(after_help = examples::INIT)]
     Init(InitArgs),
     /// Manage one secret's sealed value.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::SECRET)]
     Secret(SecretCommand),
     /// Re-encrypt value files and the fingerprint key to the current recipients.
+    #[command(after_help = examples::RESEAL)]
     Reseal(ResealArgs),
     /// Print a JSON Schema.
+    #[command(after_help = examples::SCHEMA)]
     Schema(SchemaArgs),
     /// Run a local emulator of the Secrets Store API (for tests and dry runs).
+    #[command(after_help = examples::EMULATOR)]
     Emulator(EmulatorArgs),
     /// Print the Workers bindings (`secrets_store_secrets`) for a store's `workers` secrets.
     ///
@@ -119,7 +126,7 @@ pub enum Command {
     /// is not a JavaScript identifier (it starts with a digit, or is a reserved word) is left
     /// out with a warning, or refused when named with `--secret`. The store id comes from one
     /// `GET /stores`, or from `--store-id` without any request.
-    #[command(after_help = BINDINGS_EXAMPLES)]
+    #[command(after_help = examples::BINDINGS)]
     Bindings(BindingsArgs),
     /// Fill `wrangler dev`'s local Secrets Store with the values a wrangler config binds.
     ///
@@ -132,29 +139,22 @@ pub enum Command {
     ///
     /// wrangler is found as `--wrangler-bin` (or `CFSECRETS_WRANGLER`) says, else `wrangler`
     /// on PATH, else `npx --no-install wrangler` (the project's own install).
-    #[command(after_help = LOCAL_EXAMPLES)]
+    #[command(after_help = examples::LOCAL)]
     Local(LocalArgs),
+    /// Print a shell completion script for bash, zsh, fish, PowerShell or elvish.
+    ///
+    /// The script completes subcommands, flags and the values of flags that take one of a
+    /// fixed set (formats, scopes, shells); file arguments complete as paths.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    ///
+    /// Without --dir, prints the page of `cfsecrets` itself, which lists every subcommand
+    /// with its summary. With --dir, writes cfsecrets.1 and one page per subcommand
+    /// (cfsecrets-plan.1, cfsecrets-secret-set.1, …), for `man cfsecrets-plan`.
+    #[command(after_help = examples::MAN)]
+    Man(ManArgs),
 }
-
-const PLAN_EXAMPLES: &str = "\
-Examples:
-  cfsecrets plan --format markdown --out plan.json > plan.md
-  cfsecrets plan --wrangler workers/api --wrangler workers/cron";
-
-const APPLY_EXAMPLES: &str = "\
-Examples:
-  cfsecrets apply plan.json --wait-active
-  cfsecrets apply --auto-approve --wrangler workers/api --wait-active=60";
-
-const LOCAL_EXAMPLES: &str = "\
-Examples:
-  cfsecrets local --account dev --wrangler workers/api
-  cfsecrets local --account dev --wrangler workers/api --env staging";
-
-const BINDINGS_EXAMPLES: &str = "\
-Examples:
-  cfsecrets bindings --account production >> wrangler.toml
-  cfsecrets bindings --account production --secret STRIPE_KEY --format ts --store-id ID";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -274,7 +274,8 @@ pub struct InitArgs {
     #[arg(long, default_value = ".", value_name = "DIR", value_parser = value::path)]
     pub dir: PathBuf,
     /// Generate a new identity and write it here (mode 0600); its public key becomes the
-    /// first recipient. Keep this file out of git.
+    /// first recipient. Keep this file out of git: when it lies inside the project
+    /// directory, init adds it to the project's .gitignore (created when missing).
     #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub generate_identity: Option<PathBuf>,
     /// An age recipient (public key, `age1…`) to seal to; repeatable.
@@ -289,7 +290,71 @@ pub struct InitArgs {
 pub enum SecretCommand {
     /// Seal a value (read from stdin or a hidden prompt, never from arguments) and add or
     /// update the manifest entry, keeping the rest of the manifest as it was.
+    #[command(after_help = examples::SECRET_SET)]
     Set(SecretSetArgs),
+    /// Seal every key of a dotenv file and add all its entries to the manifest in one edit.
+    ///
+    /// Reads FILE by the rules of a `*.env.age` bundle (`KEY=value`, an optional `export `
+    /// prefix, single or double quotes, `#` comments) and seals each value to its own file,
+    /// `values/<account>/<store>/<NAME>.age`, or with --bundle all of them into one sealed
+    /// bundle, each entry then `{ bundle, key }`. Every check runs before anything is
+    /// written: a line that does not parse, a key the API would refuse as a name, an empty
+    /// or too long value, a key the manifest already declares (unless --overwrite) — each
+    /// named by its line number in FILE, never with its value — and the edited manifest
+    /// must pass the same validation as `secret set`. FILE is left in place: delete it.
+    #[command(name = "import-env", after_help = examples::SECRET_IMPORT_ENV)]
+    ImportEnv(SecretImportEnvArgs),
+    /// Remove a secret's entry (and its value file), or mark it `ensure: absent`.
+    ///
+    /// Without --absent the entry leaves the manifest, and its value file is deleted when
+    /// no other entry uses it (a bundle is never deleted: only the reference goes); the next
+    /// apply then deletes the live secret only if the store's `prune` says so. With
+    /// --absent the entry becomes `NAME: { ensure: absent }`, so the next apply deletes it by
+    /// name. The rest of the manifest stays byte for byte.
+    #[command(after_help = examples::SECRET_RM)]
+    Rm(SecretRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretImportEnvArgs {
+    /// The dotenv file to import (`-` for stdin).
+    #[arg(value_name = "FILE", value_parser = value::path)]
+    pub file: PathBuf,
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+    /// Scopes for the new entries (default: the manifest's defaults); with --overwrite, also
+    /// the new scopes of the entries that already exist.
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
+    pub scopes: Vec<Scope>,
+    /// Seal every value into this one dotenv bundle (`*.env.age`, relative to the
+    /// manifest's directory) instead of one file per key.
+    #[arg(long, value_name = "PATH", value_parser = value::path)]
+    pub bundle: Option<PathBuf>,
+    /// Replace the values of entries the manifest already declares (and an existing
+    /// --bundle file), as `secret set` does; without it they are refused.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretRmArgs {
+    /// The secret's name.
+    #[arg(value_parser = value::secret_name)]
+    pub name: SecretName,
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+    /// Keep the entry as `ensure: absent`, so that the next apply deletes the live secret by
+    /// name, instead of removing it.
+    #[arg(long)]
+    pub absent: bool,
 }
 
 #[derive(Args)]
@@ -372,7 +437,7 @@ pub struct EmulatorArgs {
     /// Persist state to this JSON file (written atomically after each change).
     #[arg(long, value_name = "FILE", value_parser = value::path)]
     pub state: Option<PathBuf>,
-    /// Largest value accepted, in bytes (some accounts still enforce 1024).
+    /// Largest value accepted, in bytes (1024 mimics the limit accounts enforced in 2025).
     #[arg(long, default_value_t = crate::domain::MAX_VALUE_BYTES, value_name = "BYTES")]
     pub value_limit: usize,
     /// Secrets an account may hold.
@@ -418,6 +483,21 @@ pub struct EmulatorArgs {
     /// A new secret reads as `pending` this many times before it turns `active`.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub pending_reads: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command and subcommand into this directory (created when
+    /// missing; pages already there are replaced) instead of printing one page.
+    #[arg(long, value_name = "DIR", value_parser = value::path)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! `cfsecrets init`: write a working skeleton — manifest, recipients file, sealed
-//! fingerprint key and, if asked, a new identity (0600). Refuses to overwrite anything and
-//! checks every input before writing the first file.
+//! fingerprint key and, if asked, a new identity (0600), which is added to the project's
+//! `.gitignore` when it lies inside the project. Refuses to overwrite anything and checks
+//! every input before writing the first file.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use crate::cli::InitArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::{Status, UsageError};
 use crate::fs::{WriteOptions, write_atomic};
+use crate::gitignore::{self, Added};
 use crate::manifest::write::{self, FINGERPRINT_KEY, RECIPIENTS_FILE, SCHEMA_PATH};
 use crate::values::fingerprint::FingerprintKey;
 use crate::values::seal::{IDENTITY_MODE, SEALED_MODE};
@@ -39,6 +41,9 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &InitArgs) -> anyhow::Result
 
     for line in &created {
         cx.out.print(&format!("created {line}"))?;
+    }
+    if let Some(identity) = &paths.identity {
+        keep_out_of_git(cx, &paths.base, identity)?;
     }
     // Hints, not results: on stderr, and silenced by --quiet.
     cx.out
@@ -140,6 +145,38 @@ fn write_fingerprint_key(paths: &Paths, recipients: &Recipients) -> anyhow::Resu
     write_atomic(&paths.key, &sealed, NEW_FILE)?;
     record_in_index(&paths.base, &paths.key, recipients, &sealed)?;
     Ok(format!("{} (sealed fingerprint key)", paths.key.display()))
+}
+
+/// Adds a generated identity that lies inside the project directory to the project's
+/// `.gitignore` (created when missing, never a line twice) and says so. A failure to write
+/// it is a warning: the identity exists by then, and the line can be added by hand.
+fn keep_out_of_git(cx: &mut Context<'_>, base: &Path, identity: &Path) -> anyhow::Result<()> {
+    let project = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let Some(pattern) = gitignore::pattern_for(project, identity) else {
+        return Ok(());
+    };
+    let file = project.join(gitignore::GITIGNORE);
+    let shown = file
+        .strip_prefix(".")
+        .unwrap_or(&file)
+        .display()
+        .to_string();
+    let line = match gitignore::add(project, &pattern) {
+        Ok(Added::Created) => format!("created {shown} (ignores the identity {pattern})"),
+        Ok(Added::Appended) => format!("added {pattern} to {shown} (the new identity)"),
+        Ok(Added::AlreadyListed) => format!("{shown} already ignores {pattern}"),
+        Err(err) => {
+            return Ok(cx.out.warn(&format!(
+                "cannot add {pattern} to {shown} ({}); keep the identity out of git by hand",
+                err.reason()
+            ))?);
+        }
+    };
+    Ok(cx.out.print(&line)?)
 }
 
 /// What to do next, naming the generated identity file when there is one.

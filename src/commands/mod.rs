@@ -1,7 +1,8 @@
 //! One file per subcommand, each a short script of calls: the library's rooms hold the rules,
 //! `context.rs` holds the steps more than one command takes (load the manifest, unseal, build
-//! the client, read the live state under the pacer, plan), and `exit.rs` maps how a run ended
-//! to the documented exit codes.
+//! the client, read the live state under the pacer, plan), `editing.rs` those of the commands
+//! that edit the manifest (`secret set`, `secret import-env`, `secret rm`), and `exit.rs`
+//! maps how a run ended to the documented exit codes.
 //!
 //! Adding a command:
 //! 1. its arguments in `cli/mod.rs`: a `Command` variant and an `…Args` struct, each flag
@@ -21,16 +22,21 @@ use crate::output::Output;
 mod apply;
 mod bindings;
 mod check;
+mod completions;
 mod context;
+mod editing;
 mod emulator;
 mod exit;
 mod import;
+mod import_env;
 mod init;
 mod local;
+mod man;
 mod plan;
 mod reseal;
 mod schema;
 mod secret;
+mod secret_rm;
 
 pub use crate::env::Env;
 use context::Context;
@@ -92,10 +98,14 @@ async fn run(cli: Cli, env: Env, out: &mut Output) -> anyhow::Result<Status> {
         Command::Import(args) => import::run(cx, args).await,
         Command::Init(args) => init::run(cx, args).await,
         Command::Secret(SecretCommand::Set(args)) => secret::set(cx, args).await,
+        Command::Secret(SecretCommand::ImportEnv(args)) => import_env::run(cx, args).await,
+        Command::Secret(SecretCommand::Rm(args)) => secret_rm::run(cx, args).await,
         Command::Reseal(args) => reseal::run(cx, args).await,
         Command::Schema(args) => schema::run(cx, args),
         Command::Emulator(args) => emulator::run(cx, args).await,
         Command::Bindings(args) => bindings::run(cx, args).await,
         Command::Local(args) => local::run(cx, args).await,
+        Command::Completions(args) => completions::run(cx, args),
+        Command::Man(args) => man::run(cx, args),
     }
 }

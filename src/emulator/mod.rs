@@ -111,7 +111,7 @@ pub struct EmulatorConfig {
     /// A second token that may only read: its writes are refused as an authentication error
     /// (403, code 10000), as Cloudflare refuses a token without Secrets Store Write.
     pub read_only_token: Option<String>,
-    /// Largest value in bytes (65,536; some accounts still enforce 1,024).
+    /// Largest value in bytes (65,536; 1,024 mimics the limit accounts enforced in 2025).
     pub value_limit: usize,
     /// Secrets per account (100).
     pub quota: u64,

@@ -10,9 +10,9 @@ use crate::live::LiveSecret;
 use crate::manifest::{PresentSecret, ValueSource};
 use crate::marker::{self, Marker};
 
+use super::MAX_VALUE_BYTES;
 use super::model::{DeleteCause, ScopesChange, SecretChange, SecretRef, TextChange, ValueChange};
 use super::store::StorePlanner;
-use super::{MAX_VALUE_BYTES, WARN_VALUE_BYTES};
 
 impl StorePlanner<'_, '_> {
     /// The fingerprint of the declared value of `name`, when known.
@@ -27,8 +27,7 @@ impl StorePlanner<'_, '_> {
         ValueKey::new(&self.account.desired.label, &self.store.name, name.clone())
     }
 
-    /// A value that will be sent must fit the API's limits: over the maximum it is a
-    /// problem; over the older, lower limit a warning.
+    /// A value that will be sent must fit the API's limit: over it, a problem.
     pub(super) fn check_size(&mut self, name: &SecretName) {
         let Some(size) = self
             .account
@@ -48,11 +47,6 @@ impl StorePlanner<'_, '_> {
                     crate::text::bytes(MAX_VALUE_BYTES as u64)
                 ),
             );
-        } else if size > WARN_VALUE_BYTES {
-            self.section.warnings.push(format!(
-                "value of {name} is over {WARN_VALUE_BYTES} bytes; some accounts still enforce \
-                 that limit"
-            ));
         }
     }
 

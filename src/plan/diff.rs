@@ -26,10 +26,10 @@ use super::quota::{self, Growth};
 use super::store::StorePlanner;
 use super::{order, safety};
 
-// The value size limits (API notes §5.2): above `MAX_VALUE_BYTES` the API refuses a value (a
-// problem); above `WARN_VALUE_BYTES` some accounts still do (a warning). They are the limits
-// `values` checks when unsealing, shared so the two can never disagree.
-pub use crate::domain::{LEGACY_VALUE_BYTES as WARN_VALUE_BYTES, MAX_VALUE_BYTES};
+// The value size limit (API notes §10): above `MAX_VALUE_BYTES` the API refuses a value (a
+// problem). It is the limit `values` checks when unsealing, shared so the two can never
+// disagree.
+pub use crate::domain::MAX_VALUE_BYTES;
 /// Default number of secrets per batch create request.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
 

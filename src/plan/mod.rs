@@ -41,7 +41,7 @@ mod store;
 
 pub use check::{Appliable, RefusedPlan, check_appliable};
 pub use compare::PlanDifference;
-pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, WARN_VALUE_BYTES, diff};
+pub use diff::{DEFAULT_BATCH_SIZE, MAX_VALUE_BYTES, PlanOptions, diff};
 pub use digest::live_digest;
 pub use facts::{ValueFact, ValueFacts};
 pub use model::*;

@@ -78,9 +78,36 @@ pub fn parse(text: &str, format: BundleFormat) -> Result<Bundle, BundleError> {
     }
 }
 
-/// Every line is read, so that every bad one is reported.
 fn parse_dotenv(text: &str) -> Result<Bundle, BundleError> {
-    let mut map = BTreeMap::new();
+    let (entries, bad) = dotenv_entries(text);
+    if !bad.is_empty() {
+        return Err(BundleError::Lines { lines: bad });
+    }
+    Ok(Bundle(
+        entries.into_iter().map(|e| (e.key, e.value)).collect(),
+    ))
+}
+
+/// One `KEY=value` line of a dotenv file, with its line number (1-based).
+pub struct DotenvEntry {
+    pub line: usize,
+    pub key: String,
+    pub value: SecretValue,
+}
+
+impl fmt::Debug for DotenvEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DotenvEntry(line {}, {})", self.line, self.key)
+    }
+}
+
+/// The entries of a dotenv text in file order, by the same rules as a `*.env.age` bundle
+/// (so an imported file and a sealed bundle agree), and every bad line (1-based) with a
+/// reason free of plaintext; a key given twice is a bad line. Every line is read, so that
+/// every bad one is reported.
+pub fn dotenv_entries(text: &str) -> (Vec<DotenvEntry>, Vec<(usize, String)>) {
+    let mut entries = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut bad = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
@@ -90,21 +117,45 @@ fn parse_dotenv(text: &str) -> Result<Bundle, BundleError> {
         }
         match dotenv_line(line) {
             Err(reason) => bad.push((n, reason.to_string())),
-            Ok((key, value)) => {
-                if map
-                    .insert(key.to_string(), SecretValue::new(value))
-                    .is_some()
-                {
-                    bad.push((n, format!("duplicate key {key}")));
-                }
+            Ok((key, _)) if !seen.insert(key.to_string()) => {
+                bad.push((n, format!("duplicate key {key}")));
             }
+            Ok((key, value)) => entries.push(DotenvEntry {
+                line: n,
+                key: key.to_string(),
+                value: SecretValue::new(value),
+            }),
         }
     }
-    if bad.is_empty() {
-        Ok(Bundle(map))
-    } else {
-        Err(BundleError::Lines { lines: bad })
+    (entries, bad)
+}
+
+/// A dotenv text holding `entries`, one `KEY="value"` line each, that [`dotenv_entries`]
+/// reads back to the same keys and values (`\`, `"`, newline, CR and tab escaped).
+/// The buffer is sized up front, so that no copy of a value is left behind by a growing
+/// string.
+pub fn render_dotenv(entries: &[(&str, &SecretValue)]) -> zeroize::Zeroizing<String> {
+    let size = entries
+        .iter()
+        .map(|(key, value)| key.len() + 2 * value.len() + 4)
+        .sum();
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(size));
+    for (key, value) in entries {
+        text.push_str(key);
+        text.push_str("=\"");
+        for c in value.expose_secret().chars() {
+            match c {
+                '\\' => text.push_str("\\\\"),
+                '"' => text.push_str("\\\""),
+                '\n' => text.push_str("\\n"),
+                '\r' => text.push_str("\\r"),
+                '\t' => text.push_str("\\t"),
+                c => text.push(c),
+            }
+        }
+        text.push_str("\"\n");
     }
+    text
 }
 
 /// One `KEY=value` line (trimmed, not a comment), or why not.
@@ -357,6 +408,39 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains("secret-three"), "{err}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_rendered_dotenv_reads_back_the_same(
+            values in proptest::collection::vec(proptest::prelude::any::<String>(), 0..8)
+        ) {
+            let values: Vec<SecretValue> = values.into_iter().map(SecretValue::new).collect();
+            let keys: Vec<String> = (0..values.len()).map(|i| format!("K_{i}")).collect();
+            let pairs: Vec<(&str, &SecretValue)> =
+                keys.iter().map(String::as_str).zip(values.iter()).collect();
+            let text = render_dotenv(&pairs);
+            let (back, bad) = dotenv_entries(&text);
+            proptest::prop_assert!(bad.is_empty());
+            proptest::prop_assert_eq!(back.len(), values.len());
+            for (entry, (key, value)) in back.iter().zip(&pairs) {
+                proptest::prop_assert_eq!(&entry.key, key);
+                proptest::prop_assert_eq!(entry.value.expose_secret(), value.expose_secret());
+            }
+        }
+    }
+
+    #[test]
+    fn dotenv_entries_keep_file_order_and_line_numbers() {
+        let text = "# c\nexport B=2\n\nA='1'\n";
+        let (entries, bad) = dotenv_entries(text);
+        assert!(bad.is_empty());
+        let seen: Vec<(usize, &str, &str)> = entries
+            .iter()
+            .map(|e| (e.line, e.key.as_str(), e.value.expose_secret()))
+            .collect();
+        assert_eq!(seen, [(2, "B", "2"), (4, "A", "1")]);
+        assert_eq!(format!("{:?}", entries[0]), "DotenvEntry(line 2, B)");
     }
 
     #[test]

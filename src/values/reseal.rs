@@ -124,6 +124,63 @@ pub fn seal_and_record(
     index.save(base_dir)
 }
 
+/// Seals each `(path, plaintext)` to `recipients`, writes each file atomically and records
+/// them all in the index of `base_dir`, which is read and saved once whatever the number of
+/// files (used by `secret import-env`). Every value is sealed before the first write, so a
+/// failure to seal writes nothing; after a failed write the index still records the files
+/// that were written.
+///
+/// Each atomic write waits for the disk (`fsync`), so the writes run on a few threads: a
+/// thousand files then cost about as many disk round trips as a hundred.
+pub fn seal_and_record_all(
+    base_dir: &Path,
+    files: &[(PathBuf, &[u8])],
+    recipients: &Recipients,
+) -> Result<(), ValuesError> {
+    let sealed = files
+        .iter()
+        .map(|(path, plaintext)| Ok((path, seal(plaintext, recipients)?)))
+        .collect::<Result<Vec<_>, ValuesError>>()?;
+    let written = write_all(&sealed);
+    let digest = recipients.digest();
+    let mut index = SealIndex::load(base_dir)?;
+    let mut failure = None;
+    for ((path, bytes), result) in sealed.iter().zip(written) {
+        match result {
+            Ok(()) => index.record(&index_key(base_dir, path), &digest, bytes),
+            Err(err) => failure = failure.or(Some(err)),
+        }
+    }
+    index.save(base_dir)?;
+    failure.map_or(Ok(()), |err| Err(err.into()))
+}
+
+/// How many threads write sealed files at once.
+const WRITERS: usize = 8;
+
+/// Writes each sealed file atomically, on up to [`WRITERS`] threads; one result per file,
+/// in order.
+fn write_all(sealed: &[(&PathBuf, Vec<u8>)]) -> Vec<Result<(), crate::fs::FsError>> {
+    let options = WriteOptions::replace().with_mode(SEALED_MODE);
+    let chunk = sealed.len().div_ceil(WRITERS).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = sealed
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(path, bytes)| write_atomic(path, bytes, options))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a writer thread panicked"))
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +221,27 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn many_files_are_sealed_written_and_recorded_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let id = Identities::generate();
+        let r = Recipients::from_strings(&id.to_recipients()).unwrap();
+        let files: Vec<(PathBuf, &[u8])> = vec![
+            (base.join("values/a.age"), b"va"),
+            (base.join("values/x/b.age"), b"vb"),
+        ];
+        seal_and_record_all(base, &files, &r).unwrap();
+        for (path, plain) in &files {
+            let back = unseal(&std::fs::read(path).unwrap(), &id, path).unwrap();
+            assert_eq!(&back[..], *plain);
+        }
+        // Recorded as sealed to these recipients: nothing to reseal.
+        let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+        let report = reseal_files(base, &paths, &r, &id, false).unwrap();
+        assert_eq!(report.unchanged, paths);
     }
 
     #[test]

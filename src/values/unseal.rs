@@ -20,9 +20,7 @@ use super::seal::unseal_file;
 use super::secret::SecretValue;
 
 pub use crate::domain::ValueKey;
-use crate::domain::{
-    LEGACY_VALUE_BYTES, MAX_BUNDLE_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES, MAX_VALUE_BYTES,
-};
+use crate::domain::{MAX_BUNDLE_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES, MAX_VALUE_BYTES};
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it — except a value over the size limit, which is
@@ -44,17 +42,13 @@ pub enum ProblemKind {
     TooLarge {
         bytes: usize,
     },
-    OverLegacyLimit {
-        bytes: usize,
-    },
 }
 
 impl ProblemKind {
+    /// Every value problem is an error today; the severity stays in the type so that
+    /// callers print warnings and errors alike should one return.
     pub fn severity(&self) -> Severity {
-        match self {
-            ProblemKind::OverLegacyLimit { .. } => Severity::Warning,
-            _ => Severity::Error,
-        }
+        Severity::Error
     }
 }
 
@@ -72,10 +66,6 @@ impl fmt::Display for ProblemKind {
             ProblemKind::TooLarge { bytes } => {
                 write!(f, "value is {bytes} bytes; the limit is {MAX_VALUE_BYTES}")
             }
-            ProblemKind::OverLegacyLimit { bytes } => write!(
-                f,
-                "value is {bytes} bytes; some accounts still enforce {LEGACY_VALUE_BYTES}"
-            ),
         }
     }
 }
@@ -109,8 +99,7 @@ impl fmt::Display for ValueProblem {
 /// Unseals every present secret whose value is not `keep` and checks it (decrypts, UTF-8,
 /// non-empty, at most [`MAX_VALUE_BYTES`], bundle key exists). Values with an error are
 /// left out of the map, but for one over [`MAX_VALUE_BYTES`] (the planner refuses it as a
-/// plan problem naming the secret); values with only a warning (over
-/// [`LEGACY_VALUE_BYTES`]) are kept.
+/// plan problem naming the secret).
 /// Problems come in manifest order (accounts, stores, then secrets by name).
 ///
 /// Files are decrypted on every core the process may use ([`unseal_all_on`]).
@@ -264,8 +253,6 @@ fn size_problem(value: &SecretValue) -> Option<ProblemKind> {
         Some(ProblemKind::Empty)
     } else if bytes > MAX_VALUE_BYTES {
         Some(ProblemKind::TooLarge { bytes })
-    } else if bytes > LEGACY_VALUE_BYTES {
-        Some(ProblemKind::OverLegacyLimit { bytes })
     } else {
         None
     }

@@ -232,6 +232,46 @@ fn readme() -> String {
     std::fs::read_to_string(repo().join("README.md")).unwrap()
 }
 
+/// The first fenced code block after the README heading whose text is `heading` (any
+/// level), for a test that runs what the README shows.
+pub(crate) fn readme_block(heading: &str) -> String {
+    let text = readme();
+    let mut lines = text.lines();
+    lines
+        .find(|l| l.starts_with('#') && l.trim_start_matches('#').trim() == heading)
+        .unwrap_or_else(|| panic!("README.md has no heading {heading:?}"));
+    lines
+        .find(|l| l.trim_start().starts_with("```"))
+        .unwrap_or_else(|| panic!("no code block under {heading:?}"));
+    let block: Vec<&str> = lines
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .collect();
+    block.join("\n") + "\n"
+}
+
+/// Runs `script` (README shell lines) with `bash -euo pipefail` in `dir`, the built binary
+/// first on `PATH`, `HOME` set to `home` and nothing else from the environment, so that
+/// every line must succeed as written.
+pub(crate) fn run_shell(script: &str, dir: &Path, home: &Path) -> crate::support::Run {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cfsecrets")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("bash")
+        .args(["--norc", "--noprofile", "-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run bash")
+        .into()
+}
+
 /// The README split into code lines (fenced or indented blocks, `\` continuations joined) and
 /// prose.
 fn split_readme(text: &str) -> (Vec<String>, String) {

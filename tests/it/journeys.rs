@@ -236,7 +236,7 @@ fn check_catches_a_broken_recipients_file_before_secret_set_does() {
 
 #[test]
 fn a_failure_that_will_repeat_is_not_reported_as_run_again_to_finish() {
-    // An account that still enforces 1,024 bytes refuses a 1,500-byte value every time:
+    // An account that enforces 1,024 bytes (as some did in 2025) refuses a 1,500-byte value every time:
     // "run apply again to finish" would send the user round in circles.
     let emu = Emu::start_with(cfsecrets::emulator::EmulatorConfig {
         value_limit: 1024,
@@ -475,4 +475,47 @@ fn the_apply_summary_says_what_its_action_count_counts() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn a_value_of_two_thousand_bytes_plans_and_applies_without_a_warning() {
+    // 65,536 bytes is the settled limit: the old 1,024-byte warning printed on every plan
+    // and apply (twice per plan), for values nothing would refuse.
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    let long = format!("journey-2000-{}", "x".repeat(2000 - 13));
+    assert_eq!(long.len(), 2000);
+    p.seal("values/LONG.age", &long);
+    p.manifest(&format!(
+        "      {STORE}:\n        secrets:\n          LONG: {{ value: values/LONG.age }}\n"
+    ));
+    let quiet = |run: &crate::support::Run, what: &str| {
+        let all = run.all();
+        assert!(!all.contains("warning"), "{what} warned:\n{all}");
+        assert!(
+            !all.contains("1024") && !all.contains("1,024"),
+            "{what}:\n{all}"
+        );
+    };
+    let plan = p.run(&["plan"]);
+    plan.expect(0);
+    assert!(plan.stdout.contains("LONG"), "{}", plan.stdout);
+    quiet(&plan, "plan (create)");
+    quiet(
+        p.run(&["apply", "--auto-approve"]).expect(0),
+        "apply (create)",
+    );
+    // A changed value of the same size: the update path.
+    let longer = format!("journey-2000-{}", "y".repeat(2000 - 13));
+    p.seal("values/LONG.age", &longer);
+    let plan = p.run(&["plan", "--format", "markdown"]);
+    plan.expect(0);
+    assert!(plan.stdout.contains("LONG"), "{}", plan.stdout);
+    quiet(&plan, "plan (update)");
+    quiet(
+        p.run(&["apply", "--auto-approve"]).expect(0),
+        "apply (update)",
+    );
+    assert_eq!(emu.names(STORE), ["LONG"]);
+    p.assert_no_value_leaked(&[]);
 }

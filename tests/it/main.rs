@@ -25,6 +25,9 @@ mod values;
 
 // ── The binary, end to end ─────────────────────────────────────────────────────────────
 /// Workers bindings: `check`, `plan` and `apply --wrangler`, `apply --wait-active`, `bindings`.
+/// Adopting it: `init`'s .gitignore, `secret import-env` from a dotenv file, `secret rm`.
+mod adopt;
+/// Workers bindings: `check --wrangler` and `bindings`.
 mod bindings;
 /// Plan, apply, plan again, against the emulator: renames, pruning, safety, saved plans.
 mod e2e;
@@ -36,6 +39,8 @@ mod local;
 mod quickstart;
 /// Request counts: an apply sends exactly the lower bound, and still checks its deletes.
 mod requests;
+/// Shells and humans: completions, the man page, the examples in every `--help`.
+mod shells;
 
 // ── Gauntlets: what must hold whatever users and networks do ───────────────────────────
 /// Bad input, class by class: documented exit, position, no write, no file changed.

@@ -3,24 +3,26 @@
 //! edit introduces. A caller writes nothing while the second list is not empty. Pure: files
 //! are only asked about through [`FileCheck`].
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{Desired, Diagnostic, Diagnostics, FileCheck, PathKind};
 
-/// A [`FileCheck`] that also counts one more file as existing: the value file an edit is
-/// about to write (resolved the same way validation resolves paths: `base_dir.join(path)`).
+/// A [`FileCheck`] that also counts more files as existing: the value files (or bundle) an
+/// edit is about to write (resolved the same way validation resolves paths:
+/// `base_dir.join(path)`).
 pub struct AlsoExisting<'a> {
     pub fs: &'a dyn FileCheck,
-    pub file: PathBuf,
+    pub files: HashSet<PathBuf>,
 }
 
 impl FileCheck for AlsoExisting<'_> {
     fn is_file(&self, path: &Path) -> bool {
-        path == self.file || self.fs.is_file(path)
+        self.files.contains(path) || self.fs.is_file(path)
     }
 
     fn kind(&self, path: &Path) -> PathKind {
-        if path == self.file {
+        if self.files.contains(path) {
             PathKind::File { size: 0 }
         } else {
             self.fs.kind(path)
@@ -205,7 +207,7 @@ accounts:
         let (edited, _) = set_entry(text, u).unwrap();
         let fs = AlsoExisting {
             fs: &Files,
-            file: PathBuf::from(u.value_path),
+            files: HashSet::from([PathBuf::from(u.value.file())]),
         };
         let path = Path::new("m.yaml");
         let checked = check_edit(path, Path::new(""), text, &edited, None, &fs);

@@ -1,4 +1,5 @@
-//! Editing the manifest: the comment-preserving entry edit of `secret set` ([`text`]), the
+//! Editing the manifest: the comment-preserving entry edits of `secret set`, `import-env`
+//! and `rm` ([`text`]), the
 //! resolution of which entry an edit targets ([`target`]), and the check that an edit
 //! introduces no problem, made with the real reader and validator ([`check`]).
 
@@ -7,5 +8,8 @@ pub mod target;
 pub mod text;
 
 pub use check::{AlsoExisting, EditCheck, check_edit};
-pub use target::{EntryRequest, EntryTarget, TargetError};
-pub use text::{EditError, EditOutcome, EntryUpdate, set_entry};
+pub use target::{EntryRequest, EntryTarget, TargetError, resolve_store};
+pub use text::{
+    EditError, EditOutcome, EntryAt, EntryUpdate, EntryValue, remove_entry, set_absent,
+    set_entries, set_entry,
+};

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::domain::{SecretName, check_label};
 use crate::manifest::FileCheck;
-use crate::manifest::raw::{Ensure, RawManifest, RawValue};
+use crate::manifest::raw::{Ensure, RawAccount, RawManifest, RawValue};
 use crate::manifest::validate::escape_problem;
 
-use super::text::EntryUpdate;
+use super::text::{EntryUpdate, EntryValue};
 
 /// What the caller asks for.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +23,9 @@ pub struct EntryRequest<'a> {
     pub name: &'a SecretName,
     /// Scopes are given for the entry (else a new entry needs `defaults.scopes`).
     pub scopes_given: bool,
+    /// The value goes into this bundle (relative to the manifest's directory) under the
+    /// secret's name, whatever the entry's source was; `None`: a value file.
+    pub bundle: Option<&'a str>,
 }
 
 /// Where the edit goes.
@@ -33,9 +36,12 @@ pub struct EntryTarget {
     pub name: SecretName,
     /// The entry is already declared (its other keys are kept).
     pub exists: bool,
-    /// The value file, relative to the manifest's directory, `/`-separated: the entry's own
-    /// path, or `values/<account>/<store>/<NAME>.age` for a new entry or one with `keep`.
+    /// The file the value is sealed into, relative to the manifest's directory,
+    /// `/`-separated: the requested bundle; else the entry's own path, or
+    /// `values/<account>/<store>/<NAME>.age` for a new entry or one with `keep`.
     pub value_path: String,
+    /// The value is the key of this name in the bundle `value_path`.
+    pub in_bundle: bool,
     /// The recipients file as the manifest writes it (relative to its directory).
     pub recipients_file: PathBuf,
 }
@@ -116,30 +122,7 @@ impl EntryTarget {
         request: EntryRequest<'_>,
     ) -> Result<EntryTarget, TargetError> {
         let account_label = request.account.to_string();
-        let account = raw
-            .account(request.account)
-            .ok_or_else(|| TargetError::UnknownAccount {
-                account: account_label.clone(),
-                manifest: manifest.to_path_buf(),
-                labels: raw.accounts.value.keys().map(str::to_string).collect(),
-            })?;
-        let stores = &account.stores.value;
-        let store = match request.store {
-            Some(s) if account.store(s).is_some() => s.to_string(),
-            Some(s) => {
-                return Err(TargetError::UnknownStore {
-                    account: account_label,
-                    store: s.to_string(),
-                });
-            }
-            None if stores.len() == 1 => stores.keys().next().unwrap_or_default().to_string(),
-            None => {
-                return Err(TargetError::StoreNeeded {
-                    account: account_label,
-                    stores: stores.keys().map(str::to_string).collect(),
-                });
-            }
-        };
+        let (account, store) = resolve_store(raw, manifest, request.account, request.store)?;
         let name = request.name.clone();
         let existing = account.store(&store).and_then(|s| s.secret(name.as_str()));
         if existing
@@ -152,8 +135,10 @@ impl EntryTarget {
                 name,
             });
         }
-        let value_path = match existing.and_then(|e| e.value.as_ref()).map(|v| &v.value) {
-            Some(RawValue::Bundle(bundle)) => {
+        let source = existing.and_then(|e| e.value.as_ref()).map(|v| &v.value);
+        let value_path = match (request.bundle, source) {
+            (Some(bundle), _) => bundle.to_string(),
+            (None, Some(RawValue::Bundle(bundle))) => {
                 return Err(TargetError::InBundle {
                     account: account_label,
                     store,
@@ -161,8 +146,10 @@ impl EntryTarget {
                     bundle: bundle.bundle.clone(),
                 });
             }
-            Some(RawValue::Path(path)) if path != "keep" && !path.trim().is_empty() => path.clone(),
-            _ => default_value_path(&account_label, &store, &name)?,
+            (None, Some(RawValue::Path(path))) if path != "keep" && !path.trim().is_empty() => {
+                path.clone()
+            }
+            (None, _) => default_value_path(&account_label, &store, &name)?,
         };
         let has_default_scopes = raw.defaults.as_ref().is_some_and(|d| d.scopes.is_some());
         if existing.is_none() && !request.scopes_given && !has_default_scopes {
@@ -179,6 +166,7 @@ impl EntryTarget {
             name,
             exists: existing.is_some(),
             value_path,
+            in_bundle: request.bundle.is_some(),
             recipients_file: PathBuf::from(&raw.recipients_file.value),
         })
     }
@@ -209,15 +197,58 @@ impl EntryTarget {
         scopes: Option<&'a [String]>,
         comment: Option<&'a str>,
     ) -> EntryUpdate<'a> {
+        let value = if self.in_bundle {
+            EntryValue::Bundle {
+                bundle: &self.value_path,
+                key: self.name.as_str(),
+            }
+        } else {
+            EntryValue::File(&self.value_path)
+        };
         EntryUpdate {
             account: &self.account,
             store: &self.store,
             name: self.name.as_str(),
-            value_path: &self.value_path,
+            value,
             scopes,
             comment,
         }
     }
+}
+
+/// The account and store `--account` and `--store` name on the manifest as written: the
+/// given store, or the account's only one.
+pub fn resolve_store<'m>(
+    raw: &'m RawManifest,
+    manifest: &Path,
+    account: &str,
+    store: Option<&str>,
+) -> Result<(&'m RawAccount, String), TargetError> {
+    let found = raw
+        .account(account)
+        .ok_or_else(|| TargetError::UnknownAccount {
+            account: account.to_string(),
+            manifest: manifest.to_path_buf(),
+            labels: raw.accounts.value.keys().map(str::to_string).collect(),
+        })?;
+    let stores = &found.stores.value;
+    let store = match store {
+        Some(s) if found.store(s).is_some() => s.to_string(),
+        Some(s) => {
+            return Err(TargetError::UnknownStore {
+                account: account.to_string(),
+                store: s.to_string(),
+            });
+        }
+        None if stores.len() == 1 => stores.keys().next().unwrap_or_default().to_string(),
+        None => {
+            return Err(TargetError::StoreNeeded {
+                account: account.to_string(),
+                stores: stores.keys().map(str::to_string).collect(),
+            });
+        }
+    };
+    Ok((found, store))
 }
 
 /// `values/<account>/<store>/<NAME>.age`, refusing labels that are not one plain path
@@ -272,6 +303,7 @@ accounts:
                 store,
                 name: &name,
                 scopes_given: true,
+                bundle: None,
             },
         )
     }
@@ -354,6 +386,7 @@ accounts:
             store: None,
             name: &name,
             scopes_given: true,
+            bundle: None,
         };
         let target = EntryTarget::resolve(&raw, Path::new("m.yaml"), request).unwrap();
         let err = target.check_paths(Path::new("."), &NoLinks).unwrap_err();
@@ -390,6 +423,7 @@ accounts:
             store: None,
             name: &name,
             scopes_given: false,
+            bundle: None,
         };
         let err = EntryTarget::resolve(&raw, Path::new("m.yaml"), request).unwrap_err();
         assert_eq!(err, TargetError::ScopesNeeded { name: name.clone() });

@@ -7,12 +7,65 @@
 //! moved onto their own lines just above it; `secrets: {}` becomes a block (its comment
 //! kept). Mappings above the entry written in flow style are refused (edit those by hand).
 //! The result must parse again and hold the new entry.
+//!
+//! Many entries go in one edit ([`set_entries`], for `secret import-env`): existing entries
+//! are updated one by one, and the new entries of each store are inserted in one splice,
+//! so that a thousand new entries cost one pass, one render and one re-parse. An entry is
+//! taken out ([`remove_entry`]) or turned into `NAME: { ensure: absent }` ([`set_absent`],
+//! its comments moved above it) by the same walk; a store left without entries gets
+//! `secrets: {}`. Comment lines above a removed entry stay.
 
 use std::path::Path;
 
-use crate::manifest::raw::RawValue;
+use crate::manifest::raw::{Ensure, RawManifest, RawSecret, RawValue};
 use crate::manifest::structure::{SECRET_KEYS, read_as_written};
 use crate::manifest::yaml::{render_json, yaml_flow_list, yaml_str};
+
+/// Where an entry is (or goes): account label, store, secret name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EntryAt<'a> {
+    pub account: &'a str,
+    pub store: &'a str,
+    pub name: &'a str,
+}
+
+/// Where an entry's value comes from, as the edit writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryValue<'a> {
+    /// A value file, relative to the manifest's directory, `/`-separated.
+    File(&'a str),
+    /// One key of a sealed bundle: `{ bundle: PATH, key: KEY }`.
+    Bundle { bundle: &'a str, key: &'a str },
+}
+
+impl EntryValue<'_> {
+    /// The file the value lives in (the value file, or the bundle).
+    pub fn file(&self) -> &str {
+        match self {
+            EntryValue::File(path) => path,
+            EntryValue::Bundle { bundle, .. } => bundle,
+        }
+    }
+
+    fn render(&self) -> String {
+        match self {
+            EntryValue::File(path) => yaml_str(path),
+            EntryValue::Bundle { bundle, key } => {
+                format!("{{ bundle: {}, key: {} }}", yaml_str(bundle), yaml_str(key))
+            }
+        }
+    }
+
+    fn is(&self, raw: Option<&RawValue>) -> bool {
+        match (self, raw) {
+            (EntryValue::File(path), Some(RawValue::Path(p))) => p == path,
+            (EntryValue::Bundle { bundle, key }, Some(RawValue::Bundle(b))) => {
+                b.bundle == *bundle && b.key == *key
+            }
+            _ => false,
+        }
+    }
+}
 
 /// What to write into the entry.
 #[derive(Clone, Debug)]
@@ -20,12 +73,22 @@ pub struct EntryUpdate<'a> {
     pub account: &'a str,
     pub store: &'a str,
     pub name: &'a str,
-    /// The value file, relative to the manifest's directory, `/`-separated.
-    pub value_path: &'a str,
+    /// The value source.
+    pub value: EntryValue<'a>,
     /// Replace (or add) `scopes`.
     pub scopes: Option<&'a [String]>,
     /// Replace (or add) `comment`.
     pub comment: Option<&'a str>,
+}
+
+impl<'a> EntryUpdate<'a> {
+    pub fn at(&self) -> EntryAt<'a> {
+        EntryAt {
+            account: self.account,
+            store: self.store,
+            name: self.name,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +115,14 @@ pub enum EditError {
     Reparse { line: usize },
     #[error("the edited manifest does not hold the new entry; nothing was written")]
     Lost,
+    #[error("{0} is named twice in one edit")]
+    Twice(String),
+    #[error("account {account:?} store {store:?} has no secret {name:?}")]
+    NoEntry {
+        account: String,
+        store: String,
+        name: String,
+    },
 }
 
 struct Doc {
@@ -228,7 +299,7 @@ impl Doc {
             .unwrap_or(indent_of(&self.lines[parent]) + self.step)
     }
 
-    fn locate(&self, u: &EntryUpdate) -> Result<Locate, EditError> {
+    fn locate(&self, u: EntryAt) -> Result<Locate, EditError> {
         let accounts = self.find(None, "accounts").ok_or(EditError::NoAccounts)?;
         self.expect_block(accounts, "accounts")?;
         let account = self
@@ -301,31 +372,161 @@ fn key_rank(k: &str) -> usize {
 
 /// Adds or updates the entry in `text`; returns the new text. Nothing is written here.
 pub fn set_entry(text: &str, u: &EntryUpdate) -> Result<(String, EditOutcome), EditError> {
+    let (out, outcomes) = set_entries(text, std::slice::from_ref(u))?;
+    Ok((out, outcomes[0]))
+}
+
+/// Adds or updates every entry of `updates` in one edit of `text`; returns the new text and
+/// each entry's outcome, in order. Existing entries are updated in place; the new entries
+/// of a store follow its last entry, in the order given. An entry named twice is refused.
+pub fn set_entries(
+    text: &str,
+    updates: &[EntryUpdate],
+) -> Result<(String, Vec<EditOutcome>), EditError> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = updates.iter().find(|u| !seen.insert(u.at())) {
+        return Err(EditError::Twice(twice.name.to_string()));
+    }
     let mut doc = Doc::parse(text);
-    let mut outcome = EditOutcome::Updated;
-    // Each structural step changes the lines; locate again after it.
-    for _ in 0..4 {
-        match doc.locate(u)? {
-            Locate::NoSecretsKey { store } => doc.add_secrets_key(store),
-            Locate::SecretsEmptyFlow { secrets } => doc.open_empty_secrets(secrets),
-            Locate::FlowEntry { entry } => doc.rewrite_in_block_style(entry, u)?,
-            Locate::Missing { secrets } => {
-                doc.insert_entry(secrets, u);
-                outcome = EditOutcome::Added;
-                break;
-            }
-            Locate::BlockEntry { .. } => {
-                doc.update_entry(u)?;
-                break;
-            }
+    let mut outcomes = Vec::with_capacity(updates.len());
+    // Per store, in first-seen order: the new entries.
+    let mut new: Vec<((&str, &str), Vec<&EntryUpdate>)> = Vec::new();
+    for u in updates {
+        if doc.update_existing(u)? {
+            outcomes.push(EditOutcome::Updated);
+            continue;
+        }
+        outcomes.push(EditOutcome::Added);
+        let store = (u.account, u.store);
+        match new.iter_mut().find(|(s, _)| *s == store) {
+            Some((_, list)) => list.push(u),
+            None => new.push((store, vec![u])),
         }
     }
+    for (_, entries) in &new {
+        doc.insert_entries(entries)?;
+    }
     let out = doc.render();
-    verify(&out, u)?;
-    Ok((out, outcome))
+    verify(&out, updates.iter().map(|u| (u.at(), Some(u.value))))?;
+    Ok((out, outcomes))
+}
+
+/// Takes the entry out of `text`; the store keeps `secrets: {}` when it was the last one.
+pub fn remove_entry(text: &str, at: EntryAt) -> Result<String, EditError> {
+    let mut doc = Doc::parse(text);
+    let (secrets, entry) = doc.existing(at)?;
+    let end = doc.block_end(entry);
+    doc.lines.drain(entry..end);
+    if doc.children(Some(secrets)).0.is_empty() {
+        doc.close_empty_secrets(secrets);
+    }
+    let out = doc.render();
+    verify(&out, [(at, None)])?;
+    Ok(out)
+}
+
+/// Turns the entry into `NAME: { ensure: absent }` (its other keys dropped, as the schema
+/// wants; its comments moved onto their own lines above it).
+pub fn set_absent(text: &str, at: EntryAt) -> Result<String, EditError> {
+    let mut doc = Doc::parse(text);
+    let (_, entry) = doc.existing(at)?;
+    let end = doc.block_end(entry);
+    let ind = indent_of(&doc.lines[entry]);
+    let mut new: Vec<String> = doc.lines[entry..end]
+        .iter()
+        .filter_map(|line| {
+            let comment = line[strip_comment(line).len()..].trim();
+            (!comment.is_empty()).then(|| format!("{}{comment}", " ".repeat(ind)))
+        })
+        .collect();
+    let key_text = strip_comment(&doc.lines[entry]);
+    let key_text = &key_text[..key_text.find(':').unwrap_or(key_text.len())];
+    new.push(format!("{}: {{ ensure: absent }}", key_text.trim_end()));
+    doc.lines.splice(entry..end, new);
+    let out = doc.render();
+    let raw = reparse(&out)?;
+    let absent = secret_in(&raw, at)
+        .and_then(|e| e.ensure.as_ref())
+        .is_some_and(|e| e.value == Ensure::Absent);
+    if !absent {
+        return Err(EditError::Lost);
+    }
+    Ok(out)
 }
 
 impl Doc {
+    /// Updates `u`'s entry when it exists (a flow entry is first rewritten in block style);
+    /// false when it does not, leaving the text as it was.
+    fn update_existing(&mut self, u: &EntryUpdate) -> Result<bool, EditError> {
+        loop {
+            match self.locate(u.at())? {
+                Locate::NoSecretsKey { .. }
+                | Locate::SecretsEmptyFlow { .. }
+                | Locate::Missing { .. } => return Ok(false),
+                Locate::FlowEntry { entry } => self.rewrite_in_block_style(entry, u)?,
+                Locate::BlockEntry { .. } => {
+                    self.update_entry(u)?;
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// Inserts `entries` (new, all of one store) after the last entry of their store, in
+    /// one splice; opens `secrets:` first when the store has none or an empty flow map.
+    fn insert_entries(&mut self, entries: &[&EntryUpdate]) -> Result<(), EditError> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        // Each structural step changes the lines; locate again after it.
+        for _ in 0..3 {
+            match self.locate(first.at())? {
+                Locate::NoSecretsKey { store } => self.add_secrets_key(store),
+                Locate::SecretsEmptyFlow { secrets } => self.open_empty_secrets(secrets),
+                Locate::Missing { secrets } => {
+                    self.insert_new(secrets, entries);
+                    return Ok(());
+                }
+                Locate::FlowEntry { .. } | Locate::BlockEntry { .. } => break,
+            }
+        }
+        Err(EditError::Lost)
+    }
+
+    /// The `secrets:` line and the entry line of an existing entry.
+    fn existing(&self, at: EntryAt) -> Result<(usize, usize), EditError> {
+        let missing = || EditError::NoEntry {
+            account: at.account.to_string(),
+            store: at.store.to_string(),
+            name: at.name.to_string(),
+        };
+        match self.locate(at)? {
+            Locate::FlowEntry { entry } | Locate::BlockEntry { entry } => {
+                let secrets = (0..entry)
+                    .rev()
+                    .find(|&i| {
+                        is_content(&self.lines[i])
+                            && indent_of(&self.lines[i]) < indent_of(&self.lines[entry])
+                    })
+                    .ok_or_else(missing)?;
+                Ok((secrets, entry))
+            }
+            _ => Err(missing()),
+        }
+    }
+
+    /// `secrets:   # note` with no entry left becomes `secrets: {}   # note`.
+    fn close_empty_secrets(&mut self, secrets: usize) {
+        let line = &self.lines[secrets];
+        let body = strip_comment(line);
+        let comment = line[body.len()..].trim();
+        let mut closed = format!("{} {{}}", body.trim_end());
+        if !comment.is_empty() {
+            closed.push_str(&format!("   {comment}"));
+        }
+        self.lines[secrets] = closed;
+    }
+
     /// A store without `secrets:` gets one, at the end of its block.
     fn add_secrets_key(&mut self, store: usize) {
         let ci = self.child_indent(store);
@@ -346,18 +547,21 @@ impl Doc {
         };
     }
 
-    /// A new entry after the last entry of `secrets`.
-    fn insert_entry(&mut self, secrets: usize, u: &EntryUpdate) {
+    /// New entries after the last entry of `secrets`, in one splice.
+    fn insert_new(&mut self, secrets: usize, entries: &[&EntryUpdate]) {
         let ind = self.child_indent(secrets);
         let end = self.block_end(secrets);
         let pad = " ".repeat(ind + self.step);
-        let mut new = vec![format!("{}{}:", " ".repeat(ind), yaml_str(u.name))];
-        new.push(format!("{pad}value: {}", yaml_str(u.value_path)));
-        if let Some(scopes) = u.scopes {
-            new.push(format!("{pad}scopes: {}", yaml_flow_list(scopes)));
-        }
-        if let Some(comment) = u.comment {
-            new.push(format!("{pad}comment: {}", yaml_str(comment)));
+        let mut new = Vec::with_capacity(entries.len() * 3);
+        for u in entries {
+            new.push(format!("{}{}:", " ".repeat(ind), yaml_str(u.name)));
+            new.push(format!("{pad}value: {}", u.value.render()));
+            if let Some(scopes) = u.scopes {
+                new.push(format!("{pad}scopes: {}", yaml_flow_list(scopes)));
+            }
+            if let Some(comment) = u.comment {
+                new.push(format!("{pad}comment: {}", yaml_str(comment)));
+            }
         }
         self.lines.splice(end..end, new);
     }
@@ -413,13 +617,13 @@ impl Doc {
     /// Sets `value`, and `scopes` and `comment` when given, in a block entry.
     fn update_entry(&mut self, u: &EntryUpdate) -> Result<(), EditError> {
         let fields: [(&str, Option<String>); 3] = [
-            ("value", Some(yaml_str(u.value_path))),
+            ("value", Some(u.value.render())),
             ("scopes", u.scopes.map(yaml_flow_list)),
             ("comment", u.comment.map(yaml_str)),
         ];
         for (key, rendered) in fields {
             if let Some(rendered) = rendered {
-                let Locate::BlockEntry { entry } = self.locate(u)? else {
+                let Locate::BlockEntry { entry } = self.locate(u.at())? else {
                     unreachable!("the entry was just found");
                 };
                 self.set_field(entry, key, &rendered);
@@ -429,20 +633,36 @@ impl Doc {
     }
 }
 
-fn verify(text: &str, u: &EntryUpdate) -> Result<(), EditError> {
-    let raw =
-        read_as_written(Path::new("cfsecrets.yaml"), text).map_err(|d| EditError::Reparse {
-            line: usize::try_from(d.line).unwrap_or(0),
-        })?;
-    let entry = raw
-        .account(u.account)
-        .and_then(|a| a.store(u.store))
-        .and_then(|s| s.secret(u.name))
-        .ok_or(EditError::Lost)?;
-    match entry.value.as_ref().map(|v| &v.value) {
-        Some(RawValue::Path(p)) if p == u.value_path => Ok(()),
-        _ => Err(EditError::Lost),
+fn reparse(text: &str) -> Result<RawManifest, EditError> {
+    read_as_written(Path::new("cfsecrets.yaml"), text).map_err(|d| EditError::Reparse {
+        line: usize::try_from(d.line).unwrap_or(0),
+    })
+}
+
+fn secret_in<'m>(raw: &'m RawManifest, at: EntryAt) -> Option<&'m RawSecret> {
+    raw.account(at.account)
+        .and_then(|a| a.store(at.store))
+        .and_then(|s| s.secret(at.name))
+}
+
+/// The edited text parses, and holds each entry with its value (`None`: the entry is gone).
+fn verify<'a>(
+    text: &str,
+    expected: impl IntoIterator<Item = (EntryAt<'a>, Option<EntryValue<'a>>)>,
+) -> Result<(), EditError> {
+    let raw = reparse(text)?;
+    for (at, value) in expected {
+        let entry = secret_in(&raw, at);
+        let holds = match (value, entry) {
+            (None, None) => true,
+            (Some(value), Some(entry)) => value.is(entry.value.as_ref().map(|v| &v.value)),
+            _ => false,
+        };
+        if !holds {
+            return Err(EditError::Lost);
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -495,7 +715,7 @@ accounts:
             account,
             store,
             name,
-            value_path: path,
+            value: EntryValue::File(path),
             scopes: None,
             comment: None,
         }
@@ -612,5 +832,111 @@ accounts:
             "{out}"
         );
         assert!(!out.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn many_entries_go_in_one_edit_new_ones_after_the_last_of_their_store() {
+        let mut stripe = upd("production", "main", "STRIPE_KEY", "values/s2.age");
+        stripe.comment = Some("rotated");
+        let bundled = EntryUpdate {
+            value: EntryValue::Bundle {
+                bundle: "values/prod.env.age",
+                key: "B",
+            },
+            ..upd("production", "main", "B", "")
+        };
+        let updates = [
+            upd("production", "main", "A", "values/a.age"),
+            stripe,
+            upd("staging", "t", "T", "values/t.age"),
+            bundled,
+        ];
+        let (out, outcomes) = set_entries(BASE, &updates).unwrap();
+        use EditOutcome::{Added, Updated};
+        assert_eq!(outcomes, [Added, Updated, Added, Added]);
+        let expected = BASE
+            .replace(
+                "                        value: values/stripe.age   # sealed\n                        protect: true\n                        comment: |\n                          multi\n                          line\n",
+                "                        value: values/s2.age\n                        protect: true\n                        comment: rotated\n",
+            )
+            .replace(
+                "                    GONE: { ensure: absent }\n",
+                "                    GONE: { ensure: absent }\n                    A:\n                        value: values/a.age\n                    B:\n                        value: { bundle: values/prod.env.age, key: B }\n",
+            )
+            .replace(
+                "                secrets: {}   # empty for now\n",
+                "                secrets: # empty for now\n                    T:\n                        value: values/t.age\n",
+            );
+        assert_eq!(out, expected);
+        // One entry twice is refused.
+        let twice = [upd("a", "s", "X", "x.age"), upd("a", "s", "X", "y.age")];
+        assert_eq!(
+            set_entries(BASE, &twice).unwrap_err(),
+            EditError::Twice("X".into())
+        );
+    }
+
+    fn at<'a>(account: &'a str, store: &'a str, name: &'a str) -> EntryAt<'a> {
+        EntryAt {
+            account,
+            store,
+            name,
+        }
+    }
+
+    #[test]
+    fn removing_an_entry_takes_its_lines_and_nothing_else() {
+        let out = remove_entry(BASE, at("production", "main", "STRIPE_KEY")).unwrap();
+        let expected = BASE.replace(
+            "                    STRIPE_KEY:\n                        value: values/stripe.age   # sealed\n                        protect: true\n                        comment: |\n                          multi\n                          line\n",
+            "",
+        );
+        assert_eq!(out, expected);
+        let out = remove_entry(&out, at("production", "main", "KEEPER")).unwrap();
+        let out = remove_entry(&out, at("production", "main", "GONE")).unwrap();
+        // The last entry gone: an empty map, the comment line above it kept.
+        assert!(
+            out.contains("                secrets: {}\n                    # the Stripe key\n\n    # staging below\n"),
+            "{out}"
+        );
+        assert!(matches!(
+            remove_entry(BASE, at("production", "main", "NOPE")).unwrap_err(),
+            EditError::NoEntry { .. }
+        ));
+        assert!(matches!(
+            remove_entry(BASE, at("staging", "s", "X")).unwrap_err(),
+            EditError::FlowStyle { .. }
+        ));
+    }
+
+    #[test]
+    fn an_entry_made_absent_keeps_its_comments_above_it() {
+        let out = set_absent(BASE, at("production", "main", "STRIPE_KEY")).unwrap();
+        let expected = BASE.replace(
+            "                    STRIPE_KEY:\n                        value: values/stripe.age   # sealed\n                        protect: true\n                        comment: |\n                          multi\n                          line\n",
+            "                    # sealed\n                    STRIPE_KEY: { ensure: absent }\n",
+        );
+        assert_eq!(out, expected);
+        let out = set_absent(BASE, at("production", "main", "KEEPER")).unwrap();
+        let expected = BASE.replace(
+            "                    KEEPER: { renamed_from: OLD_KEEPER, value: keep }   # imported\n",
+            "                    # imported\n                    KEEPER: { ensure: absent }\n",
+        );
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn removal_in_a_crlf_two_space_file_keeps_its_line_endings() {
+        let text = "version: 1\r\naccounts:\r\n  a:\r\n    stores:\r\n      s:\r\n        secrets:   # all\r\n          X: { value: keep }   # x\r\n";
+        let out = remove_entry(text, at("a", "s", "X")).unwrap();
+        assert_eq!(
+            out,
+            "version: 1\r\naccounts:\r\n  a:\r\n    stores:\r\n      s:\r\n        secrets: {}   # all\r\n"
+        );
+        let out = set_absent(text, at("a", "s", "X")).unwrap();
+        assert_eq!(
+            out,
+            "version: 1\r\naccounts:\r\n  a:\r\n    stores:\r\n      s:\r\n        secrets:   # all\r\n          # x\r\n          X: { ensure: absent }\r\n"
+        );
     }
 }
