@@ -6,11 +6,10 @@
 //! print exactly what follows it.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use cfsecrets::wrangler::render::{Entry, Style, render};
 
-use crate::docs::{check_command, repo, shell_words};
+use crate::docs::{ReadmeShell, check_command, run_readme_section, shell_words};
 use crate::support::{ACCOUNT, Emu, Project, Run, TOKEN, bin};
 
 const STORE: &str = "default_secrets_store";
@@ -885,80 +884,30 @@ fn without_wait_active_nothing_waits() {
 // ---------------------------------------------------------------------------------------------
 // The README's "Workers bindings" section, run as written
 
-/// One fenced block: its info string and its lines.
-struct Block {
-    info: String,
-    body: String,
-}
-
-fn section_blocks(readme: &str, heading: &str) -> Vec<Block> {
-    let start = readme.find(heading).expect("the section");
-    let rest = &readme[start + heading.len()..];
-    let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
-    let mut blocks = Vec::new();
-    let mut open: Option<Block> = None;
-    for line in section.lines() {
-        if let Some(info) = line.strip_prefix("```") {
-            match open.take() {
-                Some(block) => blocks.push(block),
-                None => {
-                    open = Some(Block {
-                        info: info.trim().to_string(),
-                        body: String::new(),
-                    })
-                }
-            }
-            continue;
-        }
-        if let Some(block) = open.as_mut() {
-            block.body.push_str(line);
-            block.body.push('\n');
-        }
-    }
-    assert!(open.is_none(), "an unclosed fence in {heading}");
-    blocks
-}
-
-/// Runs one shell line in the project with `bin_dir` (the binary, and any stub) first on
-/// `PATH`, the identity in `CFSECRETS_AGE_KEY_FILE` and `extra` in the environment. With
-/// `merged`, stderr goes into stdout in the order written (what a terminal shows); otherwise
-/// only stdout is returned (the line's own redirections stay as written).
-fn shell(
-    p: &Project,
+/// How the README's sections run in `p`: `bin_dir` (the binary, and any stub) first on `PATH`,
+/// the emulator's URL and token, the identity in `CFSECRETS_AGE_KEY_FILE`, and `extra`.
+pub fn project_shell<'a>(
+    p: &'a Project,
     emu: &Emu,
-    bin_dir: &Path,
+    bin_dir: &'a Path,
     extra: &[(&str, String)],
-    line: &str,
-    merged: bool,
-) -> (Option<i32>, String) {
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(if merged {
-            format!("{{ {line}\n}} 2>&1")
-        } else {
-            line.to_string()
-        })
-        .current_dir(p.root())
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", p.root())
-        .env("NO_COLOR", "1")
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .env("CLOUDFLARE_API_BASE_URL", emu.base_url())
-        .env("CFSECRETS_RETRY_BASE_MS", "1")
-        .env("CFSECRETS_AGE_KEY_FILE", &p.identity)
-        .envs(extra.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run bash");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    p.outputs.lock().unwrap().push(text.clone());
-    (out.status.code(), text)
+) -> ReadmeShell<'a> {
+    let mut env: Vec<(String, String)> = vec![
+        ("CLOUDFLARE_API_TOKEN".into(), TOKEN.into()),
+        ("CLOUDFLARE_API_BASE_URL".into(), emu.base_url()),
+        ("CFSECRETS_RETRY_BASE_MS".into(), "1".into()),
+        (
+            "CFSECRETS_AGE_KEY_FILE".into(),
+            p.identity.display().to_string(),
+        ),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    ReadmeShell {
+        dir: p.root(),
+        home: p.root(),
+        bin_dir,
+        env,
+    }
 }
 
 /// The store id the README's examples use.
@@ -983,62 +932,6 @@ pub fn readme_emulator(state_dir: &Path) -> Emu {
     })
 }
 
-/// Runs the README section under `heading` in `p`, block by block: a block whose info string
-/// names a file (```` ```toml path ````) writes it, each line of a `sh` block must succeed,
-/// and each `$ command` of a `text` block must print exactly what follows it. Returns how
-/// many files, lines and sessions ran.
-pub fn run_readme_section(
-    heading: &str,
-    p: &Project,
-    emu: &Emu,
-    bin_dir: &Path,
-    extra: &[(&str, String)],
-) -> (usize, usize, usize) {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let blocks = section_blocks(&readme, heading);
-    let (mut files, mut lines, mut shown) = (0, 0, 0);
-    for block in &blocks {
-        let words: Vec<&str> = block.info.split_whitespace().collect();
-        match words.as_slice() {
-            [_, path] => {
-                p.write(path, &block.body);
-                files += 1;
-            }
-            ["sh"] => {
-                for line in block.body.lines().filter(|l| !l.trim().is_empty()) {
-                    let (code, out) = shell(p, emu, bin_dir, extra, line, false);
-                    assert_eq!(code, Some(0), "README: `{line}` failed:\n{out}");
-                    lines += 1;
-                }
-            }
-            ["text"] => {
-                let mut session: Vec<(String, String)> = Vec::new();
-                for line in block.body.lines() {
-                    match (line.strip_prefix("$ "), session.last_mut()) {
-                        (Some(command), _) => session.push((command.to_string(), String::new())),
-                        (None, Some((_, expected))) => {
-                            expected.push_str(line);
-                            expected.push('\n');
-                        }
-                        (None, None) => panic!("a text block that is not a session: {line}"),
-                    }
-                }
-                for (command, expected) in session {
-                    let (_, out) = shell(p, emu, bin_dir, extra, &command, true);
-                    assert_eq!(
-                        out.trim_end(),
-                        expected.trim_end(),
-                        "README: `$ {command}` prints something else"
-                    );
-                    shown += 1;
-                }
-            }
-            other => panic!("a block the test does not know how to run: {other:?}"),
-        }
-    }
-    (files, lines, shown)
-}
-
 /// A directory holding a `cfsecrets` link to the binary under test, to put first on `PATH`.
 pub fn bin_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -1060,8 +953,16 @@ fn the_readme_workers_bindings_section_runs_as_shown() {
     p.seal("values/openai.age", "sk-openai-readme-3");
     std::fs::create_dir_all(p.path("src")).unwrap();
     let bin_dir = bin_dir();
-    let shape = run_readme_section("\n## Workers bindings\n", &p, &emu, bin_dir.path(), &[]);
-    assert_eq!(shape, (5, 4, 4), "the section changed shape");
+    let ran = run_readme_section(
+        "Workers bindings",
+        &project_shell(&p, &emu, bin_dir.path(), &[]),
+    );
+    p.outputs.lock().unwrap().extend(ran.outputs);
+    assert_eq!(
+        (ran.files, ran.lines, ran.sessions),
+        (5, 4, 4),
+        "the section changed shape"
+    );
 
     // The sh lines did what the README says: entries with the live store id appended to
     // wrangler.toml, and an Env interface; the blocked rename was applied once the binding

@@ -3,6 +3,9 @@
 //! * Every `cfsecrets …` command line in README.md — in fenced and indented code blocks, and in
 //!   inline code that starts with `cfsecrets ` — names subcommands and flags that the real
 //!   binary's `--help` lists. The same checker serves the CI workflow chapter (`ci`).
+//! * Every README block that shows something to run (a `cfsecrets` command, a shell block, a
+//!   terminal session) is claimed by a test that runs it: the tests name the heading they take
+//!   blocks from in a literal, and `every_readme_command_is_run_by_a_test` reads those.
 //! * Every intra-document link (`#anchor`) resolves to a heading, every relative link to a file.
 //! * Every file in `tests/it/snapshots/` belongs to a snapshot some test asserts, every asserted
 //!   snapshot has its file, and no pending `.snap.new` file is left behind.
@@ -226,27 +229,268 @@ pub(crate) fn commands_in_line(line: &str) -> Vec<Vec<String>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// README.md
+// README.md: its sections, and running what they show
+//
+// A test that runs README text takes it through one of three calls, always with the heading
+// written out as a string literal: `readme_block` (the one block directly under the heading),
+// `readme_section` (every block of its section, subsections included) or
+// `run_readme_section` (runs them all). The literal is what
+// `every_readme_command_is_run_by_a_test` reads to know which blocks some test claims, so a
+// test that takes a section must run or check every block in it, and fail on a block it does
+// not know how to handle.
 
 fn readme() -> String {
     std::fs::read_to_string(repo().join("README.md")).unwrap()
 }
 
-/// The first fenced code block after the README heading whose text is `heading` (any
-/// level), for a test that runs what the README shows.
-pub(crate) fn readme_block(heading: &str) -> String {
-    let text = readme();
-    let mut lines = text.lines();
-    lines
-        .find(|l| l.starts_with('#') && l.trim_start_matches('#').trim() == heading)
+/// One fenced code block of the README.
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    /// The info string after the opening fence: `sh`, `text`, `toml workers/api/wrangler.toml`.
+    pub info: String,
+    /// The lines between the fences, without the fence's own indentation.
+    pub body: String,
+    /// The line of the opening fence, counted from 1.
+    pub line: usize,
+}
+
+impl Block {
+    /// Whether this is a terminal session: a `text` block whose lines start with `$ ` commands.
+    pub fn is_session(&self) -> bool {
+        self.info == "text" && self.body.lines().any(|l| l.starts_with("$ "))
+    }
+}
+
+/// A README heading or a fenced block, in document order.
+enum Item {
+    Heading { level: usize, text: String },
+    Block(Block),
+}
+
+/// The README as headings and fenced blocks, in order.
+fn outline(text: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut open: Option<(usize, Block)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            match open.take() {
+                Some((_, block)) => items.push(Item::Block(block)),
+                None => {
+                    let block = Block {
+                        info: info.trim().to_string(),
+                        body: String::new(),
+                        line: i + 1,
+                    };
+                    open = Some((line.len() - trimmed.len(), block));
+                }
+            }
+            continue;
+        }
+        if let Some((indent, block)) = open.as_mut() {
+            let cut = line.len() - line.trim_start().len();
+            block.body.push_str(&line[cut.min(*indent)..]);
+            block.body.push('\n');
+        } else if line.starts_with('#') {
+            let level = line.chars().take_while(|c| *c == '#').count();
+            if let Some(heading) = line[level..].strip_prefix(' ') {
+                items.push(Item::Heading {
+                    level,
+                    text: heading.trim().to_string(),
+                });
+            }
+        }
+    }
+    assert!(open.is_none(), "README.md has an unclosed code fence");
+    items
+}
+
+/// The blocks under `heading`: up to the next heading of the same or a higher level
+/// (`whole`), or up to the next heading of any level.
+fn blocks_under(items: &[Item], heading: &str, whole: bool) -> Vec<Block> {
+    let start = items
+        .iter()
+        .position(|i| matches!(i, Item::Heading { text, .. } if text == heading))
         .unwrap_or_else(|| panic!("README.md has no heading {heading:?}"));
-    lines
-        .find(|l| l.trim_start().starts_with("```"))
-        .unwrap_or_else(|| panic!("no code block under {heading:?}"));
-    let block: Vec<&str> = lines
-        .take_while(|l| !l.trim_start().starts_with("```"))
-        .collect();
-    block.join("\n") + "\n"
+    let Item::Heading { level: top, .. } = items[start] else {
+        unreachable!()
+    };
+    items[start + 1..]
+        .iter()
+        .take_while(|i| match i {
+            Item::Heading { level, .. } => whole && *level > top,
+            Item::Block(_) => true,
+        })
+        .filter_map(|i| match i {
+            Item::Block(b) => Some(b.clone()),
+            Item::Heading { .. } => None,
+        })
+        .collect()
+}
+
+/// The one fenced block directly under the README heading `heading` (any level), before any
+/// subsection: a test that runs it claims it.
+pub(crate) fn readme_block(heading: &str) -> String {
+    let blocks = blocks_under(&outline(&readme()), heading, false);
+    assert_eq!(
+        blocks.len(),
+        1,
+        "README.md has {} blocks directly under {heading:?}, not one",
+        blocks.len()
+    );
+    blocks[0].body.clone()
+}
+
+/// Every fenced block of the README section `heading`, subsections included: a test that
+/// takes them claims them all.
+pub(crate) fn readme_section(heading: &str) -> Vec<Block> {
+    blocks_under(&outline(&readme()), heading, true)
+}
+
+/// `text` with each README placeholder replaced by what a test runs instead; every
+/// placeholder must occur, so that one the README drops does not linger here.
+#[track_caller]
+pub(crate) fn substitute(text: &str, substitutions: &[(&str, &str)]) -> String {
+    let mut text = text.to_string();
+    for (from, to) in substitutions {
+        assert!(text.contains(from), "no {from:?} in:\n{text}");
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// Where and how a test runs README lines: in `dir`, with `bin_dir` (the binary under test,
+/// and any stub) first on `PATH`, `HOME` and `NO_COLOR` set, then `env`, and nothing else from
+/// the test's own environment.
+pub(crate) struct ReadmeShell<'a> {
+    pub dir: &'a Path,
+    pub home: &'a Path,
+    pub bin_dir: &'a Path,
+    pub env: Vec<(String, String)>,
+}
+
+impl ReadmeShell<'_> {
+    fn bash(&self) -> Command {
+        let path = format!(
+            "{}:{}",
+            self.bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new("bash");
+        cmd.args(["--norc", "--noprofile"])
+            .current_dir(self.dir)
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", self.home)
+            .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Runs `script` (README shell lines) with `bash -euo pipefail`, so that every line must
+    /// succeed as written.
+    pub fn run(&self, script: &str) -> crate::support::Run {
+        self.bash()
+            .args(["-euo", "pipefail", "-c", script])
+            .output()
+            .expect("run bash")
+            .into()
+    }
+
+    /// Runs one command line with stderr merged into stdout in the order written, as a
+    /// terminal shows it; returns the exit code and the text.
+    pub fn session_line(&self, command: &str) -> (Option<i32>, String) {
+        let out = self
+            .bash()
+            .arg("-c")
+            .arg(format!("{{ {command}\n}} 2>&1"))
+            .output()
+            .expect("run bash");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+/// What running README blocks did: files written, shell lines run, session commands compared,
+/// and every output (for a test's leak search).
+#[derive(Debug, Default)]
+pub(crate) struct Ran {
+    pub files: usize,
+    pub lines: usize,
+    pub sessions: usize,
+    pub outputs: Vec<String>,
+}
+
+/// Runs one README block: a block whose info string names a file (```` ```toml path ````)
+/// writes it, an `sh` block must succeed as a whole, and each `$ command` of a `text` session
+/// must print exactly what follows it. Anything else fails the test.
+pub(crate) fn run_block(block: &Block, shell: &ReadmeShell, ran: &mut Ran) {
+    let words: Vec<&str> = block.info.split_whitespace().collect();
+    match words.as_slice() {
+        [_, path] => {
+            let file = shell.dir.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, &block.body).unwrap();
+            ran.files += 1;
+        }
+        ["sh"] => {
+            let run = shell.run(&block.body);
+            ran.outputs.push(run.all());
+            assert_eq!(
+                run.code,
+                Some(0),
+                "README.md:{}: the block failed:\n{}\n{}",
+                block.line,
+                block.body,
+                run.all()
+            );
+            ran.lines += block
+                .body
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .count();
+        }
+        ["text"] if block.is_session() => {
+            let mut session: Vec<(String, String)> = Vec::new();
+            for line in block.body.lines() {
+                match (line.strip_prefix("$ "), session.last_mut()) {
+                    (Some(command), _) => session.push((command.to_string(), String::new())),
+                    (None, Some((_, expected))) => {
+                        expected.push_str(line);
+                        expected.push('\n');
+                    }
+                    (None, None) => panic!("README.md:{}: output before a `$`", block.line),
+                }
+            }
+            for (command, expected) in session {
+                let (_, out) = shell.session_line(&command);
+                ran.outputs.push(out.clone());
+                assert_eq!(
+                    out.trim_end(),
+                    expected.trim_end(),
+                    "README.md:{}: `$ {command}` prints something else",
+                    block.line
+                );
+                ran.sessions += 1;
+            }
+        }
+        _ => panic!(
+            "README.md:{}: a `{}` block the runner does not know how to run",
+            block.line, block.info
+        ),
+    }
+}
+
+/// Runs every block of the README section `heading` in order ([`run_block`]).
+pub(crate) fn run_readme_section(heading: &str, shell: &ReadmeShell) -> Ran {
+    let mut ran = Ran::default();
+    for block in readme_section(heading) {
+        run_block(&block, shell, &mut ran);
+    }
+    ran
 }
 
 /// Runs `script` (README shell lines) with `bash -euo pipefail` in `dir`, the built binary
@@ -254,22 +498,13 @@ pub(crate) fn readme_block(heading: &str) -> String {
 /// every line must succeed as written.
 pub(crate) fn run_shell(script: &str, dir: &Path, home: &Path) -> crate::support::Run {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_cfsecrets")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Command::new("bash")
-        .args(["--norc", "--noprofile", "-euo", "pipefail", "-c", script])
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run bash")
-        .into()
+    ReadmeShell {
+        dir,
+        home,
+        bin_dir,
+        env: Vec::new(),
+    }
+    .run(script)
 }
 
 /// The README split into code lines (fenced or indented blocks, `\` continuations joined) and
@@ -435,7 +670,136 @@ fn every_readme_command_uses_real_subcommands_and_flags() {
     );
 }
 
-/// GitHub's anchor for a heading: lowercase, punctuation dropped, spaces as hyphens.
+/// Whether a README block shows something to run: a `cfsecrets` command, a shell block or a
+/// terminal session. Blocks whose every line runs `cargo` (the quick start, the tests, the
+/// install, the benchmark) are the developer's own commands, which no test can run from inside
+/// `cargo test`.
+fn needs_a_test(block: &Block) -> bool {
+    let lines: Vec<&str> = block
+        .body
+        .lines()
+        .map(|l| l.trim_start_matches("$ "))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    let shows_a_command = lines.iter().any(|l| !commands_in_line(l).is_empty())
+        || block.info == "sh"
+        || block.is_session();
+    let runs_cargo = |line: &&str| {
+        shell_words(line)
+            .iter()
+            .find(|w| !w.contains('='))
+            .is_some_and(|w| w == "cargo")
+    };
+    shows_a_command && !lines.iter().all(runs_cargo)
+}
+
+/// The README headings a test source takes blocks from: each call of `readme_block`,
+/// `readme_section` or `run_readme_section` whose first argument is a string literal, with
+/// whether it claims the whole section.
+fn claims_in(source: &str) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    for (name, whole) in [
+        ("readme_block", false),
+        ("readme_section", true),
+        ("run_readme_section", true),
+    ] {
+        let needle = format!("{name}(");
+        let mut from = 0;
+        while let Some(at) = source[from..].find(&needle) {
+            let at = from + at;
+            from = at + needle.len();
+            let joined = source[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let literal = source[from..].trim_start().strip_prefix('"');
+            if let (false, Some(literal)) = (joined, literal) {
+                let end = literal.find('"').expect("a closed string literal");
+                found.push((literal[..end].to_string(), whole));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn claims_are_read_from_calls_with_a_literal_heading() {
+    // Spelled apart so that this file's own source claims nothing.
+    let (b, s, r) = (
+        concat!("readme_", "block("),
+        concat!("readme_", "section("),
+        concat!("run_readme_", "section("),
+    );
+    let source = format!(
+        "let x = {b}\"One\");\nlet y = {s}\n    \"Two `x`\",\n);\n{r}\"Three\", &shell);\n\
+         fn {b}heading: &str) {{}}\nmy_{b}\"Not\");"
+    );
+    assert_eq!(
+        claims_in(&source),
+        [
+            ("One".to_string(), false),
+            ("Two `x`".to_string(), true),
+            ("Three".to_string(), true)
+        ]
+    );
+}
+
+#[test]
+fn every_readme_command_is_run_by_a_test() {
+    let text = readme();
+    let items = outline(&text);
+    let mut sources = Vec::new();
+    collect_files(&repo().join("tests/it"), &mut |path| {
+        if path.extension().is_some_and(|e| e == "rs") {
+            sources.push(path.to_path_buf());
+        }
+    });
+    let mut claimed = BTreeSet::new();
+    let mut claims = 0;
+    for path in &sources {
+        for (heading, whole) in claims_in(&std::fs::read_to_string(path).unwrap()) {
+            claimed.extend(blocks_under(&items, &heading, whole).iter().map(|b| b.line));
+            claims += 1;
+        }
+    }
+    assert!(claims >= 15, "only {claims} claims found in tests/it");
+
+    let mut unclaimed = Vec::new();
+    let mut heading = String::new();
+    for item in &items {
+        match item {
+            Item::Heading { text, .. } => heading.clone_from(text),
+            Item::Block(block) if needs_a_test(block) && !claimed.contains(&block.line) => {
+                unclaimed.push(format!(
+                    "README.md:{} under {heading:?}: {}",
+                    block.line,
+                    block.body.lines().next().unwrap_or_default()
+                ))
+            }
+            Item::Block(_) => {}
+        }
+    }
+    assert!(
+        unclaimed.is_empty(),
+        "README blocks that no test runs (take each through readme_block, readme_section or \
+         run_readme_section in a test that runs it):\n{}",
+        unclaimed.join("\n")
+    );
+
+    // An indented code block would escape the claims: every code block is fenced.
+    let mut fenced = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        }
+        assert!(
+            fenced || !line.starts_with("    "),
+            "README.md:{}: an indented code block; fence it",
+            i + 1
+        );
+    }
+}
+
 /// `apply --help` and the README give the `--parallelism` default the binary uses.
 #[test]
 fn the_parallelism_default_is_the_one_help_and_readme_give() {
@@ -452,6 +816,7 @@ fn the_parallelism_default_is_the_one_help_and_readme_give() {
     );
 }
 
+/// GitHub's anchor for a heading: lowercase, punctuation dropped, spaces as hyphens.
 fn slug(heading: &str) -> String {
     heading
         .trim()

@@ -384,14 +384,16 @@ fn the_readme_local_development_section_runs_as_shown() {
     write_stub(bin_dir.path(), "wrangler");
     let log = tempfile::tempdir().unwrap();
     let extra = [("STUB_LOG", log.path().display().to_string())];
-    let shape = crate::bindings::run_readme_section(
-        "\n## Local development\n",
-        &p,
-        &emu,
-        bin_dir.path(),
-        &extra,
+    let ran = crate::docs::run_readme_section(
+        "Local development",
+        &crate::bindings::project_shell(&p, &emu, bin_dir.path(), &extra),
     );
-    assert_eq!(shape, (2, 1, 1), "the section changed shape");
+    p.outputs.lock().unwrap().extend(ran.outputs);
+    assert_eq!(
+        (ran.files, ran.lines, ran.sessions),
+        (2, 1, 1),
+        "the section changed shape"
+    );
     // The top level's one binding, then env staging's two, each with its dev value.
     let calls = calls(log.path());
     let got: Vec<(&str, &str, &str)> = calls

@@ -57,5 +57,7 @@ mod secrecy;
 // ── What users read and copy ───────────────────────────────────────────────────────────
 /// The CI examples, executed job by job with stubbed `gh`, `curl` and `cargo`.
 mod ci;
-/// README commands and links, `--help`, and orphaned snapshots.
+/// README commands and links, `--help`, orphaned snapshots, and which test runs each command.
 mod docs;
+/// The README's guide, run as written against the emulator.
+mod readme;

@@ -972,12 +972,9 @@ fn the_gh_jq_filters_the_fake_runs_agree_with_jq() {
 
 #[test]
 fn the_readme_quotes_the_examples_as_they_run() {
-    let readme = std::fs::read_to_string(crate::docs::repo().join("README.md")).unwrap();
-    let start = readme
-        .find("\n## plan and apply in CI")
-        .expect("the CI section");
-    let section = &readme[start + 1..];
-    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    // Every block of the section: the YAML ones quote the examples, which this chapter runs;
+    // the others show output and run nothing.
+    let blocks = crate::docs::readme_section("plan and apply in CI");
     let examples: Vec<String> = [
         "github-actions.yml",
         "drift.yml",
@@ -994,19 +991,22 @@ fn the_readme_quotes_the_examples_as_they_run() {
     })
     .collect();
     let mut quoted = 0;
-    let mut in_yaml = false;
-    for line in section.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("```") {
-            in_yaml = trimmed == "```yaml";
-            continue;
-        }
-        if in_yaml && !trimmed.is_empty() {
-            assert!(
-                examples.iter().any(|l| l == trimmed),
-                "README quotes a line no example has: {trimmed}"
-            );
-            quoted += 1;
+    for block in &blocks {
+        match block.info.as_str() {
+            "yaml" => {
+                for trimmed in block.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    assert!(
+                        examples.iter().any(|l| l == trimmed),
+                        "README quotes a line no example has: {trimmed}"
+                    );
+                    quoted += 1;
+                }
+            }
+            "text" if !block.is_session() => {}
+            other => panic!(
+                "README.md:{}: a `{other}` block in the CI section that this test does not check",
+                block.line
+            ),
         }
     }
     assert!(quoted >= 4, "only {quoted} quoted lines");
