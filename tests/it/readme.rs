@@ -1,6 +1,7 @@
 //! The README's guide, run as written: the first run on a real account, `check`'s sessions,
 //! a value sealed by hand with `age`, `init`, `secret set` (and the flow-style rewrite it
-//! shows), `reseal`, `import`, and the emulator's start-up and use. Each test takes its
+//! shows), `reseal`, `import`, the plan under "Reading a plan", and the emulator's start-up
+//! and use. Each test takes its
 //! blocks by heading (`crate::docs::readme_block` or `readme_section`), so `docs` knows they
 //! run; placeholders such as `<API token>` are replaced through `crate::docs::substitute`,
 //! which fails when the README no longer has them. "Cloudflare" is the in-process emulator on
@@ -14,7 +15,7 @@ use std::process::Stdio;
 use cfsecrets::values::{FingerprintKey, Identities, Recipients, seal, unseal};
 
 use crate::docs::{Ran, ReadmeShell, readme_block, readme_section, run_block, substitute};
-use crate::support::{ACCOUNT, Emu, Run, TOKEN, bin, canary::Canaries};
+use crate::support::{ACCOUNT, Emu, Project, Run, TOKEN, bin, canary::Canaries};
 
 /// The directory of the binary under test, to put first on `PATH`.
 fn bin_dir() -> &'static Path {
@@ -452,4 +453,72 @@ fn the_emulator_section_runs_as_written() {
         run.stdout
     );
     assert_not_shown("a-emu", &[run.all()]);
+}
+
+/// `text` with every fingerprint (a word of exactly 8 lowercase hex characters) written
+/// `<fp>`: they are keyed by each project's own fingerprint key.
+fn mask_fingerprints(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|w| {
+                    let hex =
+                        w.len() == 8 && w.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                    if hex { "<fp>" } else { w }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The plan under "Reading a plan" is what `plan` prints for the change it describes: a new
+/// secret, a rename, a comment and a value changed, and a protected secret left out.
+#[test]
+fn the_plan_under_reading_a_plan_is_what_plan_prints() {
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    let file = |name: &str| format!("values/{name}.age");
+    for name in [
+        "SENDGRID_API_KEY",
+        "VALUE_CHANGED",
+        "COMMENT_CHANGED",
+        "GUARDED",
+    ] {
+        p.seal(&file(name), &format!("{name}-readme-plan-1"));
+    }
+    p.manifest(&format!(
+        "      default_secrets_store:\n        secrets:\n          \
+         SENDGRID_API_KEY: {{ value: {} }}\n          \
+         VALUE_CHANGED: {{ value: {} }}\n          \
+         COMMENT_CHANGED: {{ value: {}, comment: Rotated yearly by the platform team }}\n          \
+         GUARDED: {{ value: {}, protect: true }}\n",
+        file("SENDGRID_API_KEY"),
+        file("VALUE_CHANGED"),
+        file("COMMENT_CHANGED"),
+        file("GUARDED"),
+    ));
+    p.run(&["apply", "--auto-approve"]).expect(0);
+
+    p.seal(&file("VALUE_CHANGED"), "VALUE_CHANGED-readme-plan-2");
+    p.seal(&file("NEW_KEY"), "NEW_KEY-readme-plan-1");
+    p.manifest(&format!(
+        "      default_secrets_store:\n        secrets:\n          \
+         NEW_KEY: {{ value: {}, scopes: [workers, ai_gateway], comment: Stripe live key }}\n          \
+         SENDGRID_KEY: {{ value: {}, renamed_from: SENDGRID_API_KEY }}\n          \
+         VALUE_CHANGED: {{ value: {} }}\n          \
+         COMMENT_CHANGED: {{ value: {}, comment: Rotated monthly by the payments team }}\n",
+        file("NEW_KEY"),
+        file("SENDGRID_API_KEY"),
+        file("VALUE_CHANGED"),
+        file("COMMENT_CHANGED"),
+    ));
+    let run = p.run(&["-q", "plan"]);
+    run.expect(0);
+    assert_eq!(
+        mask_fingerprints(run.stdout.trim_end()),
+        mask_fingerprints(readme_block("Reading a plan").trim_end())
+    );
+    p.assert_no_value_leaked(&[]);
 }
