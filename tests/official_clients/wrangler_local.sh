@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs `cfsecrets local` against a real wrangler, then proves with `wrangler dev` that a
 # Worker's `await env.API_KEY.get()` returns the value cfsecrets put in the local store.
+# Last, as the README's emulator section says, wrangler creates a store in `cfsecrets
+# emulator` through CLOUDFLARE_API_BASE_URL (`secrets-store store create --remote`).
 #
 # Usage: tests/official_clients/wrangler_local.sh PATH/TO/cfsecrets
 #
@@ -21,7 +23,12 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 version=${CFSECRETS_WRANGLER_VERSION:-4.86.0}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cfsecrets-wrangler.XXXXXX")
 dev_pid=
+emu_pid=
 cleanup() {
+    if [ -n "$emu_pid" ]; then
+        kill "$emu_pid" 2>/dev/null || true
+        wait "$emu_pid" 2>/dev/null || true
+    fi
     if [ -n "$dev_pid" ]; then
         # wrangler dev runs workerd beneath it: stop the whole group it leads.
         kill -- "-$dev_pid" 2>/dev/null || true
@@ -108,3 +115,29 @@ if [ "$got" != "$second" ]; then
     exit 1
 fi
 echo "ok: wrangler dev served the value cfsecrets local put in its store ($((SECONDS - started))s in all)"
+
+# wrangler against the emulator, as a remote API.
+token="wrangler-remote-$RANDOM$RANDOM"
+"$bin" emulator --listen 127.0.0.1:0 --token "$token" >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
+emu_pid=$!
+base=
+for _ in $(seq 1 100); do
+    base=$(sed -n 's/^base URL: *//p' "$tmp/emulator.out")
+    [ -n "$base" ] && break
+    kill -0 "$emu_pid" 2>/dev/null || break
+    sleep 0.05
+done
+[ -n "$base" ] || { echo "wrangler_local.sh: the emulator did not start" >&2; cat "$tmp/emulator.err" >&2; exit 1; }
+CLOUDFLARE_API_BASE_URL="$base" CLOUDFLARE_API_TOKEN="$token" \
+    CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef WRANGLER_LOG_PATH="$tmp/wrangler-logs" \
+    "$wrangler" secrets-store store create main --remote >"$tmp/remote.log" 2>&1 || {
+    echo "wrangler_local.sh: wrangler could not create a store in the emulator" >&2
+    tail -n 20 "$tmp/remote.log" >&2
+    exit 1
+}
+state=$(node -e 'fetch(process.argv[1]).then(r => r.text()).then(t => process.stdout.write(t), () => process.exit(1))' "${base%/client/v4}/__emulator/state")
+case "$state" in
+    *'"name":"main"'* | *'"name": "main"'*) ;;
+    *) echo "wrangler_local.sh: the emulator holds no store named main after wrangler's create" >&2; echo "$state" >&2; exit 1 ;;
+esac
+echo "ok: wrangler created a store in cfsecrets emulator through CLOUDFLARE_API_BASE_URL"
