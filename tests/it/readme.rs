@@ -367,7 +367,10 @@ fn import_runs_as_written_against_secrets_made_by_hand() {
         .run(&readme_block("Adopting existing secrets (import)"));
     run.expect(0);
     let imported = std::fs::read_to_string(dir.path().join("cfsecrets.yaml")).unwrap();
-    assert!(imported.starts_with("# Imported by `cfsecrets import`"), "{imported}");
+    assert!(
+        imported.starts_with("# Imported by `cfsecrets import`"),
+        "{imported}"
+    );
     for name in ["STRIPE_KEY", "DB_URL"] {
         assert!(
             imported.contains(&format!("          {name}:\n            value: keep\n")),
