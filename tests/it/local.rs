@@ -275,7 +275,7 @@ fn a_failing_wrangler_is_reported_without_the_value() {
             .filter(|l| l.starts_with("X ERROR") || l.starts_with("error:"))
             .collect::<Vec<_>>(),
         [
-            "X ERROR could not create the secret: [value]",
+            "X ERROR could not create the secret: <redacted>",
             "error: wrangler exited with status 7 creating STRIPE_KEY in the local store (after 0 secrets filled)",
         ]
     );
