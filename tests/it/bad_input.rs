@@ -2221,19 +2221,11 @@ const STORE_ID: &str = "5f3c0c2b8f7d4e1a9b6c2d7e8f901234";
 /// A wrangler program that records that it ran, outside the project: a row whose refusal
 /// must come before wrangler runs fails on the file it leaves.
 fn trap(b: &Bench) {
-    use std::os::unix::fs::PermissionsExt;
-    let bin = b.outside.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let wrangler = bin.join("wrangler");
-    std::fs::write(
-        &wrangler,
-        format!(
-            "#!/bin/sh\n/bin/cat > /dev/null\n: > '{}/wrangler-ran'\n",
-            b.outside.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrangler, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = format!(
+        "#!/bin/sh\n/bin/cat > /dev/null\n: > '{}/wrangler-ran'\n",
+        b.outside.display()
+    );
+    crate::support::write_script(&b.outside.join("bin"), "wrangler", &script);
 }
 
 /// `cfsecrets local --account production --wrangler CONFIG` and `extra`, with [`trap`] as

@@ -31,12 +31,7 @@ echo "Created secret (value: REDACTED)"
 
 /// Writes the stub as `dir/name`, executable.
 pub fn write_stub(dir: &Path, name: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, STUB).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    crate::support::write_script(dir, name, STUB)
 }
 
 /// One recorded call.

@@ -841,14 +841,6 @@ printf 'stdout: %s\n' "$v"
 exit 9
 "#;
 
-fn write_loud_stub(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("wrangler");
-    std::fs::write(&path, LOUD_STUB).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 struct Gauntlet {
     p: Project,
     emu: Emu,
@@ -929,7 +921,7 @@ impl Gauntlet {
         let stubs = outside.path().join("stubs");
         crate::local::write_stub(&stubs, "wrangler");
         let loud = outside.path().join("loud");
-        write_loud_stub(&loud);
+        crate::support::write_script(&loud, "wrangler", LOUD_STUB);
         let empty = outside.path().join("empty");
         std::fs::create_dir_all(&empty).unwrap();
         for (k, v) in [

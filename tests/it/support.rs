@@ -533,6 +533,17 @@ pub fn secret_set(p: &Project, args: &[&str], value: impl AsRef<[u8]>) -> std::p
     child.wait_with_output().expect("wait")
 }
 
+/// Writes `script` as the executable `dir/name` (creating `dir`); returns its path. For
+/// stand-ins of outside programs (wrangler) that a test puts on `PATH`.
+pub fn write_script(dir: &Path, name: &str, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
 /// Whether the outside program `tool` is on `PATH` for the test named `test`. A fresh machine
 /// has only Rust, so a missing tool skips the test with a note written straight to the
 /// terminal (past the test harness's capture, so it shows in a passing run). `.ci/run`, which
