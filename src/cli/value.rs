@@ -444,6 +444,14 @@ mod tests {
             "cfsecrets plan out",
             "cfsecrets emulator state",
             "cfsecrets secret set name",
+            "cfsecrets check wrangler",
+            "cfsecrets apply wait_active",
+            "cfsecrets secret import-env file",
+            "cfsecrets secret import-env bundle",
+            "cfsecrets secret rm name",
+            "cfsecrets local wrangler",
+            "cfsecrets local wrangler_bin",
+            "cfsecrets man dir",
         ] {
             assert!(
                 walked.iter().any(|s| s == expected),

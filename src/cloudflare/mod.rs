@@ -46,6 +46,7 @@ pub use config::{
 };
 pub use error::{ApiError, ClientError, ErrorKind, TransportCause, TransportKind};
 pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, PacerWait};
+pub(crate) use redact::redact;
 pub use wire::{
     ApiMessage, DuplicateSecret, Envelope, NewSecret, Quota, QuotaCounts, ResultInfo, Secret,
     SecretPatch, Store,

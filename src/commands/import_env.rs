@@ -163,6 +163,14 @@ fn read_entries(cx: &mut Context<'_>, source: &Source) -> anyhow::Result<Vec<Dot
 
 /// Why the API would refuse this key or its value; never quotes either.
 fn key_problem(entry: &DotenvEntry) -> Option<String> {
+    // A valid name by its characters, but a secret pasted as a key: refused here, at its
+    // line, rather than by the validator at a line of a manifest that was never written.
+    if let Some(shape) = crate::text::secret_shape(&entry.key) {
+        return Some(format!(
+            "the key looks like {}, not a name; it is not shown, used or sent",
+            shape.noun()
+        ));
+    }
     if let Err(reason) = SecretName::parse(&entry.key) {
         return Some(format!(
             "the key is not a secret name the API accepts: {reason}"

@@ -29,6 +29,9 @@ use crate::wrangler::local::{self, Program};
 use crate::wrangler::read::name_shown;
 use crate::wrangler::{self, Binding, Environment, WranglerConfig};
 
+/// The variables holding Cloudflare credentials, which wrangler inherits.
+const CREDENTIALS: [&str; 2] = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY"];
+
 /// How long one `wrangler secrets-store secret create` may take.
 const CREATE_LIMIT: Duration = Duration::from_secs(120);
 
@@ -59,7 +62,21 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &LocalArgs) -> anyhow::Resul
     let ids = cx.require_identities("`local` needs an identity to unseal the values")?;
     let (values, problems) = crate::values::unseal_all(&only(&desired, &fills), &ids);
     cx.report_value_problems(&problems)?;
-    fill_all(cx.out, &program, &config, &env, &fills, &values)?;
+    // wrangler inherits the environment: should it echo the credentials there, they are
+    // never shown either.
+    let credentials: Vec<String> = CREDENTIALS
+        .iter()
+        .filter_map(|name| cx.env.get(name))
+        .collect();
+    fill_all(
+        cx.out,
+        &program,
+        &config,
+        &env,
+        &fills,
+        &values,
+        &credentials,
+    )?;
     let dir = config_dir(&config.path);
     cx.out.print(&format!(
         "Filled {} of {} into the local Secrets Store of `wrangler dev` for {} ({env}).",
@@ -239,7 +256,8 @@ fn only(desired: &Desired, fills: &[Fill]) -> Desired {
     only
 }
 
-/// Runs one create per fill, each value on stdin, stopping at the first failure.
+/// Runs one create per fill, each value on stdin, stopping at the first failure; what it
+/// shows of wrangler's stderr holds none of the values and none of `credentials`.
 fn fill_all(
     out: &mut Output,
     program: &Program,
@@ -247,6 +265,7 @@ fn fill_all(
     env: &Environment,
     fills: &[Fill],
     values: &UnsealedValues,
+    credentials: &[String],
 ) -> anyhow::Result<()> {
     let dir = config_dir(&config.path);
     let file = config
@@ -287,8 +306,9 @@ fn fill_all(
                 CREATE_LIMIT.as_secs()
             ),
         };
-        let all: Vec<&str> = values.values().map(|v| v.expose_secret()).collect();
-        let stderr = local::shown_stderr(&finished.stderr, &all, 20);
+        let mut secrets: Vec<&str> = values.values().map(|v| v.expose_secret()).collect();
+        secrets.extend(credentials.iter().map(String::as_str));
+        let stderr = local::shown_stderr(&finished.stderr, &secrets, 20);
         if !stderr.is_empty() {
             out.eprint(&format!("{stderr}\n"))?;
         }

@@ -24,6 +24,16 @@ pub(super) fn run(cx: &mut Context<'_>, args: &ManArgs) -> anyhow::Result<Status
         cx.out.print(&page).context("cannot write to stdout")?;
         return Ok(Status::Success);
     };
+    if let Ok(meta) = std::fs::metadata(dir) {
+        let kind = crate::fs::Kind::of(&meta);
+        if kind != crate::fs::Kind::Directory {
+            anyhow::bail!(
+                "cannot write the pages into {}: it is {}, not a directory",
+                dir.display(),
+                kind.describe()
+            );
+        }
+    }
     let mut written = Vec::new();
     write_pages(&cli, dir, &mut written)?;
     cx.out.print(&format!(

@@ -98,7 +98,7 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 
 /// The 1-based line and column (in characters) just after `before`, valid UTF-8. Lines end
 /// at `\n`, `\r\n` or a lone `\r`, as YAML counts them (and every other diagnostic does).
-fn position_of(before: &[u8]) -> (u64, u64) {
+pub(crate) fn position_of(before: &[u8]) -> (u64, u64) {
     let text = std::str::from_utf8(before).unwrap_or_default();
     let (mut line, mut column) = (1, 1);
     let mut chars = text.chars().peekable();

@@ -11,8 +11,9 @@
 //! * [`create_args`] — the arguments of one create.
 //! * [`run_with_stdin`] — runs it with the value on stdin and its output captured, within a
 //!   time limit (the one function here that starts a process).
-//! * [`shown_stderr`] — what of wrangler's stderr may be shown when it fails: never a value,
-//!   even if wrangler echoes one.
+//! * [`shown_stderr`] — what of wrangler's stderr may be shown when it fails: never a value
+//!   or a credential, even if wrangler echoes one (whole, JSON-escaped, in another case or
+//!   cut short).
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -179,21 +180,19 @@ pub fn run_with_stdin(
     Ok(Finished { status, stderr })
 }
 
-/// The last lines of wrangler's stderr, fit to show: every occurrence of a value in
-/// `values` (and of each of its lines, for a value of several) replaced by `[value]`, colour
-/// codes and other control characters escaped, at most `max_lines` lines.
-pub fn shown_stderr(stderr: &[u8], values: &[&str], max_lines: usize) -> String {
-    let mut text = String::from_utf8_lossy(stderr).into_owned();
+/// The last lines of wrangler's stderr, fit to show: every stretch that matches one of
+/// `secrets` (the values, and the credentials wrangler could see; for a value of several
+/// lines, also each of its lines) removed by the rule that cleans a server's messages
+/// (`cloudflare::redact`: whole, JSON-escaped, in any letter case, or any run of 8
+/// of its bytes), colour codes and other control characters escaped, at most `max_lines`
+/// lines.
+pub fn shown_stderr(stderr: &[u8], secrets: &[&str], max_lines: usize) -> String {
     let mut needles: Vec<&str> = Vec::new();
-    for value in values {
-        needles.push(value);
-        needles.extend(value.lines().map(str::trim).filter(|l| l.len() >= 4));
+    for secret in secrets {
+        needles.push(secret);
+        needles.extend(secret.lines().map(str::trim).filter(|l| l.len() >= 4));
     }
-    // Longest first, so that a whole value goes before the lines it is made of.
-    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    for needle in needles.into_iter().filter(|n| !n.is_empty()) {
-        text = text.replace(needle, "[value]");
-    }
+    let text = crate::cloudflare::redact(&String::from_utf8_lossy(stderr), &needles);
     let lines: Vec<String> = text
         .lines()
         .map(|l| crate::text::printable(l.trim_end()))
@@ -274,11 +273,18 @@ mod tests {
 
     #[test]
     fn stderr_is_shown_without_values_or_control_characters() {
-        let stderr = b"starting\nerror: bad value sk_live_abc123 for API_KEY\n\x1b[31mline two of it\x1b[0m\n\n";
-        let shown = shown_stderr(stderr, &["sk_live_abc123", "line one\nline two of it"], 10);
+        let stderr = b"starting\nerror: bad value sk_live_abc123 for API_KEY\n\x1b[31mline two of it\x1b[0m\n\
+            {\"value\":\"say \\\"hi\\\" twice\"} SK_LIVE_ABC123 (sk_live_ab\xe2\x80\xa6)\n\n";
+        let values = [
+            "sk_live_abc123",
+            "line one\nline two of it",
+            "say \"hi\" twice",
+        ];
+        let shown = shown_stderr(stderr, &values, 10);
         assert_eq!(
             shown,
-            "starting\nerror: bad value [value] for API_KEY\n\\u{1b}[31m[value]\\u{1b}[0m"
+            "starting\nerror: bad value <redacted> for API_KEY\n\\u{1b}[31m<redacted>\\u{1b}[0m\n\
+             {\"value\":\"<redacted>\"} <redacted> (<redacted>…)"
         );
         assert_eq!(shown_stderr(b"a\nb\nc\n", &[], 2), "b\nc");
     }

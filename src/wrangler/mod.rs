@@ -209,17 +209,23 @@ pub fn load(path: &Path) -> (WranglerConfig, Diagnostics) {
         }
     };
     let read = crate::fs::read_bounded(&file, MAX_WRANGLER_CONFIG_BYTES)
-        .map_err(|err| err.reason())
-        .and_then(|bytes| {
-            String::from_utf8(bytes.to_vec()).map_err(|_| "it is not valid UTF-8".to_string())
+        .map_err(|err| (0, 0, err.reason()))
+        .and_then(|bytes| match std::str::from_utf8(&bytes) {
+            Ok(text) => Ok(text.to_string()),
+            Err(err) => {
+                // As for a manifest: the position of the first bad byte.
+                let (line, column) = crate::manifest::position_of(&bytes[..err.valid_up_to()]);
+                let why = "not valid UTF-8 (the first bad byte is here)".to_string();
+                Err((line, column, why))
+            }
         });
     let text = match read {
         Ok(text) => text,
-        Err(why) => {
+        Err((line, column, why)) => {
             diagnostics.push(Diagnostic::error(
                 &file,
-                0,
-                0,
+                line,
+                column,
                 format!("cannot read the wrangler config: {why}"),
             ));
             return (empty(&file), diagnostics);

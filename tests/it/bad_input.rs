@@ -819,6 +819,13 @@ impl Line {
         ""
     }
 
+    /// The line with `--account LABEL` in place of the account it names.
+    fn with_account(mut self, label: &str) -> Self {
+        let at = self.args.iter().position(|a| a == "--account").unwrap();
+        self.args[at + 1] = label.to_string();
+        self
+    }
+
     /// Whether the command works without the network: it may send no request at all.
     fn offline(&self) -> bool {
         !matches!(self.command(), "plan" | "apply" | "import")
@@ -926,6 +933,10 @@ fn cases() -> Vec<Case> {
     cases.extend(saved_plan_cases());
     cases.extend(flag_cases());
     cases.extend(secret_set_cases());
+    cases.extend(import_env_cases());
+    cases.extend(secret_rm_cases());
+    cases.extend(wrangler_cases());
+    cases.extend(wait_and_local_cases());
     cases
 }
 
@@ -1988,6 +1999,469 @@ fn secret_set_cases() -> Vec<Case> {
             ],
         )
         .edit(A_LINE, "          A: { value: values/A.age }\n          B: { renamed_from: OLD, value: keep }\n"),
+    ]
+}
+
+/// `secret import-env FILE --account production` and `extra`.
+fn import_env(file: &str, extra: &[&str]) -> Vec<Line> {
+    let mut args = vec!["secret", "import-env", file, "--account", "production"];
+    args.extend_from_slice(extra);
+    vec![Line {
+        identity: false,
+        ..Line::new(&args)
+    }]
+}
+
+/// `secret import-env`: every line of the dotenv file judged, and every refusal made,
+/// before anything is sealed or written.
+fn import_env_cases() -> Vec<Case> {
+    let dotenv =
+        |rel: &'static str, text: &'static str| move |b: &Bench| b.p.write(rel, &b.fill(text));
+    vec![
+        row(
+            "import-env with a duplicate key",
+            1,
+            import_env("dup.env", &[]),
+            &["dup.env:3: error: duplicate key B", "\nrefused: 1 line in dup.env; nothing was written\n"],
+        )
+        .make(dotenv("dup.env", "B=import-env-canary-1\nC=import-env-canary-2\nB=import-env-canary-3\n"))
+        .make(|b| b.p.values.lock().unwrap().extend(["import-env-canary-1".into(), "import-env-canary-3".into()])),
+        row(
+            "import-env with an empty value",
+            1,
+            import_env("empty.env", &[]),
+            &["empty.env:2: error: the value is empty, which the API refuses: give it a value or remove the line"],
+        )
+        .make(dotenv("empty.env", "B=import-env-canary-4\nC=\n")),
+        row(
+            "import-env with keys the API refuses as names",
+            1,
+            import_env("names.env", &[]),
+            &[
+                "names.env:1: error: the key is not a secret name the API accepts: secret name may contain only letters, digits, '-' and '_' (found '.')",
+                "names.env:2: error: invalid key (letters, digits, '_', '-', '.')",
+                "\nrefused: 2 lines in names.env; nothing was written\n",
+            ],
+        )
+        .make(dotenv("names.env", "has.dot=import-env-canary-5\nbad key=import-env-canary-6\nGOOD=import-env-canary-7\n")),
+        row(
+            "import-env with keys that are secrets",
+            1,
+            import_env("pasted.env", &[]),
+            &[
+                "pasted.env:1: error: the key looks like a private key, not a name; it is not shown, used or sent",
+                "pasted.env:2: error: the key looks like an API token, not a name; it is not shown, used or sent",
+            ],
+        )
+        .make(dotenv("pasted.env", "{key}=import-env-canary-8\nXk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq=import-env-canary-9\n")),
+        row(
+            "import-env with lines that do not parse",
+            1,
+            import_env("syntax.env", &[]),
+            &[
+                "syntax.env:1: error: expected KEY=value",
+                "syntax.env:2: error: unterminated double quote",
+                "syntax.env:3: error: unexpected text after the closing quote",
+            ],
+        )
+        .make(dotenv("syntax.env", "import-env-canary-10\nB=\"import-env-canary-11\nC='x' import-env-canary-12\n")),
+        row(
+            "import-env with a value over 65,536 bytes",
+            1,
+            import_env("big.env", &[]),
+            &["big.env:1: error: the value is 65537 bytes; the limit is 65536"],
+        )
+        .make(|b| {
+            let value = format!("import-env-canary-{}", "b".repeat(65_537 - 18));
+            b.p.write("big.env", &format!("B={value}\n"));
+            b.p.values.lock().unwrap().push(value);
+        }),
+        row(
+            "import-env of a file that is not UTF-8",
+            1,
+            import_env("binary.env", &[]),
+            &["error: binary.env is not UTF-8 text; nothing was written"],
+        )
+        .make(|b| std::fs::write(b.p.path("binary.env"), b"B=import-env-canary-13\xff\xfe\n").unwrap()),
+        row(
+            "import-env of a FIFO",
+            1,
+            import_env("pipe.env", &[]),
+            &["error: cannot import pipe.env", "pipe.env is a FIFO (named pipe), not a file"],
+        )
+        .make_or_skip(|b| b.fifo("pipe.env")),
+        row(
+            "import-env of a file over 16 MiB",
+            1,
+            import_env("huge.env", &[]),
+            &["error: cannot import huge.env", "huge.env is too large (16,777,217 bytes; the limit is 16,777,216 bytes)"],
+        )
+        .make(|b| b.sparse("huge.env", (16 << 20) + 1)),
+        row(
+            "import-env of a directory",
+            1,
+            import_env("values", &[]),
+            &["error: cannot import values", "values is a directory, not a file"],
+        ),
+        row(
+            "import-env of a file that does not exist",
+            1,
+            import_env("nope.env", &[]),
+            &["error: cannot import nope.env"],
+        ),
+        row(
+            "import-env of a key already declared",
+            1,
+            import_env("a.env", &[]),
+            &["a.env:1: error: production/main/A is already declared in cfsecrets.yaml; pass --overwrite to replace its value"],
+        )
+        .make(dotenv("a.env", "A=import-env-canary-14\n")),
+        row(
+            "import-env from stdin with a refused line",
+            1,
+            vec![Line {
+                stdin: Some("B=import-env-canary-15\nC D=import-env-canary-16\n".into()),
+                identity: false,
+                ..Line::new(&["secret", "import-env", "-", "--account", "production"])
+            }],
+            &["stdin:2: error: invalid key (letters, digits, '_', '-', '.')", "\nrefused: 1 line in stdin; nothing was written\n"],
+        )
+        .make(|b| b.p.values.lock().unwrap().extend(["import-env-canary-15".into(), "import-env-canary-16".into()])),
+        row(
+            "import-env with an absolute --bundle",
+            64,
+            import_env("ok.env", &["--bundle", "{outside}/x.env.age"]),
+            &["error: --bundle {outside}/x.env.age must be a path relative to the manifest's directory; nothing was written"],
+        )
+        .make(dotenv("ok.env", "B=import-env-canary-17\n")),
+        row(
+            "import-env with a --bundle that climbs out",
+            64,
+            import_env("ok.env", &["--bundle", "values/../../x.env.age"]),
+            &["error: --bundle values/../../x.env.age climbs out of the manifest's directory (`..`); nothing was written"],
+        )
+        .make(dotenv("ok.env", "B=import-env-canary-18\n")),
+        row(
+            "import-env with a --bundle through a symbolic link out",
+            64,
+            import_env("ok.env", &["--bundle", "out/x.env.age"]),
+            &["error: --bundle out/x.env.age resolves outside the manifest's directory (through a symbolic link); nothing was written"],
+        )
+        .make(dotenv("ok.env", "B=import-env-canary-19\n"))
+        .make(|b| std::os::unix::fs::symlink(b.outside, b.p.path("out")).unwrap()),
+        row(
+            "import-env with a --bundle that is not a dotenv bundle",
+            64,
+            import_env("ok.env", &["--bundle", "values/x.yaml.age"]),
+            &["error: --bundle values/x.yaml.age: the bundle import-env writes is dotenv, so its name must end in .env.age"],
+        )
+        .make(dotenv("ok.env", "B=import-env-canary-20\n")),
+        row(
+            "import-env for an unknown account",
+            64,
+            vec![Line {
+                identity: false,
+                ..Line::new(&["secret", "import-env", "ok.env", "--account", "staging"])
+            }],
+            &["error: no account \"staging\" in cfsecrets.yaml (accounts: production)"],
+        )
+        .make(dotenv("ok.env", "B=import-env-canary-21\n")),
+    ]
+}
+
+/// `secret rm`: a name, account or store the manifest does not hold.
+fn secret_rm_cases() -> Vec<Case> {
+    let rm = |args: &[&str]| {
+        let mut all = vec!["secret", "rm"];
+        all.extend_from_slice(args);
+        vec![Line {
+            identity: false,
+            ..Line::new(&all)
+        }]
+    };
+    vec![
+        row(
+            "secret rm of an unknown name",
+            64,
+            rm(&["NOPE", "--account", "production"]),
+            &["error: production/main has no secret NOPE in cfsecrets.yaml"],
+        ),
+        row(
+            "secret rm --absent of an unknown name",
+            64,
+            rm(&["NOPE", "--account", "production", "--absent"]),
+            &["error: production/main has no secret NOPE in cfsecrets.yaml"],
+        ),
+        row(
+            "secret rm for an unknown account",
+            64,
+            rm(&["A", "--account", "staging"]),
+            &["error: no account \"staging\" in cfsecrets.yaml (accounts: production)"],
+        ),
+        row(
+            "secret rm in an unknown store",
+            64,
+            rm(&["A", "--account", "production", "--store", "other"]),
+            &["error: account \"production\" has no store \"other\""],
+        ),
+        row(
+            "secret rm of an invalid name",
+            64,
+            rm(&["A.B", "--account", "production"]),
+            &[
+                "error: invalid secret name: secret name may contain only letters, digits, '-' and '_' (found '.')",
+            ],
+        ),
+    ]
+}
+
+/// A store id no account has.
+const STORE_ID: &str = "5f3c0c2b8f7d4e1a9b6c2d7e8f901234";
+
+/// A wrangler program that records that it ran, outside the project: a row whose refusal
+/// must come before wrangler runs fails on the file it leaves.
+fn trap(b: &Bench) {
+    let script = format!(
+        "#!/bin/sh\n/bin/cat > /dev/null\n: > '{}/wrangler-ran'\n",
+        b.outside.display()
+    );
+    crate::support::write_script(&b.outside.join("bin"), "wrangler", &script);
+}
+
+/// `cfsecrets local --account production --wrangler CONFIG` and `extra`, with [`trap`] as
+/// the only wrangler on `PATH`.
+fn local_line(config: &str, extra: &[&str]) -> Line {
+    let mut args = vec!["local", "--account", "production", "--wrangler", config];
+    args.extend_from_slice(extra);
+    Line {
+        env: vec![("PATH".into(), "{outside}/bin:/usr/bin:/bin".into())],
+        ..Line::new(&args)
+    }
+}
+
+/// Every command that reads a wrangler config: `check`, `plan` and `apply` with
+/// `--wrangler CONFIG`, and `local`.
+fn wrangler_readers(config: &str) -> Vec<Line> {
+    vec![
+        Line::new(&["check", "--wrangler", config]),
+        Line::new(&["plan", "--wrangler", config]),
+        Line::new(&["apply", "--auto-approve", "--wrangler", config]),
+        local_line(config, &[]),
+    ]
+}
+
+/// Broken wrangler configs: each error at its `file:line:col`, before any request and
+/// before wrangler runs.
+fn wrangler_cases() -> Vec<Case> {
+    let config = |rel: &'static str, text: &'static str| {
+        move |b: &Bench| b.p.write(rel, &text.replace("{store}", STORE_ID))
+    };
+    let wr = |name, config_path: &str, says: &[&str]| {
+        row(name, 1, wrangler_readers(config_path), says).make(trap)
+    };
+    vec![
+        wr(
+            "a wrangler.toml that does not parse",
+            "w",
+            &["w/wrangler.toml:4:45: error: not valid TOML: invalid basic string, expected `\"`"],
+        )
+        .make(config("w/wrangler.toml", "name = \"api\"\n[[secrets_store_secrets]]\nbinding = \"A\"\nstore_id = \"{store}\nsecret_name = \"A\"\n")),
+        wr(
+            "a wrangler.jsonc that does not parse",
+            "w/wrangler.jsonc",
+            &["w/wrangler.jsonc:4:91: error: not valid JSON: expected comma"],
+        )
+        .make(config(
+            "w/wrangler.jsonc",
+            "{\n  // the api Worker\n  \"secrets_store_secrets\": [\n    { \"binding\": \"A\", \"store_id\": \"{store}\", \"secret_name\": \"A\" }\n    { \"binding\": \"B\", \"store_id\": \"{store}\", \"secret_name\": \"A\" },\n  ],\n}\n",
+        )),
+        wr(
+            "a wrangler.json with single quotes",
+            "w/wrangler.json",
+            &["w/wrangler.json:2:3: error: not valid JSON"],
+        )
+        .make(config("w/wrangler.json", "{\n  'secrets_store_secrets': []\n}\n")),
+        wr(
+            "a wrangler config with the wrong types",
+            "w",
+            &[
+                "w/wrangler.toml:3:11: error: wrong type for `binding` in `secrets_store_secrets[0]`: expected a string, found an integer",
+                "w/wrangler.toml:4:12: error: wrong type for `store_id` in `secrets_store_secrets[0]`: expected a string, found an array",
+            ],
+        )
+        .make(config("w/wrangler.toml", "[[secrets_store_secrets]]\nsecret_name = \"A\"\nbinding = 7\nstore_id = [\"{store}\"]\n")),
+        wr(
+            "secrets_store_secrets that is not a list",
+            "w",
+            &["w/wrangler.toml:1:25: error: wrong type for `secrets_store_secrets`"],
+        )
+        .make(config("w/wrangler.toml", "secrets_store_secrets = \"A\"\n")),
+        wr(
+            "an env that is not a table",
+            "w",
+            &["w/wrangler.toml:2:11: error: wrong type for `env.staging`"],
+        )
+        .make(config("w/wrangler.toml", "[env]\nstaging = 3\n")),
+        wr(
+            "a binding with keys missing",
+            "w",
+            &["w/wrangler.json:1:30: error: `secrets_store_secrets[0]` is missing keys `store_id` and `secret_name`"],
+        )
+        .make(config("w/wrangler.json", "{ \"secrets_store_secrets\": [ { \"binding\": \"A\" } ] }\n")),
+        wr(
+            "a binding name that is not a JavaScript identifier",
+            "w",
+            &["w/wrangler.toml:2:11: error: binding name `a-key` is not a JavaScript identifier: it contains `-` (use `_`)"],
+        )
+        .make(config("w/wrangler.toml", "[[secrets_store_secrets]]\nbinding = \"a-key\"\nstore_id = \"{store}\"\nsecret_name = \"A\"\n")),
+        wr(
+            "a binding name used twice in one environment",
+            "w",
+            &["w/wrangler.toml:6:11: error: binding name `K` is repeated in the top level (first at line 2)"],
+        )
+        .make(config("w/wrangler.toml", "[[secrets_store_secrets]]\nbinding = \"K\"\nstore_id = \"{store}\"\nsecret_name = \"A\"\n[[secrets_store_secrets]]\nbinding = \"K\"\nstore_id = \"{store}\"\nsecret_name = \"A\"\n")),
+        // Offline, the manifest is all there is to check a binding against; `plan` and
+        // `apply` check it against the live stores and the plan instead (after reading).
+        row(
+            "a binding to a secret the manifest does not declare",
+            1,
+            vec![Line::new(&["check", "--wrangler", "w"]), local_line("w", &[])],
+            &["w/wrangler.toml:4:15: error: secret `NOPE` is not declared in "],
+        )
+        .make(trap)
+        .make(config("w/wrangler.toml", "[[secrets_store_secrets]]\nbinding = \"K\"\nstore_id = \"{store}\"\nsecret_name = \"NOPE\"\n")),
+        row(
+            "a binding to a store no managed account has",
+            1,
+            vec![
+                Line::new(&["plan", "--wrangler", "w"]),
+                Line::new(&["apply", "--auto-approve", "--wrangler", "w"]),
+            ],
+            &["w/wrangler.toml:3:12: error: store_id `5f3c0c2b8f7d4e1a9b6c2d7e8f901234` is not a store of any managed account"],
+        )
+        .after_reads()
+        .make(config("w/wrangler.toml", "[[secrets_store_secrets]]\nbinding = \"K\"\nstore_id = \"{store}\"\nsecret_name = \"NOPE\"\n")),
+        wr(
+            "a directory without a wrangler config",
+            "w",
+            &["w: error: no wrangler config here (looked for wrangler.json, wrangler.jsonc, wrangler.toml)"],
+        )
+        .make(|b| std::fs::create_dir_all(b.p.path("w")).unwrap()),
+        wr(
+            "a wrangler config over 4 MiB",
+            "w/wrangler.toml",
+            &["w/wrangler.toml: error: cannot read the wrangler config: it is too large (4,194,305 bytes; the limit is 4,194,304 bytes)"],
+        )
+        .make(|b| b.sparse("w/wrangler.toml", (4 << 20) + 1)),
+        wr(
+            "a wrangler config that does not exist",
+            "w/wrangler.toml",
+            &["w/wrangler.toml: error: cannot read the wrangler config"],
+        ),
+        wr(
+            "a wrangler config that is a FIFO",
+            "w/wrangler.toml",
+            &["w/wrangler.toml: error: cannot read the wrangler config: it is a FIFO (named pipe), not a file"],
+        )
+        .make(|b| std::fs::create_dir_all(b.p.path("w")).unwrap())
+        .make_or_skip(|b| b.fifo("w/wrangler.toml")),
+        wr(
+            "a wrangler config that is not UTF-8",
+            "w/wrangler.toml",
+            &["w/wrangler.toml:1:7: error: cannot read the wrangler config: not valid UTF-8 (the first bad byte is here)"],
+        )
+        .make(|b| {
+            std::fs::create_dir_all(b.p.path("w")).unwrap();
+            std::fs::write(b.p.path("w/wrangler.toml"), b"name=\"\xe9\"\n").unwrap();
+        }),
+    ]
+}
+
+/// `apply --wait-active` with a value it refuses, and `local` missing what it needs.
+fn wait_and_local_cases() -> Vec<Case> {
+    let one = |args: &[&str]| vec![Line::new(args)];
+    let says_seconds = "error: --wait-active: seconds must be from 1 to 3600";
+    let says_number = "error: --wait-active: expected a number of seconds; to wait the default 30, put the plan file before --wait-active, or write --wait-active=SECONDS";
+    let bound = |secret: &'static str| {
+        move |b: &Bench| {
+            b.p.write(
+                "w/wrangler.toml",
+                &format!("[[secrets_store_secrets]]\nbinding = \"K\"\nstore_id = \"{STORE_ID}\"\nsecret_name = \"{secret}\"\n"),
+            )
+        }
+    };
+    vec![
+        row("--wait-active=0", 64, one(&["apply", "--auto-approve", "--wait-active=0"]), &[says_seconds]),
+        row("--wait-active over an hour", 64, one(&["apply", "--auto-approve", "--wait-active=3601"]), &[says_seconds]),
+        row("--wait-active that is not a number", 64, one(&["apply", "--auto-approve", "--wait-active=soon"]), &[says_number]),
+        row("--wait-active before a plan file", 64, one(&["apply", "--wait-active", "p.json"]), &[says_number]),
+        row(
+            "local without --account",
+            64,
+            one(&["local", "--wrangler", "w"]),
+            &["error: the following required arguments were not provided:", "--account <LABEL>"],
+        )
+        .make(bound("A")),
+        row(
+            "local without --wrangler",
+            64,
+            one(&["local", "--account", "production"]),
+            &["error: the following required arguments were not provided:", "--wrangler <PATH>"],
+        ),
+        row("local for an unknown account", 64, vec![local_line("w", &[]).with_account("staging")], &["error: no account \"staging\" in cfsecrets.yaml (accounts: production)"])
+            .make(trap)
+            .make(bound("A")),
+        row("local for an unknown store", 64, vec![local_line("w", &["--store", "other"])], &["error: account production has no store \"other\" (stores: main)"])
+            .make(trap)
+            .make(bound("A")),
+        row("local for an unknown env", 64, vec![local_line("w", &["--env", "prod"])], &["error: w/wrangler.toml has no env \"prod\" (envs: none)"])
+            .make(trap)
+            .make(bound("A")),
+        row(
+            "local with a binding the account does not declare",
+            1,
+            vec![local_line("w", &[])],
+            &["w/wrangler.toml:4:15: error: secret `NOPE` is not declared in account production"],
+        )
+        .make(trap)
+        .make(bound("NOPE")),
+        row(
+            "local with a binding whose value is kept",
+            1,
+            vec![local_line("w", &[])],
+            &["w/wrangler.toml:4:15: error: secret `B` is `value: keep` in production/main: the manifest holds no value for it"],
+        )
+        .make(trap)
+        .make(bound("B"))
+        .edit(A_LINE, "          A: { value: values/A.age }\n          B: { value: keep }\n"),
+        row(
+            "local with a config that binds nothing",
+            1,
+            vec![local_line("w", &[])],
+            &["error: w/wrangler.toml binds no Secrets Store secret in the top level: nothing to fill"],
+        )
+        .make(trap)
+        .make(|b| b.p.write("w/wrangler.toml", "name = \"api\"\n")),
+        row(
+            "local without an identity",
+            64,
+            vec![Line { identity: false, ..local_line("w", &[]) }],
+            &["error: `local` needs an identity to unseal the values"],
+        )
+        .make(trap)
+        .make(bound("A")),
+        row(
+            "man --dir onto a file",
+            1,
+            one(&["man", "--dir", "cfsecrets.yaml"]),
+            &["error: cannot write the pages into cfsecrets.yaml: it is a file, not a directory"],
+        ),
+        row(
+            "completions for an unknown shell",
+            64,
+            one(&["completions", "tcsh"]),
+            &["error: invalid value 'tcsh' for '<SHELL>'"],
+        ),
     ]
 }
 

@@ -53,7 +53,8 @@ fn detailed_exitcode_plan_into_a_closed_pipe_does_not_claim_no_changes() {
     let p = one_secret(&emu);
     p.run(&["plan", "--detailed-exitcode"]).expect(2);
     let code = run_into_closed_pipe(&p, &["plan", "--detailed-exitcode"]);
-    assert_ne!(code, Some(0), "a plan with changes exited 0");
+    // The first line written fails: an error, not "no changes" and not "changes" either.
+    assert_eq!(code, Some(1), "a plan into a closed pipe");
 }
 
 #[test]
@@ -127,7 +128,7 @@ fn plan_out_never_overwrites_a_file_that_is_not_a_saved_plan() {
     for victim in ["cfsecrets.yaml", "values/A.age", "me.key"] {
         let before = std::fs::read(p.path(victim)).unwrap();
         let run = p.run(&["plan", "--out", victim]);
-        assert_ne!(run.code, Some(0), "plan --out {victim} succeeded");
+        run.expect(1);
         assert!(
             run.stderr.contains(victim) && run.stderr.contains("not a plan"),
             "{}",

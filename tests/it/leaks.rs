@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::Stdio;
 use std::str::FromStr;
 
 use cfsecrets::cloudflare::{Auth, Client, ClientConfig, Credential, NewSecret, SecretPatch};
@@ -24,16 +23,6 @@ const STORE: &str = "main";
 #[track_caller]
 fn assert_clean(what: &str, text: &str, canaries: &[&str]) {
     canary::assert_no_leak(what, text, canaries);
-}
-
-/// The identity line (`AGE-SECRET-KEY-1…`) of the project's identity file.
-fn identity_line(p: &Project) -> String {
-    std::fs::read_to_string(&p.identity)
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .unwrap()
-        .to_string()
 }
 
 /// A run of the binary in `dir` with exactly `env` (plus PATH and NO_COLOR).
@@ -153,7 +142,7 @@ fn values_never_leak_through_unsealing_check_plan_and_apply() {
          \x20         Y1: { value: { bundle: values/good.yaml.age, key: Y1 } }\n\
          \x20         Y2: { value: { bundle: values/good.yaml.age, key: Y2 } }\n",
     ));
-    let canaries = ["CANARY-VALUE", "yaml-ish", &identity_line(&p)];
+    let canaries = ["CANARY-VALUE", "yaml-ish", &p.identity_line()];
 
     let check = p.run(&["check", "--decrypt"]);
     check.expect(0);
@@ -170,7 +159,7 @@ fn values_never_leak_through_unsealing_check_plan_and_apply() {
     }
     // BIG is over the emulator's 1,024-byte limit: secret_value_too_long on create.
     let apply = p.run(&["apply", "--auto-approve"]);
-    assert_ne!(apply.code, Some(0), "{}", apply.all());
+    apply.expect(1);
     assert!(
         apply.all().contains("secret_value_too_long"),
         "{}",
@@ -183,12 +172,15 @@ fn values_never_leak_through_unsealing_check_plan_and_apply() {
     p.seal("values/ARMORED.age", &big);
     p.seal("values/QUOTED.age", "CANARY-VALUE-CHANGED");
     let apply = p.run(&["apply", "--auto-approve"]);
+    apply.expect(1);
     assert!(
         apply.all().contains("secret_value_too_long"),
         "{}",
         apply.all()
     );
-    p.run(&["plan", "--format", "json", "--out", "saved.json"]);
+    // ARMORED is left to write (the emulator refused it): the plan says so and saves.
+    p.run(&["plan", "--format", "json", "--out", "saved.json"])
+        .expect(0);
     p.run(&["import", "--account", ACCOUNT, "--store", STORE])
         .expect(0);
     p.run(&["reseal", "--force"]).expect(0);
@@ -280,7 +272,7 @@ fn broken_values_and_bundles_are_reported_without_their_content() {
     p.run(&["apply", "--auto-approve"]).expect(1);
     // JUNK is not an age file: reseal refuses before writing anything.
     p.run(&["reseal", "--force"]).expect(1);
-    let canaries = ["CANARY", "\u{e9}t", "yyyyyyyy", &identity_line(&p)];
+    let canaries = ["CANARY", "\u{e9}t", "yyyyyyyy", &p.identity_line()];
     for (i, out) in p.outputs.lock().unwrap().iter().enumerate() {
         assert_clean(&format!("output of run {i}"), out, &canaries);
         assert!(!out.contains("panicked"), "{out}");
@@ -399,7 +391,7 @@ fn api_failures_during_apply_never_carry_values() {
         p.manifest(&store_block(&block));
         emu.set_faults(faults);
         let apply = p.run(&["apply", "--auto-approve"]);
-        assert_ne!(apply.code, Some(0), "{}", apply.all());
+        apply.expect(1);
         for out in p.outputs.lock().unwrap().iter() {
             assert_clean("apply output", out, &canaries);
         }
@@ -530,7 +522,9 @@ fn credentials_never_appear_in_errors_for_any_endpoint_failure() {
                 ];
                 env.extend_from_slice(creds);
                 let run = run_in(p.root(), args, &env);
-                assert_ne!(run.code, Some(0), "{args:?} {url}: {}", run.all());
+                // Each URL fails to reach an API that takes these credentials: an error
+                // (exit 1), never a usage error, whatever the URL's fault.
+                assert_eq!(run.code, Some(1), "{args:?} {url}: {}", run.all());
                 assert_clean(&format!("{args:?} against {url}"), &run.all(), &canaries);
             }
         }
@@ -697,7 +691,7 @@ fn malformed_identities_are_never_echoed() {
     let p = Project::new(&emu);
     p.seal("values/A.age", "CANARY-VALUE-A");
     p.manifest(&store_block("          A: { value: values/A.age }\n"));
-    let real = identity_line(&p);
+    let real = p.identity_line();
     let body = real.trim_start_matches("AGE-SECRET-KEY-1");
     let cases = [
         format!("{real}X"),
@@ -754,7 +748,7 @@ fn an_identity_given_where_a_path_is_expected_is_not_echoed() {
     let p = Project::new(&emu);
     p.seal("values/A.age", "CANARY-VALUE-A");
     p.manifest(&store_block("          A: { value: values/A.age }\n"));
-    let real = identity_line(&p);
+    let real = p.identity_line();
     let body = real.trim_start_matches("AGE-SECRET-KEY-1").to_string();
     // The key text put into the *_FILE variable: a common CI mix-up.
     let run = run_in(
@@ -855,25 +849,10 @@ fn init_writes_the_identity_only_to_its_0600_file() {
 // ---------------------------------------------------------------------------------------------
 // `secret set`.
 
+/// [`crate::support::secret_set`] (which tolerates a refused command exiting before its
+/// stdin is written), its output recorded for the leak search.
 fn secret_set(p: &Project, args: &[&str], stdin: &[u8]) -> Run {
-    let mut cmd = bin();
-    cmd.args(["secret", "set"])
-        .args(args)
-        .current_dir(p.root())
-        .env("HOME", p.root())
-        .stdin(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    match child.stdin.take().unwrap().write_all(stdin) {
-        // The command may stop reading early (a value over its bound).
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    let out = child.wait_with_output().unwrap();
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::from(crate::support::secret_set(p, args, stdin));
     p.outputs.lock().unwrap().push(run.all());
     run
 }
@@ -994,7 +973,10 @@ fn help_never_shows_an_api_url_that_carries_a_credential() {
             );
             assert_clean(&format!("{sub} --help"), &run.all(), &["CANARY-TOKEN"]);
             let run = run_in(dir.path(), &[sub], &env);
-            assert_ne!(run.code, Some(0));
+            // `apply` without --auto-approve and `import` without --account are usage
+            // errors found first; `plan` refuses the URL.
+            let code = if sub == "plan" { 1 } else { 64 };
+            assert_eq!(run.code, Some(code), "{sub}: {}", run.all());
             assert_clean(sub, &run.all(), &["CANARY-TOKEN"]);
         }
     }
@@ -1069,7 +1051,7 @@ fn an_identity_pasted_into_the_recipients_file_is_not_echoed() {
     p.seal("values/A.age", "CANARY-VALUE-A");
     p.manifest(&store_block("          A: { value: values/A.age }\n"));
     let key = std::fs::read_to_string(&p.identity).unwrap();
-    let line = identity_line(&p);
+    let line = p.identity_line();
     let body = line.trim_start_matches("AGE-SECRET-KEY-1");
     let recipients = std::fs::read_to_string(p.path(".age-recipients")).unwrap();
     for pasted in [
@@ -1080,8 +1062,8 @@ fn an_identity_pasted_into_the_recipients_file_is_not_echoed() {
         p.write(".age-recipients", &pasted);
         p.run(&["reseal", "--force"]).expect(1);
         let set = secret_set(&p, &["B", "--account", "production"], b"CANARY-VALUE-B\n");
-        assert_ne!(set.code, Some(0), "{}", set.all());
-        p.run(&["check", "--decrypt"]);
+        set.expect(1);
+        p.run(&["check", "--decrypt"]).expect(1);
     }
     for (i, out) in p.outputs.lock().unwrap().iter().enumerate() {
         assert_clean(&format!("output {i}"), out, &[body, "CANARY-VALUE"]);
@@ -1097,7 +1079,7 @@ fn no_argument_repeats_a_pasted_token_or_identity() {
     let p = Project::new(&emu);
     p.manifest(&store_block(""));
     let before = std::fs::read(p.path("cfsecrets.yaml")).unwrap();
-    let identity = identity_line(&p);
+    let identity = p.identity_line();
     let body = identity.trim_start_matches("AGE-SECRET-KEY-1").to_string();
     // A token-like canary: its `+`, `/` and `=` keep it from ever being quoted back.
     let token = "tok+CANARY/7c1e==";

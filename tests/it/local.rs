@@ -31,12 +31,7 @@ echo "Created secret (value: REDACTED)"
 
 /// Writes the stub as `dir/name`, executable.
 pub fn write_stub(dir: &Path, name: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, STUB).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    crate::support::write_script(dir, name, STUB)
 }
 
 /// One recorded call.
@@ -275,7 +270,7 @@ fn a_failing_wrangler_is_reported_without_the_value() {
             .filter(|l| l.starts_with("X ERROR") || l.starts_with("error:"))
             .collect::<Vec<_>>(),
         [
-            "X ERROR could not create the secret: [value]",
+            "X ERROR could not create the secret: <redacted>",
             "error: wrangler exited with status 7 creating STRIPE_KEY in the local store (after 0 secrets filled)",
         ]
     );

@@ -46,6 +46,12 @@ const ROTATED: &str = "CANARY-ROTATED-0d4f9a3e61";
 const NEW: &str = "CANARY-NEW-7a3e1f09bc52";
 /// A token someone pasted into a live secret's comment in the dashboard.
 const LIVE_TOKEN: &str = "L1veC0mmentTk9xQ2pL7vZ4mB8cN1dF6gH3jK5sA";
+const WAITED: &str = "CANARY-WAITED-6e02b9d41f";
+/// Values a dotenv file brings (`secret import-env`), and one on stdin.
+const ADOPTED: &str = "CANARY-ADOPTED-4e7b1d9c20";
+const PIPED: &str = "CANARY-PIPED-81c3f0a9d7";
+/// Text on the lines of a dotenv file that `secret import-env` refuses.
+const REFUSED: &str = "CANARY-REFUSED-2b9e5c7a13";
 
 /// How a command line must end.
 #[derive(Clone, Copy, Debug)]
@@ -80,6 +86,14 @@ const ROWS: &[(&str, Exit)] = &[
     ),
     ("check --wrangler wrangler.toml", Code(0)),
     ("check --wrangler broken.jsonc", Code(1)),
+    ("check --wrangler bound", Code(0)),
+    ("check --wrangler bound --wrangler wrangler.toml", Code(0)),
+    ("check --wrangler broken.toml", Code(1)),
+    ("check --wrangler pasted.toml", Code(1)),
+    ("check --wrangler types.jsonc", Code(1)),
+    ("check --wrangler values", Code(1)),
+    ("check --wrangler huge.toml", Code(1)),
+    ("-f named.yaml check --wrangler bound", Code(1)),
     ("-f syntax.yaml check", Code(1)),
     ("-f pasted.yaml check --decrypt", Code(1)),
     ("-f missing.yaml check --decrypt", Code(1)),
@@ -100,6 +114,33 @@ const ROWS: &[(&str, Exit)] = &[
         Code(0),
     ),
     ("bindings --account nope --store-id {STORE_ID}", Code(64)),
+    ("bindings --account production", Code(0)),
+    ("bindings --account production --format jsonc", Code(0)),
+    (
+        "bindings --account production --format ts --secret ODD",
+        Code(0),
+    ),
+    ("bindings --account production --store nope", Code(64)),
+    ("bindings --account production --secret NOPE", Code(1)),
+    (
+        "CLOUDFLARE_API_TOKEN={WRONG_TOKEN} bindings --account production",
+        Code(1),
+    ),
+    (
+        "CLOUDFLARE_API_BASE_URL={FAULTY} bindings --account production --format ts",
+        Any,
+    ),
+    // Shells and humans.
+    ("completions bash", Code(0)),
+    ("completions zsh", Code(0)),
+    ("completions fish", Code(0)),
+    ("completions powershell", Code(0)),
+    ("completions elvish", Code(0)),
+    ("completions tcsh", Code(64)),
+    ("man", Code(0)),
+    ("man --dir man1", Code(0)),
+    ("man --dir man1", Code(0)),
+    ("man --dir cfsecrets.yaml", Code(1)),
     // Plans against the empty account, in every format, saved and not.
     ("plan", Code(0)),
     ("plan --format markdown", Code(0)),
@@ -163,6 +204,104 @@ const ROWS: &[(&str, Exit)] = &[
     ("apply stale.json", Code(1)),
     ("apply --auto-approve", Code(0)),
     ("plan --detailed-exitcode", Code(0)),
+    // Workers bindings checked against plans: sound, then blocked in every format, saved,
+    // applied, and let through.
+    ("plan --wrangler bound --detailed-exitcode", Code(0)),
+    ("plan --wrangler bound --wrangler wrangler.toml", Code(1)),
+    ("-f breaks.yaml plan --wrangler bound", Code(3)),
+    (
+        "-f breaks.yaml plan --wrangler bound --format markdown",
+        Code(3),
+    ),
+    (
+        "-f breaks.yaml plan --wrangler bound --format json",
+        Code(3),
+    ),
+    (
+        "-f breaks.yaml plan --wrangler bound --format markdown --out blocked.json",
+        Code(3),
+    ),
+    ("-f breaks.yaml apply blocked.json", Code(3)),
+    (
+        "-f breaks.yaml apply blocked.json --allow-binding-breaks",
+        Code(3),
+    ),
+    (
+        "-f breaks.yaml apply --auto-approve --wrangler bound",
+        Code(3),
+    ),
+    (
+        "-f breaks.yaml plan --wrangler bound --allow-binding-breaks --out allowed.json",
+        Code(0),
+    ),
+    (
+        "-f breaks.yaml apply allowed.json --wrangler elsewhere",
+        Code(64),
+    ),
+    (
+        "CLOUDFLARE_API_BASE_URL={ECHO} -f breaks.yaml apply allowed.json",
+        Code(1),
+    ),
+    ("-f breaks.yaml plan --wrangler broken.jsonc", Code(1)),
+    ("apply --auto-approve --wrangler bound", Code(0)),
+    // `local`: a recording wrangler, found on PATH, given, or named by the variable; a
+    // wrangler that fails echoing its stdin, arguments and environment; none at all.
+    (
+        "PATH={STUBS}:/usr/bin:/bin local --account production --wrangler wrangler.toml",
+        Code(0),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin local --account production --wrangler bound --env staging",
+        Code(0),
+    ),
+    (
+        "PATH={EMPTY} local --account production --wrangler bound --wrangler-bin {STUBS}/wrangler",
+        Code(0),
+    ),
+    (
+        "PATH={EMPTY} CFSECRETS_WRANGLER={STUBS}/wrangler -q local --account production --wrangler bound/wrangler.toml",
+        Code(0),
+    ),
+    (
+        "PATH={LOUD}:/usr/bin:/bin local --account production --wrangler bound",
+        Code(1),
+    ),
+    (
+        "PATH={EMPTY} local --account production --wrangler odd --wrangler-bin {LOUD}/wrangler",
+        Code(1),
+    ),
+    (
+        "PATH={LOUD}:/usr/bin:/bin CFSECRETS_AGE_KEY_FILE= CFSECRETS_AGE_KEY={IDENTITY} local --account production --wrangler odd",
+        Code(1),
+    ),
+    (
+        "PATH={EMPTY} local --account production --wrangler bound",
+        Code(1),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin local --account production --wrangler broken.jsonc",
+        Code(1),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin local --account production --wrangler pasted.toml",
+        Code(1),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin local --account nope --wrangler bound",
+        Code(64),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin local --account production --wrangler bound --env nope",
+        Code(64),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin CFSECRETS_AGE_KEY_FILE= local --account production --wrangler bound",
+        Code(64),
+    ),
+    (
+        "PATH={STUBS}:/usr/bin:/bin CFSECRETS_AGE_KEY_FILE= -i other.key local --account production --wrangler bound",
+        Code(1),
+    ),
     // A rotation, through a server that echoes it, then for real.
     ("secret set PLAIN --account production <{ROTATED}", Code(0)),
     ("plan --format json", Code(0)),
@@ -171,6 +310,24 @@ const ROWS: &[(&str, Exit)] = &[
         Code(1),
     ),
     ("apply --auto-approve --parallelism 1", Code(0)),
+    // `apply --wait-active`: a rotation waited for, secrets that never turn active, and
+    // refused values of the flag.
+    ("secret set PLAIN --account production <{WAITED}", Code(0)),
+    ("apply --auto-approve --wait-active", Code(0)),
+    (
+        "CLOUDFLARE_API_BASE_URL={PENDING} -f pending.yaml apply --auto-approve --wait-active=1",
+        Code(1),
+    ),
+    (
+        "CLOUDFLARE_API_BASE_URL={PENDING} -f pending.yaml apply --auto-approve --wait-active=1",
+        Code(0),
+    ),
+    ("apply --auto-approve --wait-active=0", Code(64)),
+    ("apply --wait-active plan.json", Code(64)),
+    (
+        "CLOUDFLARE_API_BASE_URL={FAULTY} -f faulty.yaml apply --auto-approve --wait-active=2",
+        Any,
+    ),
     (
         "CLOUDFLARE_API_BASE_URL={FAULTY} -f faulty.yaml apply --auto-approve",
         Any,
@@ -184,6 +341,7 @@ const ROWS: &[(&str, Exit)] = &[
         "secret set NEW --account production --comment new <{NEW}",
         Code(0),
     ),
+    ("apply --auto-approve --wait-active=10", Code(0)),
     (
         "secret set NEW2 --account production --scopes nope <{VALUE}",
         Code(64),
@@ -192,6 +350,102 @@ const ROWS: &[(&str, Exit)] = &[
     ("secret set NEW2 --account production {VALUE}", Code(64)),
     ("secret set NEW2 --account production <{HUGE}", Code(1)),
     ("apply --auto-approve", Code(0)),
+    // `secret import-env` (into a manifest of its own): files, a bundle, stdin, refusals.
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --overwrite",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --bundle values/adopt.env.age --overwrite --scopes workers,ai_gateway",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --bundle values/adopt.env.age --overwrite",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml secret import-env - --account adopt --store main <{PIPED_ENV}",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml secret import-env - --account adopt <{REFUSED_ENV}",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env refused.env --account adopt",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env pasted.env --account adopt",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env huge.env --account adopt",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env binary.env --account adopt",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env missing.env --account adopt",
+        Code(1),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --bundle {OUTSIDE}/x.env.age",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --bundle values/x.yaml.age",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --scopes nope",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account nope",
+        Code(64),
+    ),
+    ("-f adopt.yaml check --decrypt", Code(0)),
+    ("-f adopt.yaml apply --auto-approve", Code(0)),
+    // `secret rm`: an entry taken out, one made absent, refusals; then applied.
+    ("-f adopt.yaml secret rm ADOPT_A --account adopt", Code(0)),
+    (
+        "-f adopt.yaml secret rm PIPED_KEY --account adopt --absent",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml secret rm PIPED_KEY --account adopt --absent",
+        Code(0),
+    ),
+    ("-f adopt.yaml secret rm NOPE --account adopt", Code(64)),
+    ("-f adopt.yaml secret rm ADOPT_B --account nope", Code(64)),
+    (
+        "-f adopt.yaml secret rm ADOPT_B --account adopt --store nope",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml secret rm ADOPT_B --account adopt {VALUE}",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml plan --format markdown --allow-deletes 5",
+        Code(0),
+    ),
+    (
+        "-f adopt.yaml apply --auto-approve --allow-deletes 5",
+        Code(0),
+    ),
+    ("-f adopt.yaml check --decrypt", Code(0)),
     // `import`.
     ("import --account {ACCOUNT}", Code(0)),
     (
@@ -285,6 +539,59 @@ const PASTED: &[(&str, Exit)] = &[
     ),
     ("CLOUDFLARE_ACCOUNT_ID=@ -f noid.yaml check", Code(1)),
     ("CLOUDFLARE_ACCOUNT_ID=@ import", Code(64)),
+    ("check --wrangler bound --wrangler @", Code(64)),
+    ("plan --wrangler @", Code(64)),
+    ("apply --auto-approve --wrangler @", Code(64)),
+    ("apply plan.json --wrangler @", Code(64)),
+    ("apply --auto-approve --wait-active=@", Code(64)),
+    ("secret import-env @ --account production", Code(64)),
+    ("secret import-env adopt.env --account @", Code(64)),
+    (
+        "secret import-env adopt.env --account adopt --store @",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --bundle @",
+        Code(64),
+    ),
+    (
+        "-f adopt.yaml secret import-env adopt.env --account adopt --bundle values/@.env.age",
+        Code(64),
+    ),
+    ("secret import-env - --account @ <{PIPED_ENV}", Code(64)),
+    ("secret rm @ --account production", Code(64)),
+    ("secret rm PLAIN --account @", Code(64)),
+    ("secret rm PLAIN --account production --store @", Code(64)),
+    ("secret rm PLAIN --account production @", Code(64)),
+    ("local --account @ --wrangler bound", Code(64)),
+    ("local --account production --wrangler @", Code(64)),
+    (
+        "local --account production --wrangler bound --store @",
+        Code(64),
+    ),
+    (
+        "local --account production --wrangler bound --env @",
+        Code(64),
+    ),
+    (
+        "local --account production --wrangler bound --wrangler-bin @",
+        Code(64),
+    ),
+    (
+        "CFSECRETS_WRANGLER=@ local --account production --wrangler bound",
+        Code(64),
+    ),
+    (
+        "CFSECRETS_WRANGLER={STUBS}/@ local --account production --wrangler bound",
+        Code(64),
+    ),
+    ("bindings --account production --store @", Code(64)),
+    ("bindings --account production --store-id @", Code(64)),
+    ("bindings --account production --format @", Code(64)),
+    ("completions @", Code(64)),
+    ("man --dir @", Code(64)),
+    ("man --dir man/@", Code(64)),
+    ("emulator --default-store @", Code(64)),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -518,10 +825,30 @@ impl Echo {
     }
 }
 
+/// A wrangler that fails loudly: it echoes its arguments, its environment and what it read
+/// on stdin (whole, JSON-escaped, upper-cased and cut short) to stderr and stdout, then exits
+/// 9. It names its tools by full path: a row may run it with a `PATH` that holds nothing.
+const LOUD_STUB: &str = r#"#!/bin/sh
+PATH=/usr/bin:/bin
+v=$(cat)
+printf 'argv: %s\n' "$*" >&2
+printf 'stdin: %s\n' "$v" >&2
+printf 'error: {"value":"%s"}\n' "$(printf '%s' "$v" | sed 's/\\/\\\\/g; s/"/\\"/g')" >&2
+printf 'VALUE: %s\n' "$(printf '%s' "$v" | tr '[:lower:]' '[:upper:]')" >&2
+printf 'cut: %s...\n' "$(printf '%s' "$v" | cut -c 3-20)" >&2
+env >&2
+printf 'stdout: %s\n' "$v"
+exit 9
+"#;
+
 struct Gauntlet {
     p: Project,
     emu: Emu,
     faulty: Emu,
+    /// An emulator whose new secrets stay `pending` (for `apply --wait-active`).
+    pending: Emu,
+    /// What the recording wrangler stub received (values on stdin, by design).
+    stub_log: tempfile::TempDir,
     _echo: Echo,
     /// Outside the project: the emulator's state files (they hold values by design).
     outside: tempfile::TempDir,
@@ -577,14 +904,31 @@ impl Gauntlet {
             },
             TOKEN,
         );
+        let pending = Emu::start_with_token(
+            EmulatorConfig {
+                activate_after_reads: None,
+                ..EmulatorConfig::default()
+            },
+            TOKEN,
+        );
         let echo = Echo::start(emu.base_url());
         let p = Project::new(&emu);
         let outside = tempfile::tempdir().unwrap();
         let tmp = tempfile::tempdir().unwrap();
+        let stub_log = tempfile::tempdir().unwrap();
+        // Wrangler stubs, outside the project: one that records each call, one that fails
+        // echoing everything it got, and an empty directory for a PATH without either.
+        let stubs = outside.path().join("stubs");
+        crate::local::write_stub(&stubs, "wrangler");
+        let loud = outside.path().join("loud");
+        crate::support::write_script(&loud, "wrangler", LOUD_STUB);
+        let empty = outside.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
         for (k, v) in [
             ("CLOUDFLARE_API_TOKEN", TOKEN),
             ("RUST_BACKTRACE", "1"),
             ("TMPDIR", tmp.path().to_str().unwrap()),
+            ("STUB_LOG", stub_log.path().to_str().unwrap()),
         ] {
             p.env.lock().unwrap().push((k.to_string(), v.to_string()));
         }
@@ -630,6 +974,13 @@ impl Gauntlet {
         p.seal("values/HUGE.age", &huge);
         emu.create_by_hand("main", "KEPT", LIVE, &format!("made by hand {LIVE_TOKEN}"));
         emu.create_by_hand("main", "LEFT", LIVE, &format!("token: {LIVE_TOKEN}"));
+        let live_store = emu
+            .block_on(emu.client().list_stores(ACCOUNT))
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == "main")
+            .unwrap()
+            .id;
 
         // The manifests: the main one, and one per failure path.
         p.manifest(
@@ -640,7 +991,7 @@ impl Gauntlet {
              \x20         KEPT: { value: keep }\n",
         );
         // Files that hold canaries on purpose (a secret pasted into the wrong place).
-        let planted: Vec<(&str, String)> = vec![
+        let mut planted: Vec<(&str, String)> = vec![
             (
                 "syntax.yaml",
                 one_store(
@@ -679,9 +1030,106 @@ impl Gauntlet {
                 ),
             ),
         ];
+        planted.extend([
+            (
+                "bound/wrangler.toml",
+                format!(
+                    "name = \"api\"\n[vars]\nLEAKED = \"{VALUE}\"\n\n\
+                     [[secrets_store_secrets]]\nbinding = \"PLAIN\"\nstore_id = \"{live_store}\"\nsecret_name = \"PLAIN\"\n\n\
+                     [env.staging]\nvars = {{ ALSO = \"{ODD_TOML}\" }}\nsecrets_store_secrets = [\n\
+                     \x20 {{ binding = \"ODD\", store_id = \"{live_store}\", secret_name = \"ODD\" }},\n\
+                     \x20 {{ binding = \"BUNDLED\", store_id = \"{live_store}\", secret_name = \"BUNDLED\" }},\n]\n",
+                    ODD_TOML = ODD.replace('\\', "\\\\").replace('"', "\\\"")
+                ),
+            ),
+            (
+                "broken.toml",
+                format!("name = \"app\"\n[vars]\nK = \"{VALUE}\nT = {TOKEN}\n"),
+            ),
+            (
+                "pasted.toml",
+                format!(
+                    "[[secrets_store_secrets]]\nbinding = \"{TOKEN}\"\nstore_id = \"{identity}\"\n\
+                     secret_name = \"{TOKEN}\"\n\n[[secrets_store_secrets]]\nbinding = \"B\"\n\
+                     store_id = \"{WRONG_TOKEN}\"\nsecret_name = \"{identity}\"\n"
+                ),
+            ),
+            (
+                "types.jsonc",
+                format!(
+                    "// {TOKEN}\n{{ \"vars\": {{ \"K\": \"{VALUE}\" }},\n  \"secrets_store_secrets\": [\n\
+                     \x20   {{ \"binding\": 7, \"store_id\": [\"{TOKEN}\"], \"secret_name\": {{ \"x\": \"{identity}\" }} }},\n\
+                     \x20   {{ \"binding\": \"B\" }},\n  ],\n}}\n"
+                ),
+            ),
+            (
+                "adopt.env",
+                format!(
+                    "# adopted from the app\nADOPT_A={ADOPTED}-a\nexport ADOPT_B='{ODD}'\n\
+                     ADOPT_C=\"{ADOPTED}-c # not a comment\" # a comment\n"
+                ),
+            ),
+            (
+                "refused.env",
+                format!(
+                    "bad key={REFUSED}-1\nEMPTY=\nhas.dot={REFUSED}-2\n{REFUSED}-3\n\
+                     DUP={REFUSED}-4\nDUP={REFUSED}-5\nOPEN=\"{REFUSED}-6\nLAST='{REFUSED}-7' {REFUSED}-8\n"
+                ),
+            ),
+            (
+                "pasted.env",
+                format!("{identity}={REFUSED}-k\n{TOKEN}={REFUSED}-t\nFINE={REFUSED}-f\n"),
+            ),
+            ("huge.env", format!("SMALL={REFUSED}-s\nBIG={huge}\n")),
+        ]);
         for (rel, text) in &planted {
             p.write(rel, text);
         }
+        // ODD alone (its JSON-escaped form differs from it), for the wrangler that echoes.
+        p.write(
+            "odd/wrangler.jsonc",
+            &format!(
+                "{{ \"secrets_store_secrets\": [\n  {{ \"binding\": \"ODD\", \"store_id\": \"{live_store}\", \"secret_name\": \"ODD\" }},\n] }}\n"
+            ),
+        );
+        let mut binary = b"\xff\xfeBIN=".to_vec();
+        binary.extend_from_slice(format!("{REFUSED}-bin\n").as_bytes());
+        std::fs::write(p.path("binary.env"), binary).unwrap();
+        // A wrangler config over the reader's bound (sparse: nothing is written to disk).
+        std::fs::File::create(p.path("huge.toml"))
+            .unwrap()
+            .set_len((4 << 20) + 1)
+            .unwrap();
+        // A manifest that breaks the bindings of `bound`: deletes PLAIN, takes `workers`
+        // from ODD.
+        p.write(
+            "breaks.yaml",
+            &one_store(
+                "production",
+                Some(ACCOUNT),
+                "          PLAIN: { ensure: absent }\n\
+                 \x20         ODD: { value: values/ODD.age, comment: an odd one, scopes: [dex] }\n\
+                 \x20         BUNDLED: { value: { bundle: values/app.env.age, key: BUNDLED } }\n\
+                 \x20         KEPT: { value: keep }\n",
+            ),
+        );
+        // The manifest `secret import-env` adds to (another account, same emulator).
+        p.write(
+            "adopt.yaml",
+            &header(&format!(
+                "  adopt:\n    account_id: {ACCOUNT2}\n    stores:\n      main:\n        secrets:\n\
+                 \x20         SEED: {{ value: values/PLAIN.age }}\n"
+            )),
+        );
+        p.write(
+            "pending.yaml",
+            &one_store(
+                "production",
+                Some(ACCOUNT),
+                "          PLAIN: { value: values/PLAIN.age }\n\
+                 \x20         ODD: { value: values/ODD.age }\n",
+            ),
+        );
         p.write(
             "fewer.yaml",
             &std::fs::read_to_string(p.path("cfsecrets.yaml")).unwrap(),
@@ -736,7 +1184,7 @@ impl Gauntlet {
         let planted = planted
             .iter()
             .map(|(rel, _)| *rel)
-            .chain(["me.key", "other.key"])
+            .chain(["me.key", "other.key", "binary.env", "huge.toml"])
             .map(|rel| {
                 let path = p.path(rel);
                 let bytes = std::fs::read(&path).unwrap();
@@ -752,6 +1200,10 @@ impl Gauntlet {
             ("a live kept value", LIVE.to_string()),
             ("a rotated value", ROTATED.to_string()),
             ("a new value", NEW.to_string()),
+            ("a value waited for", WAITED.to_string()),
+            ("a value from a dotenv file", ADOPTED.to_string()),
+            ("a value from a dotenv file on stdin", PIPED.to_string()),
+            ("text on a refused dotenv line", REFUSED.to_string()),
             ("a value too long for the server", long[..40].to_string()),
             ("a value too large for anyone", huge[..32].to_string()),
         ];
@@ -794,11 +1246,23 @@ impl Gauntlet {
             ("FAULTY", faulty.base_url()),
             ("ECHO", echo.base.clone()),
             ("OUTSIDE", outside.path().display().to_string()),
+            ("WAITED", WAITED.to_string()),
+            ("PENDING", pending.base_url()),
+            ("PIPED_ENV", format!("PIPED_KEY={PIPED}\n")),
+            (
+                "REFUSED_ENV",
+                format!("OK={REFUSED}-ok\nbad key={REFUSED}-9\nX='{REFUSED}-10\n"),
+            ),
+            ("STUBS", stubs.display().to_string()),
+            ("LOUD", loud.display().to_string()),
+            ("EMPTY", empty.display().to_string()),
         ]);
         Gauntlet {
             p,
             emu,
             faulty,
+            pending,
+            stub_log,
             _echo: echo,
             outside,
             tmp,
@@ -1002,13 +1466,36 @@ fn canaries_never_leak_through_any_command_flag_format_or_error() {
     // its state file (which holds values by design, and nothing else secret).
     let live = g.emu.names("main");
     assert_eq!(live, ["BUNDLED", "KEPT", "LEFT", "ODD", "PLAIN"]);
+    let adopted: Vec<String> = g
+        .emu
+        .secrets_in(ACCOUNT2, "main")
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(adopted, ["ADOPT_B", "ADOPT_C", "SEED"]);
+    assert_eq!(g.pending.names("main"), ["ODD", "PLAIN"]);
+    // `local` handed the values to wrangler on stdin (and only there): the recording stub
+    // got PLAIN's value from the top level, and ODD's and BUNDLED's from env staging.
+    let got: Vec<String> = crate::local::calls(g.stub_log.path())
+        .into_iter()
+        .map(|c| c.stdin)
+        .collect();
+    for value in [VALUE, ODD, BUNDLED] {
+        assert!(got.iter().any(|v| v == value), "{got:?}");
+    }
+    g.not_values
+        .assert_absent("what wrangler was given", got.join("\n"));
     let state = std::fs::read(g.outside.path().join("emu-state.json")).unwrap();
     assert!(canary::find(&state, VALUE.as_bytes()).is_some());
     g.not_values
         .assert_absent("the emulator command's state file", &state);
     // (The comment the test wrote on Cloudflare's side is live data there.)
     let sent = g.canaries.without(&["a token in a live comment"]);
-    for (name, emu) in [("the emulator", &g.emu), ("the faulty emulator", &g.faulty)] {
+    for (name, emu) in [
+        ("the emulator", &g.emu),
+        ("the faulty emulator", &g.faulty),
+        ("the pending emulator", &g.pending),
+    ] {
         sent.assert_absent(
             &format!("{name}'s log, counters and state"),
             emulator_views(emu),

@@ -507,9 +507,9 @@ pub fn assert_shape(expected: &serde_json::Value, actual: &serde_json::Value, at
     }
 }
 
-/// Runs `cfsecrets secret set` in `p` with `value` on stdin. `args` may start with global
-/// flags (`-f FILE`); they go before the subcommand.
-pub fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Output {
+/// Runs `cfsecrets secret set` in `p` with `value` (any bytes) on stdin. `args` may start
+/// with global flags (`-f FILE`); they go before the subcommand.
+pub fn secret_set(p: &Project, args: &[&str], value: impl AsRef<[u8]>) -> std::process::Output {
     use std::io::Write as _;
     let (global, rest) = match args {
         ["-f", file, rest @ ..] => (vec!["-f", *file], rest),
@@ -523,13 +523,25 @@ pub fn secret_set(p: &Project, args: &[&str], value: &str) -> std::process::Outp
         .spawn()
         .expect("run cfsecrets");
     let mut stdin = child.stdin.take().expect("stdin");
-    match stdin.write_all(value.as_bytes()) {
-        // The command may stop reading early (a value over its bound).
+    match stdin.write_all(value.as_ref()) {
+        // The command may stop reading early (a value over its bound), or exit before reading
+        // at all (refused arguments).
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.expect("write stdin"),
     }
     drop(stdin);
     child.wait_with_output().expect("wait")
+}
+
+/// Writes `script` as the executable `dir/name` (creating `dir`); returns its path. For
+/// stand-ins of outside programs (wrangler) that a test puts on `PATH`.
+pub fn write_script(dir: &Path, name: &str, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
 }
 
 /// Whether the outside program `tool` is on `PATH` for the test named `test`. A fresh machine

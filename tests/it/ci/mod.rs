@@ -55,19 +55,16 @@ fn declare(p: &Project, names: &[&str]) {
     p.manifest(&format!("      {STORE}:\n        secrets:\n{secrets}"));
 }
 
-/// The Markdown plan of the project's current state, as a reviewer would render it.
-fn markdown_plan(p: &Project, identity: bool) -> String {
+/// The Markdown plan of the project's current state, as a reviewer would render it; the
+/// plan must exit `code` (3 for a blocked plan).
+fn markdown_plan(p: &Project, identity: bool, code: i32) -> String {
     let args = ["plan", "--format", "markdown"];
     let run = if identity {
         p.run(&args)
     } else {
         p.run_without_identity(&args)
     };
-    assert!(
-        matches!(run.code, Some(0 | 3)),
-        "plan failed: {}",
-        run.stderr
-    );
+    run.expect(code);
     assert!(
         run.stdout.starts_with("### cfsecrets plan"),
         "{}",
@@ -83,7 +80,7 @@ fn blocked_project(emu: &Emu) -> (Project, String) {
     let p = project_with(emu, &all);
     p.run(&["apply", "--auto-approve"]).expect(0);
     declare(&p, &all[..6]);
-    let blocked = markdown_plan(&p, true);
+    let blocked = markdown_plan(&p, true, 3);
     assert!(blocked.contains("Blocked by a safety rule"), "{blocked}");
     (p, blocked)
 }
@@ -163,7 +160,7 @@ fn a_pull_request_gets_its_plan_in_the_summary_and_one_comment_updated_on_each_p
     };
 
     // First push: the plan creates A and B.
-    let first = markdown_plan(&p, true);
+    let first = markdown_plan(&p, true, 0);
     let mut run = github_run(&ci, &wf, Event::pull_request(7));
     assert_eq!(run.run_all(), ["plan"]);
     let job = run.job("plan");
@@ -200,7 +197,7 @@ fn a_pull_request_gets_its_plan_in_the_summary_and_one_comment_updated_on_each_p
 
     // Second push adds C: the same comment now shows the new plan.
     declare(&p, &["A", "B", "C"]);
-    let second = markdown_plan(&p, true);
+    let second = markdown_plan(&p, true, 0);
     assert_ne!(first, second);
     let mut run = github_run(&ci, &wf, Event::pull_request(7));
     run.run_all();
@@ -318,7 +315,7 @@ fn without_an_identity_the_plan_says_values_were_not_compared_and_forks_fail_cle
     let wf = Workflow::load("github-actions.yml");
 
     // A read token but no identity (Dependabot secrets, say): a plan that compares no value.
-    let expected = markdown_plan(&p, false);
+    let expected = markdown_plan(&p, false, 0);
     assert!(expected.contains("values were not compared"), "{expected}");
     let mut run =
         Run::new(&ci, &wf, Event::pull_request(3)).secret("CLOUDFLARE_API_TOKEN_READ", TOKEN);
@@ -383,7 +380,7 @@ fn main_applies_the_plan_it_saved_and_refuses_it_once_stale() {
     let ci = Ci::new(&p, Some(&emu));
     let wf = Workflow::load("github-actions.yml");
 
-    let expected = markdown_plan(&p, true);
+    let expected = markdown_plan(&p, true, 0);
     let mut run = github_run(&ci, &wf, Event::push_to_main());
     assert_eq!(run.run_all(), ["saved-plan", "apply"]);
     let saved = run.job("saved-plan");
@@ -472,7 +469,7 @@ fn the_drift_check_files_one_issue_and_closes_it_once_in_sync() {
     // A comment edited in the dashboard: the run fails and opens one labelled issue whose
     // body ends with the plan.
     emu.patch_comment(STORE, "A", "edited in the dashboard");
-    let expected = markdown_plan(&p, true);
+    let expected = markdown_plan(&p, true, 0);
     let mut run = github_run(&ci, &drift, Event::schedule());
     run.run_all();
     let job = run.job("drift");
@@ -496,7 +493,7 @@ fn the_drift_check_files_one_issue_and_closes_it_once_in_sync() {
 
     // More drift the next day: the same issue, now with the new plan.
     emu.patch_comment(STORE, "B", "also edited");
-    let expected = markdown_plan(&p, true);
+    let expected = markdown_plan(&p, true, 0);
     let mut run = github_run(&ci, &drift, Event::schedule());
     run.run_all();
     assert_eq!(run.job("drift").result, Outcome::Failure);
@@ -627,7 +624,7 @@ fn a_merge_request_gets_one_plan_note_updated_on_each_pipeline() {
         }
         let notes_before = ci.fake.state().gitlab.notes.len();
 
-        let first = markdown_plan(&p, true);
+        let first = markdown_plan(&p, true, 0);
         let mut mr = with_variables(&ci, Pipeline::merge_request(&ci, &config, 21));
         assert_eq!(mr.run_all(), ["plan"]);
         let job = mr.job("plan");
@@ -644,7 +641,7 @@ fn a_merge_request_gets_one_plan_note_updated_on_each_pipeline() {
         let id = notes[0].id;
 
         declare(&p, &["A", "B", "C"]);
-        let second = markdown_plan(&p, true);
+        let second = markdown_plan(&p, true, 0);
         let mut mr = with_variables(&ci, Pipeline::merge_request(&ci, &config, 21));
         mr.run_all();
         assert_eq!(
@@ -720,7 +717,7 @@ fn merge_requests_without_protected_variables_or_from_forks() {
 
     // The identity kept to protected branches: the merge request plan compares no value, and
     // says so in the note.
-    let expected = markdown_plan(&p, false);
+    let expected = markdown_plan(&p, false, 0);
     let mut mr = Pipeline::merge_request(&ci, &config, 40)
         .variable("CLOUDFLARE_API_TOKEN_READ", TOKEN)
         .protected_variable("CFSECRETS_AGE_KEY", &identity_line(&ci))
@@ -761,7 +758,7 @@ fn the_default_branch_applies_the_saved_plan_in_one_resource_group() {
     assert_eq!(apply_job["environment"], "production");
     assert_eq!(apply_job["needs"], serde_json::json!(["saved-plan"]));
 
-    let expected = markdown_plan(&p, true);
+    let expected = markdown_plan(&p, true, 0);
     let mut push = with_variables(&ci, Pipeline::push_to_default(&ci, &config));
     assert_eq!(push.run_all(), ["saved-plan", "apply"]);
     let saved = push.job("saved-plan");
