@@ -2,12 +2,12 @@
 //! server's messages about it.
 //!
 //! A server may quote what it was sent (`secret_value_too_long: value <the value>`, or a
-//! proxy's `bad header Authorization: Bearer <the token>`), whole,
-//! cut short, JSON-escaped or in another letter case. Before an error message is stored in an
-//! [`super::ApiError`], every stretch of it that matches one of the request's values is
-//! replaced by [`MARK`]: each whole occurrence of a value (or of its JSON-escaped form), and
-//! every run of [`FRAGMENT`] or more bytes that also occurs inside one, compared without ASCII
-//! case. So no run of `FRAGMENT` bytes of a value survives.
+//! proxy's `bad header Authorization: Bearer <the token>`), whole, cut short, JSON-escaped or
+//! in another letter case. Before the client stores an error message in an
+//! [`crate::cloudflare::ApiError`], every stretch of it that matches one of the request's
+//! values is replaced by [`MARK`]: each whole occurrence of a value (or of its JSON-escaped
+//! form), and every run of [`FRAGMENT`] or more bytes that also occurs inside one, compared
+//! without ASCII case. So no run of `FRAGMENT` bytes of a value survives.
 //!
 //! A value shorter than `FRAGMENT` bytes is removed where it stands as a word of its own (not
 //! glued to letters, digits or `_`): a value `v` must not turn `secret_scope_invalid` into
@@ -22,7 +22,7 @@ pub(crate) const MARK: &str = "<redacted>";
 pub(crate) const FRAGMENT: usize = 8;
 
 /// `message` with every stretch that matches one of `values` replaced by [`MARK`].
-pub(crate) fn redact(message: &str, values: &[&str]) -> String {
+pub fn redact(message: &str, values: &[&str]) -> String {
     let hay = message.as_bytes().to_ascii_lowercase();
     let mut hidden = vec![false; hay.len()];
     for value in values.iter().filter(|v| !v.is_empty()) {
