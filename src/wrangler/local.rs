@@ -179,21 +179,19 @@ pub fn run_with_stdin(
     Ok(Finished { status, stderr })
 }
 
-/// The last lines of wrangler's stderr, fit to show: every occurrence of a value in
-/// `values` (and of each of its lines, for a value of several) replaced by `[value]`, colour
-/// codes and other control characters escaped, at most `max_lines` lines.
+/// The last lines of wrangler's stderr, fit to show: every value in `values` (and each line
+/// of at least 4 characters of a value of several) removed by the client's rule for echoes
+/// ([`crate::text::redact_as`]: whole, cut short, JSON-escaped or re-cased, short ones
+/// wherever they stand) and replaced by `[value]`, colour codes and other control characters
+/// escaped, at most `max_lines` lines.
 pub fn shown_stderr(stderr: &[u8], values: &[&str], max_lines: usize) -> String {
-    let mut text = String::from_utf8_lossy(stderr).into_owned();
+    let text = String::from_utf8_lossy(stderr);
     let mut needles: Vec<&str> = Vec::new();
     for value in values {
         needles.push(value);
         needles.extend(value.lines().map(str::trim).filter(|l| l.len() >= 4));
     }
-    // Longest first, so that a whole value goes before the lines it is made of.
-    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    for needle in needles.into_iter().filter(|n| !n.is_empty()) {
-        text = text.replace(needle, "[value]");
-    }
+    let text = crate::text::redact_as(&text, &needles, "[value]", crate::text::Short::Anywhere);
     let lines: Vec<String> = text
         .lines()
         .map(|l| crate::text::printable(l.trim_end()))
@@ -281,6 +279,12 @@ mod tests {
             "starting\nerror: bad value [value] for API_KEY\n\\u{1b}[31m[value]\\u{1b}[0m"
         );
         assert_eq!(shown_stderr(b"a\nb\nc\n", &[], 2), "b\nc");
+        // Cut short and in another case, as a program may echo it: still removed.
+        let echoed = b"error: value 'SK_LIVE_ABC1' is too long";
+        assert_eq!(
+            shown_stderr(echoed, &["sk_live_abc123"], 10),
+            "error: value '[value]' is too long"
+        );
     }
 
     #[test]
