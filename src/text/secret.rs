@@ -12,6 +12,14 @@ pub fn looks_like_private_key(text: &str) -> bool {
         || upper.contains("-----BEGIN")
 }
 
+/// Whether `text` may be quoted back in a message as it is: at most `max` characters, every
+/// one `allowed` (the characters a caller's names or paths are written with), and nothing that
+/// looks like a secret ([`secret_shape`]). Callers differ in the characters and the length
+/// they allow; what looks like a secret is this one rule.
+pub fn is_plain(text: &str, max: usize, allowed: impl Fn(char) -> bool) -> bool {
+    text.chars().count() <= max && text.chars().all(allowed) && secret_shape(text).is_none()
+}
+
 /// What a text that must not be shown looks like: [`secret_shape`] finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretShape {
@@ -201,5 +209,19 @@ mod tests {
             missed <= 2,
             "{missed} of 2000 random tokens were taken for names"
         );
+    }
+
+    #[test]
+    fn plain_text_is_short_made_of_allowed_characters_and_nothing_like_a_secret() {
+        let name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+        assert!(is_plain("STRIPE_KEY", 100, name));
+        assert!(!is_plain("STRIPE KEY", 100, name));
+        assert!(!is_plain("STRIPE_KEY", 5, name));
+        assert!(!is_plain(
+            "Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq",
+            100,
+            name
+        ));
+        assert!(!is_plain("AGE-SECRET-KEY-1QQQQ", 100, name));
     }
 }
