@@ -17,7 +17,9 @@ use crate::cli::SecretImportEnvArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::editing::target_error;
 use crate::commands::{AlreadyReported, Status, UsageError};
-use crate::domain::{MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName};
+use crate::domain::{
+    MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem,
+};
 use crate::manifest::edit::{EditOutcome, EntryRequest, EntryTarget, TargetError, set_entries};
 use crate::manifest::raw::{RawManifest, RawValue};
 use crate::manifest::validate::escape_problem;
@@ -168,15 +170,15 @@ fn key_problem(entry: &DotenvEntry) -> Option<String> {
             "the key is not a secret name the API accepts: {reason}"
         ));
     }
-    let len = entry.value.len();
-    if len == 0 {
-        return Some(
+    match value_size_problem(entry.value.len())? {
+        ValueSizeProblem::Empty => Some(
             "the value is empty, which the API refuses: give it a value or remove the line"
                 .to_string(),
-        );
+        ),
+        ValueSizeProblem::TooLarge { bytes } => Some(format!(
+            "the value is {bytes} bytes; the limit is {MAX_VALUE_BYTES}"
+        )),
     }
-    (len > MAX_VALUE_BYTES)
-        .then(|| format!("the value is {len} bytes; the limit is {MAX_VALUE_BYTES}"))
 }
 
 /// Prints each refused line and refuses the import when there is one.

@@ -13,7 +13,7 @@ use crate::cli::SecretSetArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::editing::resolve;
 use crate::commands::{Status, UsageError};
-use crate::domain::{MAX_VALUE_BYTES, SecretName};
+use crate::domain::{MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem};
 use crate::manifest::edit::{EditOutcome, EntryRequest, set_entry};
 use crate::manifest::{RealFs, base_dir_of};
 use crate::output::Output;
@@ -85,18 +85,17 @@ fn checked_args(args: &SecretSetArgs) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// A value the API accepts: not empty, at most [`MAX_VALUE_BYTES`].
+/// A value the API accepts ([`value_size_problem`]).
 fn check_value(name: &SecretName, value: &str) -> anyhow::Result<()> {
-    if value.is_empty() {
-        anyhow::bail!("the value for {name} is empty; nothing was written");
+    match value_size_problem(value.len()) {
+        None => Ok(()),
+        Some(ValueSizeProblem::Empty) => {
+            anyhow::bail!("the value for {name} is empty; nothing was written")
+        }
+        Some(ValueSizeProblem::TooLarge { bytes }) => anyhow::bail!(
+            "the value for {name} is {bytes} bytes; the limit is {MAX_VALUE_BYTES}; nothing was written"
+        ),
     }
-    if value.len() > MAX_VALUE_BYTES {
-        anyhow::bail!(
-            "the value for {name} is {} bytes; the limit is {MAX_VALUE_BYTES}; nothing was written",
-            value.len()
-        );
-    }
-    Ok(())
 }
 
 /// The most of stdin `secret set` reads: far above the API's limit, so that a value a little
