@@ -50,12 +50,7 @@ pub(super) async fn run(
     }
     let dir = cx.manifest_dir();
     let recipients = Recipients::from_file(&dir.join(&keys[0].target.recipients_file))?;
-    let scopes: Vec<String> = args
-        .scopes
-        .iter()
-        .map(|s| s.as_wire().to_string())
-        .collect();
-    let scopes = (!scopes.is_empty()).then_some(&scopes[..]);
+    let scopes = (!args.scopes.is_empty()).then_some(&args.scopes[..]);
     let updates: Vec<_> = keys.iter().map(|k| k.target.update(scopes, None)).collect();
     let (edited, outcomes) = set_entries(&text, &updates)
         .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
@@ -361,14 +356,14 @@ fn report(
     recipients: &Recipients,
 ) -> anyhow::Result<()> {
     for (key, outcome) in keys.iter().zip(outcomes) {
-        let verb = match outcome {
-            EditOutcome::Added => "added",
-            EditOutcome::Updated => "updated",
-        };
         let t = &key.target;
         cx.out.status(&format!(
-            "  {verb} {}/{}/{} ({})",
-            t.account, t.store, t.name, t.value_path
+            "  {} {}/{}/{} ({})",
+            outcome.verb(),
+            t.account,
+            t.store,
+            t.name,
+            t.value_path
         ))?;
     }
     let into = match bundle {

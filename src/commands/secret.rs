@@ -14,14 +14,14 @@ use crate::commands::context::{Context, recipients_count};
 use crate::commands::editing::resolve;
 use crate::commands::{Status, UsageError};
 use crate::domain::{MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem};
-use crate::manifest::edit::{EditOutcome, EntryRequest, set_entry};
+use crate::manifest::edit::{EntryRequest, set_entry};
 use crate::manifest::{RealFs, base_dir_of};
 use crate::output::Output;
 use crate::values::Recipients;
 use crate::values::reseal::seal_and_record;
 
 pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::Result<Status> {
-    let scopes = checked_args(args)?;
+    refuse_stray(args)?;
     let name = &args.name;
     let manifest_path = cx.global.manifest.clone();
     let (manifest_text, raw) = cx.read_for_edit()?;
@@ -37,7 +37,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     let dir = cx.manifest_dir();
     let recipients = Recipients::from_file(&dir.join(&target.recipients_file))?;
 
-    let scopes = (!scopes.is_empty()).then_some(&scopes[..]);
+    let scopes = (!args.scopes.is_empty()).then_some(&args.scopes[..]);
     let (edited, outcome) = set_entry(
         &manifest_text,
         &target.update(scopes, args.comment.as_deref()),
@@ -56,10 +56,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
         recipients_count(&recipients),
         value_file.display()
     ))?;
-    let verb = match outcome {
-        EditOutcome::Added => "added",
-        EditOutcome::Updated => "updated",
-    };
+    let verb = outcome.verb();
     let (account, store) = (&target.account, &target.store);
     let manifest = manifest_path.display();
     cx.out
@@ -67,9 +64,9 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     Ok(Status::Success)
 }
 
-/// The scopes (wire spellings) from the command line; a stray argument (a value typed where
-/// it does not belong) is refused without being used or repeated.
-fn checked_args(args: &SecretSetArgs) -> anyhow::Result<Vec<String>> {
+/// A stray argument (a value typed where it does not belong) is refused without being used
+/// or repeated.
+fn refuse_stray(args: &SecretSetArgs) -> anyhow::Result<()> {
     if !args.stray.is_empty() {
         return Err(UsageError(
             "`secret set` takes the value from stdin or a hidden prompt, never from arguments: \
@@ -78,11 +75,7 @@ fn checked_args(args: &SecretSetArgs) -> anyhow::Result<Vec<String>> {
         )
         .into());
     }
-    Ok(args
-        .scopes
-        .iter()
-        .map(|s| s.as_wire().to_string())
-        .collect())
+    Ok(())
 }
 
 /// A value the API accepts ([`value_size_problem`]).
