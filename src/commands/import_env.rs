@@ -21,7 +21,7 @@ use crate::domain::{
     MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem,
 };
 use crate::manifest::edit::{EditOutcome, EntryRequest, EntryTarget, TargetError, set_entries};
-use crate::manifest::raw::{RawManifest, RawValue};
+use crate::manifest::raw::RawManifest;
 use crate::manifest::validate::escape_problem;
 use crate::manifest::{RealFs, base_dir_of};
 use crate::text::count;
@@ -282,22 +282,14 @@ fn check_bundle_file(
     }
     let imported: std::collections::HashSet<&str> =
         keys.iter().map(|k| k.entry.key.as_str()).collect();
-    let mut lost = Vec::new();
-    for (label, account) in &raw.accounts.value.0 {
-        for (store, s) in &account.stores.value.0 {
-            for (name, secret) in &s.secrets.value.0 {
-                if let Some(RawValue::Bundle(b)) = secret.value.as_ref().map(|v| &v.value)
-                    && b.bundle == bundle
-                    && !imported.contains(b.key.as_str())
-                {
-                    lost.push(format!(
-                        "{}/{}/{} (key {})",
-                        label.value, store.value, name.value, b.key
-                    ));
-                }
-            }
-        }
-    }
+    let lost: Vec<String> = raw
+        .entries()
+        .filter_map(|e| {
+            let key = e.key_in_bundle(bundle)?;
+            let shown = format!("{}/{}/{} (key {key})", e.account, e.store, e.name);
+            (!imported.contains(key)).then_some(shown)
+        })
+        .collect();
     if !lost.is_empty() {
         anyhow::bail!(
             "refused: replacing {} would lose keys that other entries read: {}; nothing was written",
