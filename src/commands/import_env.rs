@@ -127,17 +127,13 @@ fn read_entries(cx: &mut Context<'_>, source: &Source) -> anyhow::Result<Vec<Dot
         Source::File(path) => crate::fs::read_bounded(path, MAX_BUNDLE_FILE_BYTES)
             .with_context(|| format!("cannot import {}", path.display()))?,
         Source::Stdin => {
-            let bytes = cx
-                .out
-                .read_stdin(MAX_BUNDLE_FILE_BYTES)
-                .context("cannot read stdin")?;
-            if bytes.len() as u64 > MAX_BUNDLE_FILE_BYTES {
-                anyhow::bail!(
+            let read = cx.out.read_stdin(MAX_BUNDLE_FILE_BYTES);
+            read.context("cannot read stdin")?.with_context(|| {
+                format!(
                     "stdin holds more than {}; nothing was written",
                     crate::text::bytes(MAX_BUNDLE_FILE_BYTES)
-                );
-            }
-            bytes
+                )
+            })?
         }
     };
     let name = source.name();

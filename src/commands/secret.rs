@@ -106,15 +106,15 @@ fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>>
         out.prompt_hidden(&format!("value for {name} (hidden): "))
             .context("cannot read the value from the terminal")?
     } else {
-        let bytes = out
+        let read = out
             .read_stdin(MAX_STDIN_BYTES)
             .context("cannot read the value from stdin")?;
-        if bytes.len() as u64 > MAX_STDIN_BYTES {
+        let Some(bytes) = read else {
             anyhow::bail!(
                 "the value for {name} is more than {}; the limit is {MAX_VALUE_BYTES}; nothing was written",
                 crate::text::bytes(MAX_STDIN_BYTES)
             );
-        }
+        };
         match std::str::from_utf8(&bytes) {
             Ok(text) => Zeroizing::new(text.to_string()),
             Err(_) => anyhow::bail!("the value on stdin is not valid UTF-8; nothing was written"),
