@@ -98,6 +98,11 @@ impl Output {
         Palette::when(self.color)
     }
 
+    /// Whether stdout is coloured (a terminal, and `NO_COLOR` unset).
+    pub fn stdout_color(&self) -> bool {
+        self.color
+    }
+
     /// Whether stderr is coloured (a terminal, and `NO_COLOR` unset).
     pub fn stderr_color(&self) -> bool {
         self.stderr_color
