@@ -286,6 +286,18 @@ pub struct InitArgs {
     pub account_id: Option<AccountId>,
 }
 
+/// The manifest account and store a command works in (`secret set`, `secret import-env`,
+/// `secret rm`, `bindings`).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Seal a value (read from stdin or a hidden prompt, never from arguments) and add or
@@ -320,12 +332,8 @@ pub struct SecretImportEnvArgs {
     /// The dotenv file to import (`-` for stdin).
     #[arg(value_name = "FILE", value_parser = value::path)]
     pub file: PathBuf,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Scopes for the new entries (default: the manifest's defaults); with --overwrite, also
     /// the new scopes of the entries that already exist.
     #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
@@ -345,12 +353,8 @@ pub struct SecretRmArgs {
     /// The secret's name.
     #[arg(value_parser = value::secret_name)]
     pub name: SecretName,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Keep the entry as `ensure: absent`, so that the next apply deletes the live secret by
     /// name, instead of removing it.
     #[arg(long)]
@@ -362,12 +366,8 @@ pub struct SecretSetArgs {
     /// The secret's name.
     #[arg(value_parser = value::secret_name)]
     pub name: SecretName,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Scopes for a new entry (default: the manifest's defaults).
     #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
     pub scopes: Vec<Scope>,
@@ -386,8 +386,7 @@ impl std::fmt::Debug for SecretSetArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretSetArgs")
             .field("name", &self.name)
-            .field("account", &self.account)
-            .field("store", &self.store)
+            .field("at", &self.at)
             .field("scopes", &self.scopes)
             .field("comment", &self.comment)
             .field("stray", &format_args!("[{} redacted]", self.stray.len()))
@@ -514,12 +513,8 @@ pub enum BindingsFormat {
 pub struct BindingsArgs {
     #[command(flatten)]
     pub api: ApiArgs,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Only this secret (repeatable; default: every secret with the `workers` scope).
     #[arg(long = "secret", value_name = "NAME", value_parser = value::name)]
     pub secrets: Vec<String>,

@@ -214,8 +214,8 @@ fn resolve_keys(
     for entry in entries {
         let name = SecretName::parse(&entry.key).map_err(anyhow::Error::msg)?;
         let request = EntryRequest {
-            account: &args.account,
-            store: args.store.as_deref(),
+            account: &args.at.account,
+            store: args.at.store.as_deref(),
             name: &name,
             scopes_given: !args.scopes.is_empty(),
             bundle,

@@ -26,8 +26,8 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     let manifest_path = cx.global.manifest.clone();
     let (manifest_text, raw) = cx.read_for_edit()?;
     let request = EntryRequest {
-        account: &args.account,
-        store: args.store.as_deref(),
+        account: &args.at.account,
+        store: args.at.store.as_deref(),
         name,
         scopes_given: !args.scopes.is_empty(),
         bundle: None,

@@ -21,12 +21,16 @@ use crate::values::index::{SealIndex, index_key};
 pub(super) async fn run(cx: &mut Context<'_>, args: &SecretRmArgs) -> anyhow::Result<Status> {
     let manifest_path = cx.global.manifest.clone();
     let (text, raw) = cx.read_for_edit()?;
-    let (account, store) =
-        resolve_store(&raw, &manifest_path, &args.account, args.store.as_deref())
-            .map_err(target_error)?;
+    let (account, store) = resolve_store(
+        &raw,
+        &manifest_path,
+        &args.at.account,
+        args.at.store.as_deref(),
+    )
+    .map_err(target_error)?;
     let name = args.name.as_str();
     let at = EntryAt {
-        account: &args.account,
+        account: &args.at.account,
         store: &store,
         name,
     };
@@ -34,12 +38,12 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &SecretRmArgs) -> anyhow::Re
     let Some(entry) = raw_store.and_then(|s| s.secret(name)) else {
         return Err(UsageError(format!(
             "{}/{store} has no secret {name} in {}",
-            args.account,
+            args.at.account,
             manifest_path.display()
         ))
         .into());
     };
-    let shown = format!("{}/{store}/{name}", args.account);
+    let shown = format!("{}/{store}/{name}", args.at.account);
     if args.absent && is_absent(entry) {
         cx.out.print(&format!(
             "{shown} is already `ensure: absent`; nothing to do"
