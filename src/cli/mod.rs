@@ -415,7 +415,7 @@ pub struct SchemaArgs {
     pub kind: SchemaKind,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct EmulatorArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
@@ -484,6 +484,34 @@ pub struct EmulatorArgs {
     pub pending_reads: u32,
 }
 
+/// Redacts the tokens: they are credentials, even for the emulator.
+impl std::fmt::Debug for EmulatorArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |token: &Option<String>| token.as_ref().map(|_| "<redacted>");
+        f.debug_struct("EmulatorArgs")
+            .field("listen", &self.listen)
+            .field("token", &redacted(&self.token))
+            .field("read_only_token", &redacted(&self.read_only_token))
+            .field("state", &self.state)
+            .field("value_limit", &self.value_limit)
+            .field("quota", &self.quota)
+            .field("max_stores", &self.max_stores)
+            .field("partial_batches", &self.partial_batches)
+            .field("default_store", &self.default_store)
+            .field("latency_ms", &self.latency_ms)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_window", &self.rate_window)
+            .field("error_rate", &self.error_rate)
+            .field("drop_rate", &self.drop_rate)
+            .field("drop_response_rate", &self.drop_response_rate)
+            .field("corrupt_rate", &self.corrupt_rate)
+            .field("total_pages", &self.total_pages)
+            .field("seed", &self.seed)
+            .field("pending_reads", &self.pending_reads)
+            .finish()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to write the script for.
@@ -549,4 +577,38 @@ pub struct LocalArgs {
         value_parser = value::path
     )]
     pub wrangler_bin: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    #[test]
+    fn debug_never_shows_a_token_or_a_stray_value() {
+        for args in [
+            &[
+                "cfsecrets",
+                "emulator",
+                "--token",
+                "tok-canary-4f1",
+                "--read-only-token",
+                "ro-canary-9b2",
+            ][..],
+            &[
+                "cfsecrets",
+                "secret",
+                "set",
+                "A",
+                "--account",
+                "a",
+                "val-canary-77c",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let shown = format!("{cli:?}");
+            assert!(!shown.contains("canary"), "{shown}");
+        }
+    }
 }
