@@ -206,6 +206,13 @@ fn strip_comment(s: &str) -> &str {
     s
 }
 
+/// A line split into what comes before its comment and the comment itself (`# …`, trimmed;
+/// empty when there is none).
+fn split_comment(line: &str) -> (&str, &str) {
+    let body = strip_comment(line);
+    (body, line[body.len()..].trim())
+}
+
 impl Doc {
     fn parse(text: &str) -> Doc {
         let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
@@ -446,7 +453,7 @@ pub fn set_absent(text: &str, at: EntryAt) -> Result<String, EditError> {
     let mut new: Vec<String> = doc.lines[entry..end]
         .iter()
         .filter_map(|line| {
-            let comment = line[strip_comment(line).len()..].trim();
+            let (_, comment) = split_comment(line);
             (!comment.is_empty()).then(|| format!("{}{comment}", " ".repeat(ind)))
         })
         .collect();
@@ -528,9 +535,7 @@ impl Doc {
 
     /// `secrets:   # note` with no entry left becomes `secrets: {}   # note`.
     fn close_empty_secrets(&mut self, secrets: usize) {
-        let line = &self.lines[secrets];
-        let body = strip_comment(line);
-        let comment = line[body.len()..].trim();
+        let (body, comment) = split_comment(&self.lines[secrets]);
         let mut closed = format!("{} {{}}", body.trim_end());
         if !comment.is_empty() {
             closed.push_str(&format!("   {comment}"));
@@ -550,7 +555,7 @@ impl Doc {
     fn open_empty_secrets(&mut self, secrets: usize) {
         let line = &self.lines[secrets];
         let colon = line.find(':').expect("a key line has a colon");
-        let comment = line[strip_comment(line).len()..].trim();
+        let (_, comment) = split_comment(line);
         self.lines[secrets] = if comment.is_empty() {
             line[..=colon].to_string()
         } else {
@@ -589,8 +594,7 @@ impl Doc {
         let mut comments = Vec::new();
         let mut parts = Vec::new();
         for line in &self.lines[entry..end] {
-            let body = strip_comment(line);
-            let comment = line[body.len()..].trim();
+            let (body, comment) = split_comment(line);
             if !comment.is_empty() {
                 comments.push(comment.to_string());
             }
