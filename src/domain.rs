@@ -77,6 +77,28 @@ pub const MAX_SECRET_NAME_LEN: usize = 255;
 /// The 1,024-byte cap of 2025 is gone; nothing warns about it any more.
 pub const MAX_VALUE_BYTES: usize = 65_536;
 
+/// Why the API refuses a value by its size; each caller words it (a value file, a line of a
+/// dotenv file, stdin).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueSizeProblem {
+    Empty,
+    /// Over [`MAX_VALUE_BYTES`].
+    TooLarge {
+        bytes: usize,
+    },
+}
+
+/// The one size rule for a value: not empty, at most [`MAX_VALUE_BYTES`] bytes.
+pub fn value_size_problem(bytes: usize) -> Option<ValueSizeProblem> {
+    if bytes == 0 {
+        Some(ValueSizeProblem::Empty)
+    } else if bytes > MAX_VALUE_BYTES {
+        Some(ValueSizeProblem::TooLarge { bytes })
+    } else {
+        None
+    }
+}
+
 // ── Input limits: the most bytes this tool reads from one file of each kind ───────────────
 // Each is refused by size before it is read, and reads stop past it (`crate::fs`).
 
@@ -456,6 +478,19 @@ impl fmt::Display for ValueKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_value_size_rule_has_two_edges() {
+        assert_eq!(value_size_problem(0), Some(ValueSizeProblem::Empty));
+        assert_eq!(value_size_problem(1), None);
+        assert_eq!(value_size_problem(MAX_VALUE_BYTES), None);
+        assert_eq!(
+            value_size_problem(MAX_VALUE_BYTES + 1),
+            Some(ValueSizeProblem::TooLarge {
+                bytes: MAX_VALUE_BYTES + 1
+            })
+        );
+    }
 
     #[test]
     fn account_ids_must_be_32_lowercase_hex() {

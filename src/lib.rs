@@ -52,9 +52,11 @@
 //!   stays inside a directory.
 //! * [`gitignore`] — the `.gitignore` line that keeps a file out of git, added once (`init`
 //!   for an identity it generates inside the project).
-//! * [`text`] — pure leaf: count words, the one terminal-safe filter for outside text, and
-//!   the one rule for what looks like a secret pasted in the wrong place (an age identity or
-//!   an API token), which every argument, path variable and manifest name goes through.
+//! * [`text`] — pure leaf: count words (`words.rs`), the one terminal-safe filter for
+//!   outside text (`filter.rs`), the one rule for what looks like a secret pasted in the
+//!   wrong place (an age identity or an API token), which every argument, path variable and
+//!   manifest name goes through (`secret.rs`), and the removal of values a server or a
+//!   program echoes back (`redact.rs`).
 //! * [`wrangler`] — Workers bindings: reads `secrets_store_secrets` from wrangler configs
 //!   (TOML, JSON, JSONC) with positions, checks them against the manifest and a plan, and
 //!   renders entries to paste; runs wrangler for `cfsecrets local`. Pure except reading the

@@ -98,6 +98,11 @@ impl Output {
         Palette::when(self.color)
     }
 
+    /// Whether stdout is coloured (a terminal, and `NO_COLOR` unset).
+    pub fn stdout_color(&self) -> bool {
+        self.color
+    }
+
     /// Whether stderr is coloured (a terminal, and `NO_COLOR` unset).
     pub fn stderr_color(&self) -> bool {
         self.stderr_color
@@ -176,9 +181,9 @@ impl Output {
         rpassword::prompt_password(question).map(Zeroizing::new)
     }
 
-    /// Reads stdin to its end, but at most `limit + 1` bytes, so that the caller can tell an
-    /// input longer than `limit` without holding all of it.
-    pub fn read_stdin(&mut self, limit: u64) -> io::Result<Zeroizing<Vec<u8>>> {
+    /// Reads stdin to its end when it holds at most `limit` bytes; `None` when it holds more
+    /// (told by reading one byte past the limit, never all of it).
+    pub fn read_stdin(&mut self, limit: u64) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
         let mut bytes = Zeroizing::new(Vec::new());
         if self.stdin {
             io::stdin()
@@ -186,7 +191,7 @@ impl Output {
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut bytes)?;
         }
-        Ok(bytes)
+        Ok((bytes.len() as u64 <= limit).then_some(bytes))
     }
 
     /// Progress over `len` items: a bar on a terminal stderr (unless `--quiet`), else one

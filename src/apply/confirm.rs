@@ -29,8 +29,9 @@ pub(super) trait Confirmable {
 
 /// How a confirmed write ended.
 pub(super) enum Confirmed<T> {
-    /// The request succeeded.
-    Sent,
+    /// The request succeeded: the first send, or (`resent`) the second after an unknown
+    /// outcome.
+    Sent { resent: bool },
     /// The request failed (or its outcome was unknown) but a re-list found everything.
     Relisted,
     /// Still missing after the last send, whose error this is.
@@ -53,7 +54,7 @@ pub(super) async fn send_then_confirm<W: Confirmable>(
     loop {
         writes.fetch_add(1, Ordering::Relaxed);
         let error = match write.send(&pending).await {
-            Ok(()) => return Confirmed::Sent,
+            Ok(()) => return Confirmed::Sent { resent },
             Err(error) => error,
         };
         // Learn what exists before deciding.
@@ -75,10 +76,16 @@ pub(super) async fn send_then_confirm<W: Confirmable>(
 }
 
 impl<T> Confirmed<T> {
+    /// Whether a send failed on the way, so that what exists was learnt by a re-list (or
+    /// could not be) rather than from the answer alone.
+    pub(super) fn uncertain(&self) -> bool {
+        !matches!(self, Confirmed::Sent { resent: false })
+    }
+
     /// The outcome to report; `failure` words the error of a send that left items missing.
     pub(super) fn outcome(self, failure: impl FnOnce(&ClientError, &[T]) -> String) -> Outcome {
         match self {
-            Confirmed::Sent => Outcome::Done(None),
+            Confirmed::Sent { .. } => Outcome::Done(None),
             Confirmed::Relisted => Outcome::Done(Some("confirmed by re-list".into())),
             Confirmed::Missing { error, missing } => {
                 Outcome::Failed(failure(&error, &missing), FailureCause::of(&error))
@@ -165,7 +172,8 @@ mod tests {
     fn a_success_is_sent_once_and_never_relisted() {
         let mut s = script(vec![(Ok(()), 3)], 0);
         let (result, writes) = run(&mut s, vec![1, 2, 3]);
-        assert!(matches!(result, Confirmed::Sent));
+        assert!(matches!(result, Confirmed::Sent { resent: false }));
+        assert!(!result.uncertain());
         assert_eq!(writes, 1);
     }
 
@@ -174,7 +182,8 @@ mod tests {
         // The first send created item 1 of 3 before its answer was lost.
         let mut s = script(vec![(Err(unknown()), 1), (Ok(()), 2)], 1);
         let (result, writes) = run(&mut s, vec![1, 2, 3]);
-        assert!(matches!(result, Confirmed::Sent));
+        assert!(matches!(result, Confirmed::Sent { resent: true }));
+        assert!(result.uncertain());
         assert_eq!(s.sent, [vec![1, 2, 3], vec![2, 3]]);
         assert_eq!(writes, 2);
 
@@ -182,6 +191,7 @@ mod tests {
         let mut s = script(vec![(Err(unknown()), 3)], 1);
         let (result, writes) = run(&mut s, vec![1, 2, 3]);
         assert!(matches!(result, Confirmed::Relisted));
+        assert!(result.uncertain());
         assert_eq!(writes, 1);
 
         // Unknown twice: what is still missing is reported, and there is no third send.

@@ -25,15 +25,14 @@ impl AccountRun<'_, '_> {
             run: self,
             name,
             id: None,
-            uncertain: false,
         };
-        let outcome = send_then_confirm(&mut create, vec![name], &self.writes)
-            .await
-            .outcome(|error, _| error.to_string());
-        let (created, uncertain) = (create.id, create.uncertain);
+        let confirmed = send_then_confirm(&mut create, vec![name], &self.writes).await;
+        let uncertain = confirmed.uncertain();
+        let outcome = confirmed.outcome(|error, _| error.to_string());
+        let created = create.id;
         if let Some(id) = created {
             let id = StoreId::from(id);
-            if !uncertain && !outcome.is_failed() {
+            if !uncertain {
                 self.know(&id, Listing::new());
             }
             self.stores.insert(name.to_string(), id);
@@ -61,20 +60,18 @@ impl AccountRun<'_, '_> {
             run: self,
             store_id,
             created: Vec::new(),
-            uncertain: false,
         };
-        let outcome = send_then_confirm(&mut batch, items, &self.writes)
-            .await
-            .outcome(|error, missing| {
-                let names: Vec<&str> = missing.iter().map(|(c, _)| c.name.as_str()).collect();
-                let mut text = format!("{error} (not created: {})", names.join(", "));
-                if FailureCause::of(error) == FailureCause::ValueTooLong {
-                    text.push_str(&format!("; the API does not say which value: {long}"));
-                }
-                text
-            });
-        let (created, uncertain) = (batch.created, batch.uncertain);
-        self.record_created(store_id, created, uncertain || outcome.is_failed());
+        let confirmed = send_then_confirm(&mut batch, items, &self.writes).await;
+        let uncertain = confirmed.uncertain();
+        let outcome = confirmed.outcome(|error, missing| {
+            let names: Vec<&str> = missing.iter().map(|(c, _)| c.name.as_str()).collect();
+            let mut text = format!("{error} (not created: {})", names.join(", "));
+            if FailureCause::of(error) == FailureCause::ValueTooLong {
+                text.push_str(&format!("; the API does not say which value: {long}"));
+            }
+            text
+        });
+        self.record_created(store_id, batch.created, uncertain);
         outcome
     }
 
@@ -126,17 +123,11 @@ impl AccountRun<'_, '_> {
                 comment: change.comment.as_deref(),
             },
             created: None,
-            uncertain: false,
         };
-        let outcome = send_then_confirm(&mut copy, vec![change], &self.writes)
-            .await
-            .outcome(|error, _| error.to_string());
-        let (created, uncertain) = (copy.created, copy.uncertain);
-        self.record_created(
-            store_id,
-            created.into_iter().collect(),
-            uncertain || outcome.is_failed(),
-        );
+        let confirmed = send_then_confirm(&mut copy, vec![change], &self.writes).await;
+        let uncertain = confirmed.uncertain();
+        let outcome = confirmed.outcome(|error, _| error.to_string());
+        self.record_created(store_id, copy.created.into_iter().collect(), uncertain);
         outcome
     }
 
@@ -282,8 +273,6 @@ struct StoreCreate<'r, 'a, 'b> {
     name: &'b str,
     /// The store's id, once created or found.
     id: Option<String>,
-    /// Whether a send failed (what exists was then learnt by a re-list).
-    uncertain: bool,
 }
 
 impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
@@ -295,8 +284,7 @@ impl<'b> Confirmable for StoreCreate<'_, '_, 'b> {
             .run
             .client
             .create_store(self.run.account.account_id.as_str(), self.name)
-            .await
-            .inspect_err(|_| self.uncertain = true)?;
+            .await?;
         self.id = Some(store.id);
         Ok(())
     }
@@ -324,8 +312,6 @@ struct BatchCreate<'r, 'a, 'b> {
     store_id: &'b StoreId,
     /// What the answers said was created.
     created: Vec<Secret>,
-    /// Whether a send failed (what exists was then learnt by a re-list).
-    uncertain: bool,
 }
 
 impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
@@ -351,8 +337,7 @@ impl<'a, 'b> Confirmable for BatchCreate<'_, 'a, 'b> {
                 self.store_id.as_str(),
                 &items,
             )
-            .await
-            .inspect_err(|_| self.uncertain = true)?;
+            .await?;
         self.created.extend(created);
         Ok(())
     }
@@ -375,8 +360,6 @@ struct Duplicate<'r, 'a, 'b> {
     body: DuplicateSecret<'b>,
     /// What the answer said was created.
     created: Option<Secret>,
-    /// Whether a send failed (what exists was then learnt by a re-list).
-    uncertain: bool,
 }
 
 impl<'b> Confirmable for Duplicate<'_, '_, 'b> {
@@ -392,8 +375,7 @@ impl<'b> Confirmable for Duplicate<'_, '_, 'b> {
                 self.source_id.as_str(),
                 &self.body,
             )
-            .await
-            .inspect_err(|_| self.uncertain = true)?;
+            .await?;
         self.created = Some(created);
         Ok(())
     }

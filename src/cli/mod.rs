@@ -286,6 +286,18 @@ pub struct InitArgs {
     pub account_id: Option<AccountId>,
 }
 
+/// The manifest account and store a command works in (`secret set`, `secret import-env`,
+/// `secret rm`, `bindings`).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The account label in the manifest.
+    #[arg(long, value_name = "LABEL", value_parser = value::name)]
+    pub account: String,
+    /// The store (default: the account's only store).
+    #[arg(long, value_name = "NAME", value_parser = value::name)]
+    pub store: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Seal a value (read from stdin or a hidden prompt, never from arguments) and add or
@@ -320,12 +332,8 @@ pub struct SecretImportEnvArgs {
     /// The dotenv file to import (`-` for stdin).
     #[arg(value_name = "FILE", value_parser = value::path)]
     pub file: PathBuf,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Scopes for the new entries (default: the manifest's defaults); with --overwrite, also
     /// the new scopes of the entries that already exist.
     #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
@@ -345,12 +353,8 @@ pub struct SecretRmArgs {
     /// The secret's name.
     #[arg(value_parser = value::secret_name)]
     pub name: SecretName,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Keep the entry as `ensure: absent`, so that the next apply deletes the live secret by
     /// name, instead of removing it.
     #[arg(long)]
@@ -362,12 +366,8 @@ pub struct SecretSetArgs {
     /// The secret's name.
     #[arg(value_parser = value::secret_name)]
     pub name: SecretName,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Scopes for a new entry (default: the manifest's defaults).
     #[arg(long, value_delimiter = ',', value_name = "SCOPE,…", value_parser = value::scope)]
     pub scopes: Vec<Scope>,
@@ -386,8 +386,7 @@ impl std::fmt::Debug for SecretSetArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretSetArgs")
             .field("name", &self.name)
-            .field("account", &self.account)
-            .field("store", &self.store)
+            .field("at", &self.at)
             .field("scopes", &self.scopes)
             .field("comment", &self.comment)
             .field("stray", &format_args!("[{} redacted]", self.stray.len()))
@@ -416,7 +415,7 @@ pub struct SchemaArgs {
     pub kind: SchemaKind,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct EmulatorArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
@@ -485,6 +484,34 @@ pub struct EmulatorArgs {
     pub pending_reads: u32,
 }
 
+/// Redacts the tokens: they are credentials, even for the emulator.
+impl std::fmt::Debug for EmulatorArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |token: &Option<String>| token.as_ref().map(|_| "<redacted>");
+        f.debug_struct("EmulatorArgs")
+            .field("listen", &self.listen)
+            .field("token", &redacted(&self.token))
+            .field("read_only_token", &redacted(&self.read_only_token))
+            .field("state", &self.state)
+            .field("value_limit", &self.value_limit)
+            .field("quota", &self.quota)
+            .field("max_stores", &self.max_stores)
+            .field("partial_batches", &self.partial_batches)
+            .field("default_store", &self.default_store)
+            .field("latency_ms", &self.latency_ms)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_window", &self.rate_window)
+            .field("error_rate", &self.error_rate)
+            .field("drop_rate", &self.drop_rate)
+            .field("drop_response_rate", &self.drop_response_rate)
+            .field("corrupt_rate", &self.corrupt_rate)
+            .field("total_pages", &self.total_pages)
+            .field("seed", &self.seed)
+            .field("pending_reads", &self.pending_reads)
+            .finish()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to write the script for.
@@ -514,12 +541,8 @@ pub enum BindingsFormat {
 pub struct BindingsArgs {
     #[command(flatten)]
     pub api: ApiArgs,
-    /// The account label in the manifest.
-    #[arg(long, value_name = "LABEL", value_parser = value::name)]
-    pub account: String,
-    /// The store (default: the account's only store).
-    #[arg(long, value_name = "NAME", value_parser = value::name)]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub at: StoreArgs,
     /// Only this secret (repeatable; default: every secret with the `workers` scope).
     #[arg(long = "secret", value_name = "NAME", value_parser = value::name)]
     pub secrets: Vec<String>,
@@ -554,4 +577,38 @@ pub struct LocalArgs {
         value_parser = value::path
     )]
     pub wrangler_bin: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    #[test]
+    fn debug_never_shows_a_token_or_a_stray_value() {
+        for args in [
+            &[
+                "cfsecrets",
+                "emulator",
+                "--token",
+                "tok-canary-4f1",
+                "--read-only-token",
+                "ro-canary-9b2",
+            ][..],
+            &[
+                "cfsecrets",
+                "secret",
+                "set",
+                "A",
+                "--account",
+                "a",
+                "val-canary-77c",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let shown = format!("{cli:?}");
+            assert!(!shown.contains("canary"), "{shown}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::domain::{AccountId, Scope, SecretName, check_label};
-use crate::text::{SecretShape, count, looks_like_private_key, secret_shape};
+use crate::text::{SecretShape, count, is_plain, looks_like_private_key, secret_shape};
 use crate::wrangler::check::looks_like_store_id;
 
 /// The arguments (by id) whose text is a secret by design, so it is never refused for
@@ -69,11 +69,9 @@ impl std::error::Error for Refused {}
 /// paths are written with, and nothing like key material. Anything else may be a secret
 /// pasted into the wrong argument (tokens and keys carry `+`, `=`, `:` or are long).
 pub(crate) fn may_quote(text: &str) -> bool {
-    text.chars().count() <= 24
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '-' | '/' | '\\'))
-        && secret_shape(text).is_none()
+    is_plain(text, 24, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '-' | '/' | '\\')
+    })
 }
 
 /// The one check every argument that is not a secret goes through: `s` unless it looks

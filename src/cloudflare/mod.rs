@@ -21,12 +21,11 @@
 //! values. Plaintext values enter only as `&str` inside [`NewSecret`] / [`SecretPatch`], are
 //! serialised into a zeroised buffer, and never reach an error, `Debug` output or a log. A
 //! server message that quotes a value the request carried has it removed before the message
-//! is stored (see `redact`).
+//! is stored ([`crate::text::redact`]).
 
 mod config;
 mod error;
 mod pacer;
-mod redact;
 mod wire;
 
 use std::collections::HashSet;
@@ -46,7 +45,6 @@ pub use config::{
 };
 pub use error::{ApiError, ClientError, ErrorKind, TransportCause, TransportKind};
 pub use pacer::{ANNOUNCE_WAIT_OVER, ClientStats, PacerWait};
-pub(crate) use redact::redact;
 pub use wire::{
     ApiMessage, DuplicateSecret, Envelope, NewSecret, Quota, QuotaCounts, ResultInfo, Secret,
     SecretPatch, Store,
@@ -899,7 +897,7 @@ fn api_error(call: &Call<'_>, answer: &Answer, auth: &Auth) -> ApiError {
     sent.extend(auth.credentials());
     let mut items = items
         .into_iter()
-        .map(|m| (m.code, clip(&redact::redact(&m.message, &sent))));
+        .map(|m| (m.code, clip(&crate::text::redact(&m.message, &sent))));
     let (code, message_token) = items.next().unwrap_or((None, String::new()));
     ApiError {
         endpoint: call.endpoint,

@@ -16,7 +16,7 @@ use crate::apply::{Applier, ApplyReport, Checked, Event, Timing, wait};
 use crate::cli::ApplyArgs;
 use crate::cloudflare::Client;
 use crate::commands::context::{Bindings, Context, Identity, Prepared, watching_pacer};
-use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::commands::{Status, UsageError};
 use crate::domain::MAX_PLAN_FILE_BYTES;
 use crate::output::Output;
 use crate::plan::{Appliable, Plan, RefusedPlan, check_appliable};
@@ -182,14 +182,12 @@ async fn wait_active(
         ))?;
         return Ok(Status::Success);
     }
-    let msg = format!(
+    anyhow::bail!(
         "timed out after {seconds}s ({requests}): {} still not active: {}; the apply itself is \
          complete, but a Worker deploy that binds them fails until they are",
         count(report.pending.len(), "secret", "secrets"),
         report.pending.join(", ")
-    );
-    out.error(&anyhow::anyhow!(msg.clone()))?;
-    Err(AlreadyReported(msg).into())
+    )
 }
 
 /// Reads a plan saved by `plan --out` (at most [`MAX_PLAN_FILE_BYTES`]).
@@ -322,10 +320,8 @@ async fn execute<'a>(
         return Ok(Status::Success);
     }
     out.eprint(&report.failure_text(timing))?;
-    let msg = format!(
+    anyhow::bail!(
         "apply failed: {} failed",
         count(report.failed.len(), "action", "actions")
-    );
-    out.error(&anyhow::anyhow!(msg.clone()))?;
-    Err(AlreadyReported(msg).into())
+    )
 }

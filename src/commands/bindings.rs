@@ -20,8 +20,8 @@ use crate::wrangler::render::{self, Entry, Selection, Style};
 pub(super) async fn run(cx: &mut Context<'_>, args: &BindingsArgs) -> anyhow::Result<Status> {
     let desired = cx.load_manifest()?;
     let manifest = cx.global.manifest.display().to_string();
-    let account = find_account(&desired.accounts, &args.account, &manifest)?;
-    let store = find_store(account, args.store.as_deref())?;
+    let account = find_account(&desired.accounts, &args.at.account, &manifest)?;
+    let store = find_store(account, args.at.store.as_deref())?;
 
     let declared = Declared::from_desired(&desired);
     let selection = render::select(&declared, &account.label, &store.name, &args.secrets);

@@ -38,11 +38,7 @@ fn check_wrangler(
     if diagnostics.has_errors() {
         return Err(cx.report(&diagnostics)?);
     }
-    if !diagnostics.is_empty() {
-        cx.out
-            .eprint(&format!("{diagnostics}\n"))
-            .context("cannot write to stderr")?;
-    }
+    cx.print_diagnostics(&diagnostics)?;
     let bindings = configs.iter().map(|c| c.bindings.len()).sum();
     let mut suffix = format!(
         "; {} in {} checked",

@@ -501,11 +501,8 @@ fn check_bindings(
 /// Checks, before any network call, that `--out PATH` can be created: its directory exists
 /// and is a directory. Shared by `plan` and `import`.
 pub(crate) fn check_out_dir(path: &Path) -> anyhow::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    match std::fs::metadata(parent) {
+    let parent = crate::fs::dir_of(path);
+    match std::fs::metadata(&parent) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => anyhow::bail!(
             "cannot write --out {}: {} is not a directory",

@@ -67,10 +67,17 @@ pub(crate) fn exit_code(result: anyhow::Result<Status>, out: &mut Output) -> u8 
 
 /// Prints a command-line error as `cli` allows (a value refused by one of its parsers as
 /// that parser worded it; anything else as clap words it, cleaned of what may be a secret),
-/// or `--help`/`--version` as clap prints them; returns the exit code.
+/// or `--help`/`--version` as clap renders them, on stdout; returns the exit code. Both go
+/// through `out`, so an embedding that captures the output gets them too.
 pub(crate) fn usage_exit(err: clap::Error, out: &mut Output) -> u8 {
     if !err.use_stderr() {
-        let _ = err.print();
+        let text = err.render();
+        let text = if out.stdout_color() {
+            text.ansi().to_string()
+        } else {
+            text.to_string()
+        };
+        let _ = out.print(&text);
         return 0;
     }
     let _ = match crate::cli::refusal(&err) {
@@ -86,4 +93,50 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    /// A writer whose bytes the test can read afterwards.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn help_and_version_reach_the_output_they_are_given() {
+        for (args, expect) in [
+            (vec!["cfsecrets", "--version"], "cfsecrets "),
+            (vec!["cfsecrets", "plan", "--help"], "Usage: cfsecrets plan"),
+        ] {
+            let (stdout, stderr) = (Shared::default(), Shared::default());
+            let mut out = Output::capture(Box::new(stdout.clone()), Box::new(stderr.clone()));
+            let err = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(usage_exit(err, &mut out), 0, "{args:?}");
+            let printed = String::from_utf8(stdout.0.lock().unwrap().clone()).unwrap();
+            assert!(printed.contains(expect), "{args:?}: {printed}");
+            assert!(
+                !printed.contains('\x1b'),
+                "captured output is never coloured"
+            );
+            assert!(stderr.0.lock().unwrap().is_empty());
+        }
+    }
 }

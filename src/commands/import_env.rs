@@ -17,9 +17,11 @@ use crate::cli::SecretImportEnvArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::editing::target_error;
 use crate::commands::{AlreadyReported, Status, UsageError};
-use crate::domain::{MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName};
+use crate::domain::{
+    MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem,
+};
 use crate::manifest::edit::{EditOutcome, EntryRequest, EntryTarget, TargetError, set_entries};
-use crate::manifest::raw::{RawManifest, RawValue};
+use crate::manifest::raw::RawManifest;
 use crate::manifest::validate::escape_problem;
 use crate::manifest::{RealFs, base_dir_of};
 use crate::text::count;
@@ -48,12 +50,7 @@ pub(super) async fn run(
     }
     let dir = cx.manifest_dir();
     let recipients = Recipients::from_file(&dir.join(&keys[0].target.recipients_file))?;
-    let scopes: Vec<String> = args
-        .scopes
-        .iter()
-        .map(|s| s.as_wire().to_string())
-        .collect();
-    let scopes = (!scopes.is_empty()).then_some(&scopes[..]);
+    let scopes = (!args.scopes.is_empty()).then_some(&args.scopes[..]);
     let updates: Vec<_> = keys.iter().map(|k| k.target.update(scopes, None)).collect();
     let (edited, outcomes) = set_entries(&text, &updates)
         .with_context(|| format!("cannot edit {}", manifest_path.display()))?;
@@ -130,17 +127,13 @@ fn read_entries(cx: &mut Context<'_>, source: &Source) -> anyhow::Result<Vec<Dot
         Source::File(path) => crate::fs::read_bounded(path, MAX_BUNDLE_FILE_BYTES)
             .with_context(|| format!("cannot import {}", path.display()))?,
         Source::Stdin => {
-            let bytes = cx
-                .out
-                .read_stdin(MAX_BUNDLE_FILE_BYTES)
-                .context("cannot read stdin")?;
-            if bytes.len() as u64 > MAX_BUNDLE_FILE_BYTES {
-                anyhow::bail!(
+            let read = cx.out.read_stdin(MAX_BUNDLE_FILE_BYTES);
+            read.context("cannot read stdin")?.with_context(|| {
+                format!(
                     "stdin holds more than {}; nothing was written",
                     crate::text::bytes(MAX_BUNDLE_FILE_BYTES)
-                );
-            }
-            bytes
+                )
+            })?
         }
     };
     let name = source.name();
@@ -176,15 +169,15 @@ fn key_problem(entry: &DotenvEntry) -> Option<String> {
             "the key is not a secret name the API accepts: {reason}"
         ));
     }
-    let len = entry.value.len();
-    if len == 0 {
-        return Some(
+    match value_size_problem(entry.value.len())? {
+        ValueSizeProblem::Empty => Some(
             "the value is empty, which the API refuses: give it a value or remove the line"
                 .to_string(),
-        );
+        ),
+        ValueSizeProblem::TooLarge { bytes } => Some(format!(
+            "the value is {bytes} bytes; the limit is {MAX_VALUE_BYTES}"
+        )),
     }
-    (len > MAX_VALUE_BYTES)
-        .then(|| format!("the value is {len} bytes; the limit is {MAX_VALUE_BYTES}"))
 }
 
 /// Prints each refused line and refuses the import when there is one.
@@ -229,8 +222,8 @@ fn resolve_keys(
     for entry in entries {
         let name = SecretName::parse(&entry.key).map_err(anyhow::Error::msg)?;
         let request = EntryRequest {
-            account: &args.account,
-            store: args.store.as_deref(),
+            account: &args.at.account,
+            store: args.at.store.as_deref(),
             name: &name,
             scopes_given: !args.scopes.is_empty(),
             bundle,
@@ -293,22 +286,14 @@ fn check_bundle_file(
     }
     let imported: std::collections::HashSet<&str> =
         keys.iter().map(|k| k.entry.key.as_str()).collect();
-    let mut lost = Vec::new();
-    for (label, account) in &raw.accounts.value.0 {
-        for (store, s) in &account.stores.value.0 {
-            for (name, secret) in &s.secrets.value.0 {
-                if let Some(RawValue::Bundle(b)) = secret.value.as_ref().map(|v| &v.value)
-                    && b.bundle == bundle
-                    && !imported.contains(b.key.as_str())
-                {
-                    lost.push(format!(
-                        "{}/{}/{} (key {})",
-                        label.value, store.value, name.value, b.key
-                    ));
-                }
-            }
-        }
-    }
+    let lost: Vec<String> = raw
+        .entries()
+        .filter_map(|e| {
+            let key = e.key_in_bundle(bundle)?;
+            let shown = format!("{}/{}/{} (key {key})", e.account, e.store, e.name);
+            (!imported.contains(key)).then_some(shown)
+        })
+        .collect();
     if !lost.is_empty() {
         anyhow::bail!(
             "refused: replacing {} would lose keys that other entries read: {}; nothing was written",
@@ -367,14 +352,14 @@ fn report(
     recipients: &Recipients,
 ) -> anyhow::Result<()> {
     for (key, outcome) in keys.iter().zip(outcomes) {
-        let verb = match outcome {
-            EditOutcome::Added => "added",
-            EditOutcome::Updated => "updated",
-        };
         let t = &key.target;
         cx.out.status(&format!(
-            "  {verb} {}/{}/{} ({})",
-            t.account, t.store, t.name, t.value_path
+            "  {} {}/{}/{} ({})",
+            outcome.verb(),
+            t.account,
+            t.store,
+            t.name,
+            t.value_path
         ))?;
     }
     let into = match bundle {

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 
 use crate::cli::LocalArgs;
 use crate::commands::context::{Context, find_account, find_store};
-use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::commands::{Status, UsageError};
 use crate::domain::{Scope, SecretName, ValueKey};
 use crate::manifest::{Desired, DesiredAccount, DesiredSecret, Diagnostics, ValueSource};
 use crate::output::Output;
@@ -77,7 +77,7 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &LocalArgs) -> anyhow::Resul
         &values,
         &credentials,
     )?;
-    let dir = config_dir(&config.path);
+    let dir = crate::fs::dir_of(&config.path);
     cx.out.print(&format!(
         "Filled {} of {} into the local Secrets Store of `wrangler dev` for {} ({env}).",
         count(fills.len(), "secret", "secrets"),
@@ -267,7 +267,7 @@ fn fill_all(
     values: &UnsealedValues,
     credentials: &[String],
 ) -> anyhow::Result<()> {
-    let dir = config_dir(&config.path);
+    let dir = crate::fs::dir_of(&config.path);
     let file = config
         .path
         .file_name()
@@ -312,20 +312,10 @@ fn fill_all(
         if !stderr.is_empty() {
             out.eprint(&format!("{stderr}\n"))?;
         }
-        let msg = format!(
+        anyhow::bail!(
             "wrangler {how} creating {secret} in the local store (after {} filled)",
             count(done, "secret", "secrets")
         );
-        out.error(&anyhow::anyhow!(msg.clone()))?;
-        return Err(AlreadyReported(msg).into());
     }
     Ok(())
-}
-
-/// The directory wrangler runs in: the config's own (`.` for a bare file name).
-fn config_dir(config: &Path) -> PathBuf {
-    match config.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }

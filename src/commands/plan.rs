@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{PlanArgs, PlanFormat};
+use crate::commands::Status;
 use crate::commands::context::{Bindings, Context, Identity, check_out_dir};
-use crate::commands::{AlreadyReported, Status};
 use crate::domain::MAX_PLAN_FILE_BYTES;
 use crate::fs::{FsError, WriteOptions};
 use crate::output::Output;
@@ -103,9 +103,7 @@ fn check_out_path(path: &Path) -> anyhow::Result<()> {
 /// `--detailed-exitcode`; else 0.
 fn status_of(out: &mut Output, plan: &Plan, detailed: bool) -> anyhow::Result<Status> {
     if plan.has_problems() {
-        let msg = RefusedPlan::Problems(plan.problems.len()).to_string();
-        out.error(&anyhow::anyhow!(msg.clone()))?;
-        return Err(AlreadyReported(msg).into());
+        return Err(RefusedPlan::Problems(plan.problems.len()).into());
     }
     if plan.is_blocked() {
         let mut ways = Vec::new();

@@ -13,21 +13,21 @@ use crate::cli::SecretSetArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::editing::resolve;
 use crate::commands::{Status, UsageError};
-use crate::domain::{MAX_VALUE_BYTES, SecretName};
-use crate::manifest::edit::{EditOutcome, EntryRequest, set_entry};
+use crate::domain::{MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem};
+use crate::manifest::edit::{EntryRequest, set_entry};
 use crate::manifest::{RealFs, base_dir_of};
 use crate::output::Output;
 use crate::values::Recipients;
 use crate::values::reseal::seal_and_record;
 
 pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::Result<Status> {
-    let scopes = checked_args(args)?;
+    refuse_stray(args)?;
     let name = &args.name;
     let manifest_path = cx.global.manifest.clone();
     let (manifest_text, raw) = cx.read_for_edit()?;
     let request = EntryRequest {
-        account: &args.account,
-        store: args.store.as_deref(),
+        account: &args.at.account,
+        store: args.at.store.as_deref(),
         name,
         scopes_given: !args.scopes.is_empty(),
         bundle: None,
@@ -37,7 +37,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     let dir = cx.manifest_dir();
     let recipients = Recipients::from_file(&dir.join(&target.recipients_file))?;
 
-    let scopes = (!scopes.is_empty()).then_some(&scopes[..]);
+    let scopes = (!args.scopes.is_empty()).then_some(&args.scopes[..]);
     let (edited, outcome) = set_entry(
         &manifest_text,
         &target.update(scopes, args.comment.as_deref()),
@@ -56,10 +56,7 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
         recipients_count(&recipients),
         value_file.display()
     ))?;
-    let verb = match outcome {
-        EditOutcome::Added => "added",
-        EditOutcome::Updated => "updated",
-    };
+    let verb = outcome.verb();
     let (account, store) = (&target.account, &target.store);
     let manifest = manifest_path.display();
     cx.out
@@ -67,9 +64,9 @@ pub(super) async fn set(cx: &mut Context<'_>, args: &SecretSetArgs) -> anyhow::R
     Ok(Status::Success)
 }
 
-/// The scopes (wire spellings) from the command line; a stray argument (a value typed where
-/// it does not belong) is refused without being used or repeated.
-fn checked_args(args: &SecretSetArgs) -> anyhow::Result<Vec<String>> {
+/// A stray argument (a value typed where it does not belong) is refused without being used
+/// or repeated.
+fn refuse_stray(args: &SecretSetArgs) -> anyhow::Result<()> {
     if !args.stray.is_empty() {
         return Err(UsageError(
             "`secret set` takes the value from stdin or a hidden prompt, never from arguments: \
@@ -78,25 +75,20 @@ fn checked_args(args: &SecretSetArgs) -> anyhow::Result<Vec<String>> {
         )
         .into());
     }
-    Ok(args
-        .scopes
-        .iter()
-        .map(|s| s.as_wire().to_string())
-        .collect())
+    Ok(())
 }
 
-/// A value the API accepts: not empty, at most [`MAX_VALUE_BYTES`].
+/// A value the API accepts ([`value_size_problem`]).
 fn check_value(name: &SecretName, value: &str) -> anyhow::Result<()> {
-    if value.is_empty() {
-        anyhow::bail!("the value for {name} is empty; nothing was written");
+    match value_size_problem(value.len()) {
+        None => Ok(()),
+        Some(ValueSizeProblem::Empty) => {
+            anyhow::bail!("the value for {name} is empty; nothing was written")
+        }
+        Some(ValueSizeProblem::TooLarge { bytes }) => anyhow::bail!(
+            "the value for {name} is {bytes} bytes; the limit is {MAX_VALUE_BYTES}; nothing was written"
+        ),
     }
-    if value.len() > MAX_VALUE_BYTES {
-        anyhow::bail!(
-            "the value for {name} is {} bytes; the limit is {MAX_VALUE_BYTES}; nothing was written",
-            value.len()
-        );
-    }
-    Ok(())
 }
 
 /// The most of stdin `secret set` reads: far above the API's limit, so that a value a little
@@ -114,15 +106,15 @@ fn read_value(out: &mut Output, name: &str) -> anyhow::Result<Zeroizing<String>>
         out.prompt_hidden(&format!("value for {name} (hidden): "))
             .context("cannot read the value from the terminal")?
     } else {
-        let bytes = out
+        let read = out
             .read_stdin(MAX_STDIN_BYTES)
             .context("cannot read the value from stdin")?;
-        if bytes.len() as u64 > MAX_STDIN_BYTES {
+        let Some(bytes) = read else {
             anyhow::bail!(
                 "the value for {name} is more than {}; the limit is {MAX_VALUE_BYTES}; nothing was written",
                 crate::text::bytes(MAX_STDIN_BYTES)
             );
-        }
+        };
         match std::str::from_utf8(&bytes) {
             Ok(text) => Zeroizing::new(text.to_string()),
             Err(_) => anyhow::bail!("the value on stdin is not valid UTF-8; nothing was written"),

@@ -13,7 +13,7 @@ use crate::commands::context::Context;
 use crate::commands::editing::target_error;
 use crate::commands::{Status, UsageError};
 use crate::manifest::edit::{EntryAt, remove_entry, resolve_store, set_absent};
-use crate::manifest::raw::{Ensure, RawManifest, RawSecret, RawValue};
+use crate::manifest::raw::{Ensure, RawSecret, RawValue};
 use crate::manifest::validate::escape_problem;
 use crate::manifest::{Prune, RealFs, base_dir_of, read_as_written};
 use crate::values::index::{SealIndex, index_key};
@@ -21,12 +21,16 @@ use crate::values::index::{SealIndex, index_key};
 pub(super) async fn run(cx: &mut Context<'_>, args: &SecretRmArgs) -> anyhow::Result<Status> {
     let manifest_path = cx.global.manifest.clone();
     let (text, raw) = cx.read_for_edit()?;
-    let (account, store) =
-        resolve_store(&raw, &manifest_path, &args.account, args.store.as_deref())
-            .map_err(target_error)?;
+    let (account, store) = resolve_store(
+        &raw,
+        &manifest_path,
+        &args.at.account,
+        args.at.store.as_deref(),
+    )
+    .map_err(target_error)?;
     let name = args.name.as_str();
     let at = EntryAt {
-        account: &args.account,
+        account: &args.at.account,
         store: &store,
         name,
     };
@@ -34,12 +38,12 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &SecretRmArgs) -> anyhow::Re
     let Some(entry) = raw_store.and_then(|s| s.secret(name)) else {
         return Err(UsageError(format!(
             "{}/{store} has no secret {name} in {}",
-            args.account,
+            args.at.account,
             manifest_path.display()
         ))
         .into());
     };
-    let shown = format!("{}/{store}/{name}", args.account);
+    let shown = format!("{}/{store}/{name}", args.at.account);
     if args.absent && is_absent(entry) {
         cx.out.print(&format!(
             "{shown} is already `ensure: absent`; nothing to do"
@@ -126,7 +130,7 @@ fn forget_value(
     let edited_raw = read_as_written(&manifest_path, edited)
         .map_err(|d| anyhow::anyhow!("cannot read the edited manifest: {d}"))?;
     let base_dir = base_dir_of(&manifest_path);
-    if still_used(&edited_raw, path) {
+    if edited_raw.names_file(path) {
         cx.out
             .print(&format!("kept {} (another entry uses it)", file.display()))?;
     } else if escape_problem(path, &base_dir, &RealFs).is_some() || !file.is_file() {
@@ -140,24 +144,6 @@ fn forget_value(
         cx.out.print(&format!("deleted {}", file.display()))?;
     }
     Ok(())
-}
-
-/// Whether any entry, the recipients file or the fingerprint key of `raw` names `path`.
-fn still_used(raw: &RawManifest, path: &str) -> bool {
-    if raw.recipients_file.value == path || raw.fingerprint_key.value == path {
-        return true;
-    }
-    raw.accounts.value.0.iter().any(|(_, account)| {
-        account.stores.value.0.iter().any(|(_, store)| {
-            store.secrets.value.0.iter().any(|(_, secret)| {
-                match secret.value.as_ref().map(|v| &v.value) {
-                    Some(RawValue::Path(p)) => p == path,
-                    Some(RawValue::Bundle(b)) => b.bundle == path,
-                    None => false,
-                }
-            })
-        })
-    })
 }
 
 fn forget_in_index(dir: &Path, file: &Path) -> anyhow::Result<()> {

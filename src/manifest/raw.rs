@@ -172,6 +172,60 @@ impl RawManifest {
     pub fn account(&self, label: &str) -> Option<&RawAccount> {
         find(&self.accounts.value, label)
     }
+
+    /// Every secret entry in source order, with where it is written.
+    pub fn entries(&self) -> impl Iterator<Item = RawEntry<'_>> {
+        self.accounts.value.0.iter().flat_map(|(label, account)| {
+            account.stores.value.0.iter().flat_map(move |(store, s)| {
+                s.secrets
+                    .value
+                    .0
+                    .iter()
+                    .map(move |(name, secret)| RawEntry {
+                        account: &label.value,
+                        store: &store.value,
+                        name: &name.value,
+                        secret,
+                    })
+            })
+        })
+    }
+
+    /// Whether the manifest names the file `path` (as written, relative to its directory)
+    /// anywhere: the recipients file, the fingerprint key, a value file or a bundle.
+    pub fn names_file(&self, path: &str) -> bool {
+        self.recipients_file.value == path
+            || self.fingerprint_key.value == path
+            || self.entries().any(|e| match e.value() {
+                Some(RawValue::Path(p)) => p == path,
+                Some(RawValue::Bundle(b)) => b.bundle == path,
+                None => false,
+            })
+    }
+}
+
+/// One secret entry of a [`RawManifest`], with its account label and store name.
+#[derive(Clone, Copy, Debug)]
+pub struct RawEntry<'m> {
+    pub account: &'m str,
+    pub store: &'m str,
+    pub name: &'m str,
+    pub secret: &'m RawSecret,
+}
+
+impl<'m> RawEntry<'m> {
+    /// Where its value comes from, when the entry says.
+    pub fn value(&self) -> Option<&'m RawValue> {
+        self.secret.value.as_ref().map(|v| &v.value)
+    }
+
+    /// The bundle key it reads from the bundle `bundle`, if it reads one.
+    pub fn key_in_bundle(&self, bundle: &str) -> Option<&'m str> {
+        match self.value() {
+            Some(RawValue::Bundle(b)) if b.bundle == bundle => Some(&b.key),
+            _ => None,
+        }
+    }
 }
 
 impl RawAccount {
@@ -398,4 +452,51 @@ pub fn manifest_schema_json() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::manifest::structure::read_as_written;
+
+    const TEXT: &str = "\
+recipients_file: .age-recipients
+fingerprint_key: keys/fingerprint.age
+accounts:
+  prod:
+    account_id: 0123456789abcdef0123456789abcdef
+    stores:
+      main:
+        secrets:
+          A: { value: values/a.age }
+          B: { value: { bundle: b.env.age, key: B_KEY } }
+      other:
+        secrets:
+          C: { ensure: absent }
+";
+
+    #[test]
+    fn entries_walk_in_source_order_and_name_their_files() {
+        let raw = read_as_written(Path::new("m.yaml"), TEXT).unwrap();
+        let names: Vec<String> = raw
+            .entries()
+            .map(|e| format!("{}/{}/{}", e.account, e.store, e.name))
+            .collect();
+        assert_eq!(names, ["prod/main/A", "prod/main/B", "prod/other/C"]);
+        let keys: Vec<&str> = raw
+            .entries()
+            .filter_map(|e| e.key_in_bundle("b.env.age"))
+            .collect();
+        assert_eq!(keys, ["B_KEY"]);
+        for named in [
+            ".age-recipients",
+            "keys/fingerprint.age",
+            "values/a.age",
+            "b.env.age",
+        ] {
+            assert!(raw.names_file(named), "{named}");
+        }
+        assert!(!raw.names_file("values/c.age"));
+    }
 }

@@ -6,7 +6,7 @@
 //! there to point at and hands over the live secrets already split from their markers.
 
 use crate::domain::{AccountId, Scope, SecretName};
-use crate::manifest::yaml::yaml_str;
+use crate::manifest::yaml::{yaml_scopes, yaml_str};
 use crate::text::{secret_shape, unless_secret};
 
 /// Where `init` puts the recipients file and the fingerprint key, beside the manifest; the
@@ -161,10 +161,9 @@ fn expressible(secret: &ImportedSecret<'_>) -> Result<Vec<Scope>, String> {
 
 /// One `value: keep` entry.
 fn entry(secret: &ImportedSecret<'_>, scopes: &[Scope]) -> String {
-    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_wire()).collect();
     let mut text = format!("          {}:\n", yaml_str(secret.name));
     text.push_str("            value: keep\n");
-    text.push_str(&format!("            scopes: [{}]\n", scopes.join(", ")));
+    text.push_str(&format!("            scopes: {}\n", yaml_scopes(scopes)));
     if let Some(shape) = secret_shape(&secret.comment) {
         // Not carried into a file that may be committed; the next apply removes it live.
         text.push_str(&format!(

@@ -1,6 +1,8 @@
 //! YAML scalars and flow collections as this tool writes them: plain when unambiguous, else
 //! double-quoted. Shared by the text edit of `secret set` and the manifest writer.
 
+use crate::domain::Scope;
+
 /// A YAML scalar for `s`: plain when unambiguous, else double-quoted.
 pub fn yaml_str(s: &str) -> String {
     let lower = s.to_ascii_lowercase();
@@ -21,9 +23,10 @@ pub fn yaml_str(s: &str) -> String {
     }
 }
 
-/// `[a, b]`: a flow list of scalars.
-pub fn yaml_flow_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|s| yaml_str(s)).collect();
+/// `[workers, ai_gateway]`: scopes as a flow list, each in its one spelling
+/// ([`Scope::as_wire`]), in the order given.
+pub fn yaml_scopes(scopes: &[Scope]) -> String {
+    let inner: Vec<String> = scopes.iter().map(|s| yaml_str(s.as_wire())).collect();
     format!("[{}]", inner.join(", "))
 }
 
@@ -63,7 +66,7 @@ mod tests {
             );
         }
         assert_eq!(
-            yaml_flow_list(&["workers".into(), "ai_gateway".into()]),
+            yaml_scopes(&[Scope::Workers, Scope::AiGateway]),
             "[workers, ai_gateway]"
         );
         let v: serde_json::Value = serde_json::json!({ "bundle": "b.env.age", "key": "K" });

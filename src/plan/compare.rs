@@ -265,15 +265,13 @@ fn describe_kind(kind: ActionKind) -> &'static str {
 }
 
 /// Text from a saved plan, quoted when it is plainly a name (letters, digits and `._-`, at
-/// most 64 characters); anything else may be what someone pasted by mistake, and is not
-/// repeated.
+/// most 64 characters, nothing like a secret: [`crate::text::is_plain`]); anything else may
+/// be what someone pasted by mistake, and is not repeated.
 fn quoted(text: &str) -> String {
     let plain = !text.is_empty()
-        && text.chars().count() <= 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ' '))
-        && !crate::text::looks_like_private_key(text);
+        && crate::text::is_plain(text, 64, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ')
+        });
     if plain {
         format!("`{text}`")
     } else {

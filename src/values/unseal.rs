@@ -20,7 +20,10 @@ use super::seal::unseal_file;
 use super::secret::SecretValue;
 
 pub use crate::domain::ValueKey;
-use crate::domain::{MAX_BUNDLE_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES, MAX_VALUE_BYTES};
+use crate::domain::{
+    MAX_BUNDLE_FILE_BYTES, MAX_SEALED_VALUE_FILE_BYTES, MAX_VALUE_BYTES, ValueSizeProblem,
+    value_size_problem,
+};
 
 /// Every unsealed value, by secret. Secrets with `value: keep`, absent secrets and values
 /// with an error-level problem are not in it — except a value over the size limit, which is
@@ -248,14 +251,10 @@ pub fn check_values(desired: &Desired, ids: &Identities) -> Vec<ValueProblem> {
 }
 
 fn size_problem(value: &SecretValue) -> Option<ProblemKind> {
-    let bytes = value.len();
-    if bytes == 0 {
-        Some(ProblemKind::Empty)
-    } else if bytes > MAX_VALUE_BYTES {
-        Some(ProblemKind::TooLarge { bytes })
-    } else {
-        None
-    }
+    value_size_problem(value.len()).map(|problem| match problem {
+        ValueSizeProblem::Empty => ProblemKind::Empty,
+        ValueSizeProblem::TooLarge { bytes } => ProblemKind::TooLarge { bytes },
+    })
 }
 
 fn decrypt_text(path: &Path, ids: &Identities, limit: u64) -> Result<SecretValue, ProblemKind> {

@@ -88,23 +88,6 @@ pub struct LiveReport {
     pub broken: Vec<BrokenBinding>,
 }
 
-impl LiveReport {
-    /// Whether the plan must be blocked (it breaks at least one binding).
-    pub fn blocks(&self) -> bool {
-        !self.broken.is_empty()
-    }
-
-    /// Every finding as a diagnostic, sorted: the store and secret problems and the broken
-    /// bindings.
-    pub fn all_diagnostics(&self) -> Diagnostics {
-        let mut all = self.diagnostics.clone();
-        all.0
-            .extend(self.broken.iter().map(BrokenBinding::diagnostic));
-        all.sort();
-        all
-    }
-}
-
 /// Checks every binding of `configs` against the managed `stores` (with their live ids), the
 /// manifest's declarations and the secrets the plan breaks.
 pub fn check_live(
@@ -254,7 +237,7 @@ mod tests {
         assert_eq!(report, LiveReport::default());
 
         let report = check_live(&configs, &stores(None), &declared(), &[]);
-        assert!(!report.blocks());
+        assert!(report.broken.is_empty());
         assert_eq!(
             report.diagnostics.to_string(),
             format!(
@@ -342,7 +325,7 @@ mod tests {
             },
         ];
         let report = check_live(&[config(&text)], &stores(Some(OTHER)), &declared(), &breaks);
-        assert!(report.blocks());
+        assert!(!report.broken.is_empty());
         assert!(report.diagnostics.is_empty(), "{}", report.diagnostics);
         let got: Vec<String> = report
             .broken
@@ -359,6 +342,5 @@ mod tests {
             ]
         );
         assert_eq!(report.broken[0].binding.location(), "wrangler.jsonc:2:29");
-        assert_eq!(report.all_diagnostics().len(), 4);
     }
 }

@@ -182,17 +182,22 @@ pub fn run_with_stdin(
 
 /// The last lines of wrangler's stderr, fit to show: every stretch that matches one of
 /// `secrets` (the values, and the credentials wrangler could see; for a value of several
-/// lines, also each of its lines) removed by the rule that cleans a server's messages
-/// (`cloudflare::redact`: whole, JSON-escaped, in any letter case, or any run of 8
-/// of its bytes), colour codes and other control characters escaped, at most `max_lines`
-/// lines.
+/// lines, also each of its lines of at least 4 characters) removed by the rule that cleans a
+/// server's messages ([`crate::text::redact_as`]: whole, cut short, JSON-escaped or re-cased;
+/// short ones wherever they stand), colour codes and other control characters escaped, at
+/// most `max_lines` lines.
 pub fn shown_stderr(stderr: &[u8], secrets: &[&str], max_lines: usize) -> String {
     let mut needles: Vec<&str> = Vec::new();
     for secret in secrets {
         needles.push(secret);
         needles.extend(secret.lines().map(str::trim).filter(|l| l.len() >= 4));
     }
-    let text = crate::cloudflare::redact(&String::from_utf8_lossy(stderr), &needles);
+    let text = crate::text::redact_as(
+        &String::from_utf8_lossy(stderr),
+        &needles,
+        "<redacted>",
+        crate::text::Short::Anywhere,
+    );
     let lines: Vec<String> = text
         .lines()
         .map(|l| crate::text::printable(l.trim_end()))
@@ -287,6 +292,12 @@ mod tests {
              {\"value\":\"<redacted>\"} <redacted> (<redacted>…)"
         );
         assert_eq!(shown_stderr(b"a\nb\nc\n", &[], 2), "b\nc");
+        // Cut short and in another case, as a program may echo it: still removed.
+        let echoed = b"error: value 'SK_LIVE_ABC1' is too long";
+        assert_eq!(
+            shown_stderr(echoed, &["sk_live_abc123"], 10),
+            "error: value '<redacted>' is too long"
+        );
     }
 
     #[test]

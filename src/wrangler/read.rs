@@ -488,14 +488,14 @@ fn entry_list(w: &mut Walker, node: &Node, env: Environment, label: String) -> V
 }
 
 /// A name from a config or the command line, as a message may show it: only when it is made
-/// of the characters names use (ASCII letters, digits, `_`, `$`, `-`; at most 100). Text of
-/// any other shape may be a value pasted in the wrong place, and is never repeated.
+/// of the characters names use (ASCII letters, digits, `_`, `$`, `-`; at most 100) and does
+/// not look like a secret ([`crate::text::is_plain`]). Text of any other shape may be a value
+/// pasted in the wrong place, and is never repeated.
 pub(crate) fn name_shown(s: &str) -> Option<&str> {
     let plain = !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-'))
-        && !crate::text::looks_like_private_key(s);
+        && crate::text::is_plain(s, 100, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '-')
+        });
     plain.then_some(s)
 }
 
@@ -705,5 +705,16 @@ mod tests {
         let (_, d) = read(text, Format::Jsonc);
         assert_eq!(d.len(), 1);
         assert!(!d[0].contains('\u{1b}'), "{d:?}");
+    }
+
+    #[test]
+    fn a_name_is_shown_only_when_plain_and_nothing_like_a_secret() {
+        assert_eq!(name_shown("STRIPE_KEY"), Some("STRIPE_KEY"));
+        assert_eq!(name_shown(ID), Some(ID));
+        assert_eq!(name_shown(""), None);
+        assert_eq!(name_shown("a b"), None);
+        // An API token pasted as a secret_name, or a store_id, is not repeated.
+        assert_eq!(name_shown("Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq"), None);
+        assert_eq!(name_shown("AGE-SECRET-KEY-1QQQQ"), None);
     }
 }

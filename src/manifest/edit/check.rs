@@ -235,7 +235,7 @@ accounts:
             "m.yaml:12:32: error: secret `NEW` is renamed from `OLD`, which is also declared in this store"
         );
         // A scope listed twice.
-        let twice = ["workers".to_string(), "workers".to_string()];
+        let twice = [crate::domain::Scope::Workers, crate::domain::Scope::Workers];
         let mut u = upd("prod", "s", "A", "a.age");
         u.scopes = Some(&twice);
         let (_, c) = edit_and_check(SMALL, &u);

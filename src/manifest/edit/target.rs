@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::domain::{SecretName, check_label};
+use crate::domain::{Scope, SecretName, check_label};
 use crate::manifest::FileCheck;
 use crate::manifest::raw::{Ensure, RawAccount, RawManifest, RawValue};
 use crate::manifest::validate::escape_problem;
@@ -194,7 +194,7 @@ impl EntryTarget {
     /// The text edit for this target: its value path, and `scopes` and `comment` when given.
     pub fn update<'a>(
         &'a self,
-        scopes: Option<&'a [String]>,
+        scopes: Option<&'a [Scope]>,
         comment: Option<&'a str>,
     ) -> EntryUpdate<'a> {
         let value = if self.in_bundle {

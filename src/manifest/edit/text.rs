@@ -17,9 +17,10 @@
 
 use std::path::Path;
 
+use crate::domain::Scope;
 use crate::manifest::raw::{Ensure, RawManifest, RawSecret, RawValue};
 use crate::manifest::structure::{SECRET_KEYS, read_as_written};
-use crate::manifest::yaml::{render_json, yaml_flow_list, yaml_str};
+use crate::manifest::yaml::{render_json, yaml_scopes, yaml_str};
 
 /// Where an entry is (or goes): account label, store, secret name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,7 +77,7 @@ pub struct EntryUpdate<'a> {
     /// The value source.
     pub value: EntryValue<'a>,
     /// Replace (or add) `scopes`.
-    pub scopes: Option<&'a [String]>,
+    pub scopes: Option<&'a [Scope]>,
     /// Replace (or add) `comment`.
     pub comment: Option<&'a str>,
 }
@@ -95,6 +96,16 @@ impl<'a> EntryUpdate<'a> {
 pub enum EditOutcome {
     Added,
     Updated,
+}
+
+impl EditOutcome {
+    /// `added` or `updated`, as the commands report an entry.
+    pub fn verb(self) -> &'static str {
+        match self {
+            EditOutcome::Added => "added",
+            EditOutcome::Updated => "updated",
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -193,6 +204,13 @@ fn strip_comment(s: &str) -> &str {
         prev = c;
     }
     s
+}
+
+/// A line split into what comes before its comment and the comment itself (`# …`, trimmed;
+/// empty when there is none).
+fn split_comment(line: &str) -> (&str, &str) {
+    let body = strip_comment(line);
+    (body, line[body.len()..].trim())
 }
 
 impl Doc {
@@ -435,7 +453,7 @@ pub fn set_absent(text: &str, at: EntryAt) -> Result<String, EditError> {
     let mut new: Vec<String> = doc.lines[entry..end]
         .iter()
         .filter_map(|line| {
-            let comment = line[strip_comment(line).len()..].trim();
+            let (_, comment) = split_comment(line);
             (!comment.is_empty()).then(|| format!("{}{comment}", " ".repeat(ind)))
         })
         .collect();
@@ -517,9 +535,7 @@ impl Doc {
 
     /// `secrets:   # note` with no entry left becomes `secrets: {}   # note`.
     fn close_empty_secrets(&mut self, secrets: usize) {
-        let line = &self.lines[secrets];
-        let body = strip_comment(line);
-        let comment = line[body.len()..].trim();
+        let (body, comment) = split_comment(&self.lines[secrets]);
         let mut closed = format!("{} {{}}", body.trim_end());
         if !comment.is_empty() {
             closed.push_str(&format!("   {comment}"));
@@ -539,7 +555,7 @@ impl Doc {
     fn open_empty_secrets(&mut self, secrets: usize) {
         let line = &self.lines[secrets];
         let colon = line.find(':').expect("a key line has a colon");
-        let comment = line[strip_comment(line).len()..].trim();
+        let (_, comment) = split_comment(line);
         self.lines[secrets] = if comment.is_empty() {
             line[..=colon].to_string()
         } else {
@@ -557,7 +573,7 @@ impl Doc {
             new.push(format!("{}{}:", " ".repeat(ind), yaml_str(u.name)));
             new.push(format!("{pad}value: {}", u.value.render()));
             if let Some(scopes) = u.scopes {
-                new.push(format!("{pad}scopes: {}", yaml_flow_list(scopes)));
+                new.push(format!("{pad}scopes: {}", yaml_scopes(scopes)));
             }
             if let Some(comment) = u.comment {
                 new.push(format!("{pad}comment: {}", yaml_str(comment)));
@@ -578,8 +594,7 @@ impl Doc {
         let mut comments = Vec::new();
         let mut parts = Vec::new();
         for line in &self.lines[entry..end] {
-            let body = strip_comment(line);
-            let comment = line[body.len()..].trim();
+            let (body, comment) = split_comment(line);
             if !comment.is_empty() {
                 comments.push(comment.to_string());
             }
@@ -618,7 +633,7 @@ impl Doc {
     fn update_entry(&mut self, u: &EntryUpdate) -> Result<(), EditError> {
         let fields: [(&str, Option<String>); 3] = [
             ("value", Some(u.value.render())),
-            ("scopes", u.scopes.map(yaml_flow_list)),
+            ("scopes", u.scopes.map(yaml_scopes)),
             ("comment", u.comment.map(yaml_str)),
         ];
         for (key, rendered) in fields {
@@ -723,7 +738,7 @@ accounts:
 
     #[test]
     fn adds_a_new_entry_after_the_last_one() {
-        let scopes = vec!["workers".to_string(), "ai_gateway".to_string()];
+        let scopes = [Scope::Workers, Scope::AiGateway];
         let mut u = upd(
             "production",
             "main",

@@ -1,84 +1,6 @@
-//! Pure text helpers shared by every room: the count words (`1 store`, `2 stores`) and the
-//! one terminal-safe filter for text that comes from outside (a user's file, a live comment,
-//! a server's message).
-//!
-//! A leaf: it imports nothing from the crate, so the core (manifest, plan, apply) and the
-//! client can word their messages without depending on [`crate::output`], the room that
-//! prints.
-
-/// `1 store`, `2 stores`: a number with its noun in the right form.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// `250,000`: a number with thousands separators.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `1,048,576 bytes`: a byte count with thousands separators.
-pub fn bytes(n: u64) -> String {
-    format!("{} {}", thousands(n), if n == 1 { "byte" } else { "bytes" })
-}
-
-/// Unicode bidirectional controls: they reorder how a terminal shows the rest of a line
-/// ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Whether `c` must not reach a terminal as it is: a control character (an ANSI escape, a
-/// carriage return, a newline inside a one-line message) or a bidirectional control.
-pub fn is_unsafe(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
-}
-
-/// Text from outside made safe for a terminal. The one policy: every control character and
-/// every bidirectional control is escaped the way Rust writes it (`\u{1b}`, `\n`,
-/// `\u{202e}`), so nothing can drive or reorder the terminal and the reader still sees that
-/// something was there. Everything else is kept as written.
-pub fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_unsafe(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `text`, or `<not shown: it looks like …>` in its place when it looks like a secret
-/// ([`secret_shape`]): for text from outside that output shows whole (a live comment).
-pub fn unless_secret(text: &str) -> std::borrow::Cow<'_, str> {
-    match secret_shape(text) {
-        Some(shape) => format!("<not shown: it looks like {}>", shape.noun()).into(),
-        None => text.into(),
-    }
-}
-
-/// [`printable`], cut to `max` characters with `…` when longer (a 10,000-character key in a
-/// message helps nobody): for text from outside quoted in a message. Text that looks like a
-/// secret is not quoted at all ([`unless_secret`]).
-pub fn clipped(s: &str, max: usize) -> String {
-    if secret_shape(s).is_some() {
-        return unless_secret(s).into_owned();
-    }
-    let clean = printable(s);
-    match clean.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &clean[..i]),
-        None => clean,
-    }
-}
+//! The one rule for what looks like a secret pasted in the wrong place (an age identity, a
+//! PEM block or an API token), which every argument, path variable, manifest name and
+//! quoted text goes through, and the forms a message may show instead.
 
 /// Whether `text` looks like private key material (an age identity or plugin identity, in
 /// any case, or a PEM block) rather than a name, a path or a public key. Such text is never
@@ -88,6 +10,14 @@ pub fn looks_like_private_key(text: &str) -> bool {
     upper.contains("AGE-SECRET-KEY-")
         || upper.contains("AGE-PLUGIN-")
         || upper.contains("-----BEGIN")
+}
+
+/// Whether `text` may be quoted back in a message as it is: at most `max` characters, every
+/// one `allowed` (the characters a caller's names or paths are written with), and nothing that
+/// looks like a secret ([`secret_shape`]). Callers differ in the characters and the length
+/// they allow; what looks like a secret is this one rule.
+pub fn is_plain(text: &str, max: usize, allowed: impl Fn(char) -> bool) -> bool {
+    text.chars().count() <= max && text.chars().all(allowed) && secret_shape(text).is_none()
 }
 
 /// What a text that must not be shown looks like: [`secret_shape`] finds it.
@@ -189,24 +119,19 @@ pub fn without_private_keys(text: &str) -> String {
     out
 }
 
+/// `text`, or `<not shown: it looks like …>` in its place when it looks like a secret
+/// ([`secret_shape`]): for text from outside that output shows whole (a live comment).
+pub fn unless_secret(text: &str) -> std::borrow::Cow<'_, str> {
+    match secret_shape(text) {
+        Some(shape) => format!("<not shown: it looks like {}>", shape.noun()).into(),
+        None => text.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_pick_the_form() {
-        assert_eq!(count(0, "store", "stores"), "0 stores");
-        assert_eq!(count(1, "store", "stores"), "1 store");
-        assert_eq!(count(2, "store", "stores"), "2 stores");
-    }
-
-    #[test]
-    fn byte_counts_group_thousands() {
-        assert_eq!(bytes(1), "1 byte");
-        assert_eq!(bytes(999), "999 bytes");
-        assert_eq!(bytes(65_536), "65,536 bytes");
-        assert_eq!(bytes(1_048_576), "1,048,576 bytes");
-    }
+    use crate::text::clipped;
 
     #[test]
     fn private_keys_are_cut_out_word_by_word() {
@@ -220,20 +145,6 @@ mod tests {
             without_private_keys("age1public and a/path"),
             "age1public and a/path"
         );
-    }
-
-    #[test]
-    fn controls_and_bidi_controls_are_escaped_and_nothing_else() {
-        assert_eq!(printable("plain `x` é 名"), "plain `x` é 名");
-        assert_eq!(printable("bad\x1b[31mred\n"), "bad\\u{1b}[31mred\\n");
-        assert_eq!(printable("a\rb\tc\u{7f}\u{9b}"), "a\\rb\\tc\\u{7f}\\u{9b}");
-        assert_eq!(
-            printable("ok \u{202e}deleted\u{2066} \u{200f}x\u{061c}"),
-            "ok \\u{202e}deleted\\u{2066} \\u{200f}x\\u{61c}"
-        );
-        for s in ["\x1b]0;title\x07", "\u{202e}\u{2066}\u{2069}", "\r\n\u{85}"] {
-            assert!(!printable(s).chars().any(is_unsafe), "{s:?}");
-        }
     }
 
     #[test]
@@ -301,23 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn clipping_counts_characters_after_escaping() {
-        assert_eq!(clipped("short", 60), "short");
-        assert_eq!(clipped(&"x".repeat(60), 60), "x".repeat(60));
-        assert_eq!(clipped(&"é".repeat(61), 60), format!("{}…", "é".repeat(60)));
-        assert_eq!(clipped("\x1b\x1b", 7), "\\u{1b}\\…");
-    }
-
-    #[test]
-    fn text_that_looks_like_a_private_key_is_never_clipped_into_view() {
-        for key in [
-            "AGE-SECRET-KEY-1QFWZ3VGK8YX7M2NCJ9HDLTR5UPE6SA4Q0W3RZXF8GVKJ7Y2MNC9DLHTP5U",
-            "values/age-secret-key-1qfwz3vgk.age",
-            "AGE-PLUGIN-YUBIKEY-1QQ",
-            "-----BEGIN OPENSSH PRIVATE KEY-----",
-        ] {
-            assert_eq!(clipped(key, 60), "<not shown: it looks like a private key>");
-        }
-        assert_eq!(clipped("age1qqq", 60), "age1qqq");
+    fn plain_text_is_short_made_of_allowed_characters_and_nothing_like_a_secret() {
+        let name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+        assert!(is_plain("STRIPE_KEY", 100, name));
+        assert!(!is_plain("STRIPE KEY", 100, name));
+        assert!(!is_plain("STRIPE_KEY", 5, name));
+        assert!(!is_plain(
+            "Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq",
+            100,
+            name
+        ));
+        assert!(!is_plain("AGE-SECRET-KEY-1QQQQ", 100, name));
     }
 }

@@ -1,28 +1,46 @@
-//! Removing the values a request carried, and the credentials it was sent with, from the
-//! server's messages about it.
+//! Removing the values a request or a program was given, and the credentials it was sent
+//! with, from what a server or the program says back.
 //!
 //! A server may quote what it was sent (`secret_value_too_long: value <the value>`, or a
-//! proxy's `bad header Authorization: Bearer <the token>`), whole,
-//! cut short, JSON-escaped or in another letter case. Before an error message is stored in an
-//! [`super::ApiError`], every stretch of it that matches one of the request's values is
-//! replaced by [`MARK`]: each whole occurrence of a value (or of its JSON-escaped form), and
-//! every run of [`FRAGMENT`] or more bytes that also occurs inside one, compared without ASCII
-//! case. So no run of `FRAGMENT` bytes of a value survives.
+//! proxy's `bad header Authorization: Bearer <the token>`), whole, cut short, JSON-escaped or
+//! in another letter case; so may wrangler on its stderr. Before the client stores an error
+//! message in an [`crate::cloudflare::ApiError`], and before `cfsecrets local` shows
+//! wrangler's stderr, every stretch of the text that matches one of the values is replaced
+//! by a mark: each whole occurrence of a value (or of its JSON-escaped form), and every run
+//! of [`FRAGMENT`] or more bytes that also occurs inside one, compared without ASCII case.
+//! So no run of `FRAGMENT` bytes of a value survives.
 //!
 //! A value shorter than `FRAGMENT` bytes is removed where it stands as a word of its own (not
-//! glued to letters, digits or `_`): a value `v` must not turn `secret_scope_invalid` into
-//! something no error kind matches.
+//! glued to letters, digits or `_`) in an API error: a value `v` must not turn
+//! `secret_scope_invalid` into something no error kind matches. Text only shown to a person
+//! ([`Short::Anywhere`]) loses it wherever it stands.
 
 use std::collections::HashSet;
 
-/// What a removed stretch becomes.
+/// What a removed stretch of an API error becomes.
 pub(crate) const MARK: &str = "<redacted>";
 
 /// The shortest run of a value's bytes that is removed wherever it appears.
 pub(crate) const FRAGMENT: usize = 8;
 
-/// `message` with every stretch that matches one of `values` replaced by [`MARK`].
-pub(crate) fn redact(message: &str, values: &[&str]) -> String {
+/// Where a value shorter than [`FRAGMENT`] bytes is removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Short {
+    /// Only where it stands as a word of its own (text that is matched afterwards: an API
+    /// error's message token).
+    AsWord,
+    /// Wherever it stands (text that is only shown).
+    Anywhere,
+}
+
+/// `message` with every stretch that matches one of `values` replaced by [`MARK`], short
+/// values only as words: for an API error.
+pub fn redact(message: &str, values: &[&str]) -> String {
+    redact_as(message, values, MARK, Short::AsWord)
+}
+
+/// `message` with every stretch that matches one of `values` replaced by `mark`.
+pub fn redact_as(message: &str, values: &[&str], mark: &str, short: Short) -> String {
     let hay = message.as_bytes().to_ascii_lowercase();
     let mut hidden = vec![false; hay.len()];
     for value in values.iter().filter(|v| !v.is_empty()) {
@@ -32,7 +50,12 @@ pub(crate) fn redact(message: &str, values: &[&str]) -> String {
             .and_then(|e| e.strip_suffix('"'))
             .unwrap_or_default();
         for form in [*value, escaped] {
-            hide(&hay, form.as_bytes().to_ascii_lowercase(), &mut hidden);
+            hide(
+                &hay,
+                &form.as_bytes().to_ascii_lowercase(),
+                short,
+                &mut hidden,
+            );
         }
     }
     if !hidden.contains(&true) {
@@ -43,7 +66,7 @@ pub(crate) fn redact(message: &str, values: &[&str]) -> String {
     for (i, c) in message.char_indices() {
         if hidden[i..i + c.len_utf8()].contains(&true) {
             if !in_mark {
-                out.push_str(MARK);
+                out.push_str(mark);
                 in_mark = true;
             }
         } else {
@@ -54,23 +77,24 @@ pub(crate) fn redact(message: &str, values: &[&str]) -> String {
     out
 }
 
-/// Marks in `hidden` every occurrence of `form` in `hay` (for a short form, those standing as
-/// a word) and every `FRAGMENT`-byte window of `hay` that occurs in `form`.
-fn hide(hay: &[u8], form: Vec<u8>, hidden: &mut [bool]) {
+/// Marks in `hidden` every occurrence of `form` in `hay` (for a short form and
+/// [`Short::AsWord`], those standing as a word) and every `FRAGMENT`-byte window of `hay`
+/// that occurs in `form`.
+fn hide(hay: &[u8], form: &[u8], short: Short, hidden: &mut [bool]) {
     if form.is_empty() || hay.len() < form.len().min(FRAGMENT) {
         return;
     }
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let short = form.len() < FRAGMENT;
+    let as_word = form.len() < FRAGMENT && short == Short::AsWord;
     if form.len() <= hay.len() {
         for start in 0..=hay.len() - form.len() {
             let end = start + form.len();
-            if !hay[start..].starts_with(&form) {
+            if !hay[start..].starts_with(form) {
                 continue;
             }
             let glued_before = start > 0 && word(form[0]) && word(hay[start - 1]);
             let glued_after = end < hay.len() && word(form[form.len() - 1]) && word(hay[end]);
-            if !short || !(glued_before || glued_after) {
+            if !as_word || !(glued_before || glued_after) {
                 hidden[start..end].fill(true);
             }
         }
@@ -154,5 +178,22 @@ mod tests {
         let value = "wert-ÄÖÜ-geheim-1234";
         let out = redact(&format!("zu lang: «{value}» ✓"), &[value]);
         assert_eq!(out, "zu lang: «<redacted>» ✓");
+    }
+
+    #[test]
+    fn text_only_shown_loses_short_values_wherever_they_stand() {
+        assert_eq!(
+            redact_as("tokenabc1 and abc", &["abc"], "[value]", Short::Anywhere),
+            "token[value]1 and [value]"
+        );
+        assert_eq!(
+            redact_as(
+                "err: CANARY-7F3A9B2C…",
+                &[CANARY],
+                "[value]",
+                Short::Anywhere
+            ),
+            "err: [value]…"
+        );
     }
 }
