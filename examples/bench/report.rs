@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::baselines::TERRAFORM_PARALLELISM;
 use crate::machine::Machine;
-use crate::micro::{DECRYPT_ACCOUNTS, DECRYPT_PER_ACCOUNT, IMPORT_VALUES, Micro, SEALING_VALUES};
+use crate::micro::{DECRYPT_ACCOUNTS, DECRYPT_PER_ACCOUNT, Micro, SEALING_VALUES};
 use crate::scenarios::{
     QUOTA, Results, S5_BUDGET, S5_WINDOW, SCENARIOS, Sample, Scenario, TOOLS, Tool, median,
     rate_bound,
@@ -445,8 +445,9 @@ pub fn markdown(m: &Machine, options: &Options, results: &Results, micro: &Micro
          process, loading the manifest and unsealing 100 values. It runs `apply --rate-limit\n\
          {S5_BUDGET}` with the pacer's window set to {window} s by `CFSECRETS_RATE_WINDOW_MS` (the hidden\n\
          knob the tests use). *Its own bound* is the same sum over the requests each tool needed\n\
-         (429 answers not counted). cfsecrets' pacer holds each slot 2 % longer than the window\n\
-         (see `src/cloudflare/pacer.rs`): the server counts arrivals, the pacer sends.\n\n",
+         (429 answers not counted). cfsecrets' pacer holds each request's slot from its send until\n\
+         one window after its answer (see `src/cloudflare/pacer.rs`): the server counts a request\n\
+         when it arrives, between the two.\n\n",
         window = S5_WINDOW.as_secs(),
         r = Scenario::S5.bound(),
         b = ms(bound),
@@ -486,7 +487,7 @@ pub fn markdown(m: &Machine, options: &Options, results: &Results, micro: &Micro
          with one `secret import-env` run (one read, one validation and one write of the manifest\n\
          and of the seal index; each value sealed once; the files written on a few threads). Each\n\
          `import-env` figure is the median of fresh projects; `check --decrypt` confirms every\n\
-         value landed. {IMPORT_VALUES} one-by-one runs are extrapolated from {SEALING_VALUES}, not run.\n\n"
+         value landed (for `secret set` after its first {SEALING_VALUES} runs and after all of them).\n\n"
     );
     md.push_str(&sealing_table(micro).markdown());
 

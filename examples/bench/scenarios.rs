@@ -24,8 +24,7 @@ use crate::{LATENCY_MS, Options, TOKEN};
 pub const QUOTA: u64 = 200;
 /// S5: the rate limit, 1,200 per 5 minutes scaled to [`S5_BUDGET`] per [`S5_WINDOW`] (the
 /// emulator's fixed window and the pacer's sliding one alike): 1/30 of the budget in 1/150 of
-/// the window, so that 100 rotations need three windows. A window of seconds, not one,
-/// keeps the pacer's margin (2 % of it) above the scheduling jitter of a busy machine.
+/// the window, so that 100 rotations need three windows.
 pub const S5_BUDGET: u32 = 40;
 pub const S5_WINDOW: Duration = Duration::from_secs(2);
 /// The `--parallelism` values of the sweep.

@@ -647,13 +647,16 @@ impl Client {
         let account_id = || call.account_id.to_string();
         let mut attempt: u32 = 0;
         loop {
-            let waited = inner.pacer.acquire().await;
+            let (slot, waited) = inner.pacer.acquire().await;
             Counters::add_wait(&inner.counters.pacer_wait_us, waited);
             Counters::bump(&inner.counters.requests);
             if attempt > 0 {
                 Counters::bump(&inner.counters.retries);
             }
-            let fault = match self.attempt(&call).await {
+            let answer = self.attempt(&call).await;
+            // The answer is in (or the attempt is over): the slot's window starts now.
+            drop(slot);
+            let fault = match answer {
                 Err(e) => (classify(&e), TransportCause::Http(e.without_url())),
                 Ok(answer) if is_retryable_status(answer.status) => {
                     if answer.status == 429 {

@@ -4,64 +4,111 @@
 //! 5 minutes per token). It is one shared object behind every clone of a [`super::Client`], so
 //! concurrent tasks draw from the same budget. Every attempt, retries included, takes a slot.
 //!
-//! A slot is held [`HOLD_MARGIN_DIVISOR`]-th longer than the window (2 %: 6 s of 5 minutes).
-//! The server counts a request when it arrives, the pacer when it is sent, and a request sent
-//! later can arrive before one sent earlier (a new connection, a busy machine): freed exactly
-//! one window after a send, a slot could let a request land inside the server's window of
-//! the send it replaces, one over the limit. Without the margin the benchmark's S5 (the
-//! emulator's limit scaled to 20 requests per second) drew 3 answers of 429 in 106 requests.
+//! A slot is held from the moment its request is sent until one window after its answer came
+//! back (or the attempt failed). The server counts a request when it arrives, which is after
+//! it was sent and before it was answered; a request sent later can arrive before one sent
+//! earlier (a new connection, a busy machine). Freed one window after a *send*, a slot could
+//! let a request land inside the server's window of the one it replaces, one over the limit
+//! (the benchmark's S5 drew 3 answers of 429 in 106 requests that way). Freed one window after
+//! the *answer*, the next request in that slot arrives more than a window after the one before
+//! it, whatever the network did: no margin to guess, and the cost is one round trip per slot
+//! instead of a share of the window (a margin of 2 % was 6 s of 5 minutes).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// A slot is held `window + window / HOLD_MARGIN_DIVISOR` after its send (see the module
-/// docs).
-pub(super) const HOLD_MARGIN_DIVISOR: u32 = 50;
-
-/// The pure core: a log of send times inside the window. No clock, no async.
+/// The pure core: how many requests are in flight, and when each answered request inside the
+/// window was answered. No clock, no async.
 #[derive(Debug)]
 pub(crate) struct SlidingWindow {
     limit: usize,
-    /// How long a send holds its slot: the window plus the margin.
     window: Duration,
-    sends: VecDeque<Instant>,
+    in_flight: usize,
+    /// Answer times, oldest first.
+    answered: VecDeque<Instant>,
+}
+
+/// Why a request may not be sent yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// The oldest answered slot frees up then.
+    Until(Instant),
+    /// Every slot is held by a request still in flight: wait for an answer.
+    AllInFlight,
 }
 
 impl SlidingWindow {
     pub(crate) fn new(limit: u32, window: Duration) -> Self {
         Self {
             limit: limit.max(1) as usize,
-            window: window + window / HOLD_MARGIN_DIVISOR,
-            sends: VecDeque::new(),
+            window,
+            in_flight: 0,
+            answered: VecDeque::new(),
         }
     }
 
-    /// Takes a slot at `now`, or says when the oldest slot frees up.
-    pub(crate) fn admit(&mut self, now: Instant) -> Result<(), Instant> {
-        while let Some(&oldest) = self.sends.front() {
+    fn forget_old(&mut self, now: Instant) {
+        while let Some(&oldest) = self.answered.front() {
             if now.saturating_duration_since(oldest) >= self.window {
-                self.sends.pop_front();
+                self.answered.pop_front();
             } else {
                 break;
             }
         }
-        if self.sends.len() < self.limit {
-            self.sends.push_back(now);
+    }
+
+    /// Takes a slot at `now` for a request about to be sent, or says what to wait for.
+    pub(crate) fn admit(&mut self, now: Instant) -> Result<(), Full> {
+        self.forget_old(now);
+        if self.in_flight + self.answered.len() < self.limit {
+            self.in_flight += 1;
             Ok(())
         } else {
-            Err(self.sends[0] + self.window)
+            Err(self
+                .answered
+                .front()
+                .map_or(Full::AllInFlight, |&t| Full::Until(t + self.window)))
         }
     }
 
+    /// The request of a slot taken by [`Self::admit`] was answered (or failed) at `now`: its
+    /// slot frees up one window later.
+    pub(crate) fn answered(&mut self, now: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let at = self.answered.partition_point(|t| *t <= now);
+        self.answered.insert(at, now);
+    }
+
+    /// Slots held at `now`: requests in flight and those answered less than a window ago.
     pub(crate) fn in_window(&self, now: Instant) -> usize {
-        self.sends
-            .iter()
-            .filter(|t| now.saturating_duration_since(**t) < self.window)
-            .count()
+        self.in_flight
+            + self
+                .answered
+                .iter()
+                .filter(|t| now.saturating_duration_since(**t) < self.window)
+                .count()
+    }
+}
+
+/// A slot taken for one request: dropped when its answer is in (or the attempt failed), which
+/// starts the window it is held for afterwards.
+#[derive(Debug)]
+#[must_use = "the slot frees up one window after it is dropped"]
+pub(crate) struct Slot<'a> {
+    pacer: &'a Pacer,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut w = self.pacer.lock();
+        w.answered(Instant::now());
+        drop(w);
+        self.pacer.freed.notify_waiters();
     }
 }
 
@@ -83,6 +130,8 @@ pub struct PacerWait {
 #[derive(Debug)]
 pub(crate) struct Pacer {
     window: Mutex<SlidingWindow>,
+    /// Woken when a slot's request is answered (for waits with every slot in flight).
+    freed: Notify,
     limit: u32,
     length: Duration,
     /// When the last announced wait period ends; a wait inside it is not announced again.
@@ -96,6 +145,7 @@ impl Pacer {
     pub(crate) fn new(limit: u32, window: Duration) -> Self {
         Self {
             window: Mutex::new(SlidingWindow::new(limit, window)),
+            freed: Notify::new(),
             limit: limit.max(1),
             length: window,
             announced_until: Mutex::new(None),
@@ -110,20 +160,29 @@ impl Pacer {
         self.waits.subscribe()
     }
 
-    /// Waits until a request may be sent and takes its slot. Returns how long it waited.
-    pub(crate) async fn acquire(&self) -> Duration {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlidingWindow> {
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until a request may be sent and takes its slot; drop the slot when the answer is
+    /// in. Also returns how long it waited.
+    pub(crate) async fn acquire(&self) -> (Slot<'_>, Duration) {
         let start = Instant::now();
         loop {
+            // Registered before looking, so an answer between the look and the wait is seen.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
             let now = Instant::now();
-            let next = {
-                let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-                match w.admit(now) {
-                    Ok(()) => return start.elapsed(),
-                    Err(next) => next,
+            let full = self.lock().admit(now);
+            match full {
+                Ok(()) => return (Slot { pacer: self }, start.elapsed()),
+                Err(Full::Until(next)) => {
+                    self.announce(now, next);
+                    tokio::time::sleep_until(next).await;
                 }
-            };
-            self.announce(now, next);
-            tokio::time::sleep_until(next).await;
+                Err(Full::AllInFlight) => freed.await,
+            }
         }
     }
 
@@ -149,10 +208,9 @@ impl Pacer {
         }));
     }
 
-    /// Requests sent inside the current window.
+    /// Slots held now: requests in flight and those answered less than a window ago.
     pub(crate) fn in_window(&self) -> usize {
-        let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        w.in_window(Instant::now())
+        self.lock().in_window(Instant::now())
     }
 }
 
@@ -223,7 +281,8 @@ mod tests {
         let tasks: Vec<_> = (0..4)
             .map(|_| {
                 let pacer = pacer.clone();
-                tokio::spawn(async move { pacer.acquire().await })
+                // Each request is answered at once.
+                tokio::spawn(async move { pacer.acquire().await.1 })
             })
             .collect();
         for task in tasks {
@@ -236,32 +295,52 @@ mod tests {
         assert_eq!(pacer.announced.load(Ordering::Relaxed), 1);
         // A later request inside a fresh window waits for nothing and announces nothing.
         tokio::time::sleep(Duration::from_millis(1600)).await;
-        pacer.acquire().await;
+        let _slot = pacer.acquire().await;
         assert_eq!(pacer.announced.load(Ordering::Relaxed), 1);
         assert_eq!(waits.has_changed().ok(), Some(false));
     }
 
     #[test]
-    fn sliding_window_admits_limit_then_frees_oldest() {
+    fn a_slot_frees_one_window_after_its_answer_not_its_send() {
         let t0 = Instant::now();
-        let w5 = Duration::from_secs(300);
-        // Each slot is held 2 % longer than the window: 306 s.
-        let held = Duration::from_secs(306);
+        let s = Duration::from_secs;
+        let w5 = s(300);
         let mut w = SlidingWindow::new(3, w5);
         assert!(w.admit(t0).is_ok());
-        assert!(w.admit(t0 + Duration::from_secs(10)).is_ok());
-        assert!(w.admit(t0 + Duration::from_secs(20)).is_ok());
-        // Fourth inside the window: told to wait until the first slot ages out.
-        assert_eq!(w.admit(t0 + Duration::from_secs(30)), Err(t0 + held));
-        assert_eq!(w.in_window(t0 + Duration::from_secs(30)), 3);
-        // At the end of the window the first slot is still held (the margin)…
-        assert_eq!(w.admit(t0 + w5), Err(t0 + held));
-        // …and free once the margin has passed; the second is not yet.
-        assert!(w.admit(t0 + held).is_ok());
-        assert_eq!(
-            w.admit(t0 + held + Duration::from_secs(1)),
-            Err(t0 + Duration::from_secs(10) + held)
-        );
-        assert_eq!(w.in_window(t0 + held + Duration::from_secs(1)), 3);
+        assert!(w.admit(t0 + s(10)).is_ok());
+        assert!(w.admit(t0 + s(20)).is_ok());
+        // All three still in flight: nothing to wait for but an answer.
+        assert_eq!(w.admit(t0 + s(30)), Err(Full::AllInFlight));
+        assert_eq!(w.in_window(t0 + s(30)), 3);
+        // The second is answered first (answers may come back in any order); its slot is
+        // the one that frees up, a window after the answer.
+        w.answered(t0 + s(40));
+        assert_eq!(w.admit(t0 + s(41)), Err(Full::Until(t0 + s(340))));
+        w.answered(t0 + s(35));
+        assert_eq!(w.admit(t0 + s(42)), Err(Full::Until(t0 + s(335))));
+        assert_eq!(w.in_window(t0 + s(42)), 3);
+        // A window after the answer, not after the send (at 310 s it is still held).
+        assert_eq!(w.admit(t0 + s(310)), Err(Full::Until(t0 + s(335))));
+        assert!(w.admit(t0 + s(335)).is_ok());
+        assert_eq!(w.admit(t0 + s(336)), Err(Full::Until(t0 + s(340))));
+        assert!(w.admit(t0 + s(340)).is_ok());
+        assert_eq!(w.in_window(t0 + s(340)), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_waits_for_an_answer_when_every_slot_is_in_flight() {
+        let pacer = std::sync::Arc::new(Pacer::new(1, Duration::from_secs(10)));
+        let (slot, waited) = pacer.acquire().await;
+        assert_eq!(waited, Duration::ZERO);
+        let second = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move { pacer.acquire().await.1 })
+        };
+        // The first request takes 3 s to be answered; the second then waits a window more.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!second.is_finished());
+        drop(slot);
+        let waited = second.await.unwrap();
+        assert_eq!(waited, Duration::from_secs(13));
     }
 }

@@ -301,10 +301,11 @@ fn a_request_held_back_by_the_pacer_is_announced_not_silent() {
         .lines()
         .filter(|l| l.contains("for the request budget"))
         .collect();
-    // The slot is held 2 % past the window (2.04 s), and the wait is shown rounded up.
+    // The slot frees a window (2 s) after the first answer came back, when the wait starts:
+    // just under 2 s, shown rounded up.
     assert_eq!(
         notes,
-        ["waiting 3s for the request budget (1 per 2 seconds; see --rate-limit)"],
+        ["waiting 2s for the request budget (1 per 2 seconds; see --rate-limit)"],
         "{}",
         run.stderr
     );
