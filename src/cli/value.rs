@@ -116,12 +116,15 @@ pub(crate) fn identity_file(s: &str) -> Result<PathBuf, Refused> {
     not_secret(s, "a path", hint).map(PathBuf::from)
 }
 
-/// The API's base URL (`--api-url`, also from `CLOUDFLARE_API_BASE_URL`): any text but a
-/// secret, which would otherwise be printed as the address read from. The URL itself is
-/// checked when the client is made.
+/// The API's base URL (`--api-url`, also from `CLOUDFLARE_API_BASE_URL`): not a secret,
+/// which would otherwise be printed as the address read from, and an API root the client
+/// accepts (a usage error, exit 64, like any other bad argument; the reason never repeats
+/// user info, a query or a fragment).
 pub(crate) fn url(s: &str) -> Result<String, Refused> {
     let hint = "; without --api-url, it came from CLOUDFLARE_API_BASE_URL";
-    not_secret(s, "a URL", hint).map(str::to_string)
+    not_secret(s, "a URL", hint)?;
+    crate::cloudflare::check_base_url(s).map_err(|e| Refused::new(format!("{e}{hint}")))?;
+    Ok(s.to_string())
 }
 
 /// An age recipient (`init -r`): a public key, never key material. (An `ssh-…` key is

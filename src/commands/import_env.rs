@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use crate::cli::SecretImportEnvArgs;
 use crate::commands::context::{Context, recipients_count};
 use crate::commands::editing::target_error;
-use crate::commands::{AlreadyReported, Status, UsageError};
+use crate::commands::{Status, UsageError};
 use crate::domain::{
     MAX_BUNDLE_FILE_BYTES, MAX_VALUE_BYTES, SecretName, ValueSizeProblem, value_size_problem,
 };
@@ -171,7 +171,8 @@ fn key_problem(entry: &DotenvEntry) -> Option<String> {
     }
     match value_size_problem(entry.value.len())? {
         ValueSizeProblem::Empty => Some(
-            "the value is empty, which the API refuses: give it a value or remove the line"
+            "the value is empty (cfsecrets, like wrangler, never stores an empty secret): give it \
+             a value or remove the line"
                 .to_string(),
         ),
         ValueSizeProblem::TooLarge { bytes } => Some(format!(
@@ -195,12 +196,10 @@ fn refuse_lines(
         .map(|(line, reason)| format!("{name}:{line}: error: {reason}\n"))
         .collect();
     cx.out.eprint(&text)?;
-    let msg = format!(
+    anyhow::bail!(
         "refused: {} in {name}; nothing was written",
         count(lines.len(), "line", "lines")
-    );
-    cx.out.eprint(&format!("{msg}\n"))?;
-    Err(AlreadyReported(msg).into())
+    )
 }
 
 /// Resolves every key on the manifest: the account and store (a usage error at once), then

@@ -44,6 +44,9 @@ pub enum ValuesError {
          CFSECRETS_AGE_KEY, or give the path of a file that holds it"
     )]
     KeyInsteadOfPath { origin: String },
+    /// Other secret-shaped text (an API token) where a file path belongs: not repeated.
+    #[error("{origin} looks like {noun}, not a file path; it is not shown or used")]
+    SecretInsteadOfPath { origin: String, noun: &'static str },
     #[error("{origin}: contains no age identity (AGE-SECRET-KEY-1…)")]
     NoIdentity { origin: String },
     /// Every bad line of a recipients file, each named by its number and never quoted; the

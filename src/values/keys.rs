@@ -65,10 +65,21 @@ impl Identities {
     /// [`Self::from_file`]; `origin` names where the path came from, for the one error that
     /// cannot show the path: a path that is really key text.
     fn from_path(path: &Path, origin: &str) -> Result<Identities, ValuesError> {
-        if looks_like_private_key(&path.to_string_lossy()) {
-            return Err(ValuesError::KeyInsteadOfPath {
-                origin: origin.to_string(),
-            });
+        // The one rule for secret-shaped text where a name belongs (the command line applies
+        // it first; this guards callers of the library).
+        match crate::text::secret_shape(&path.to_string_lossy()) {
+            None => {}
+            Some(crate::text::SecretShape::PrivateKey) => {
+                return Err(ValuesError::KeyInsteadOfPath {
+                    origin: origin.to_string(),
+                });
+            }
+            Some(shape) => {
+                return Err(ValuesError::SecretInsteadOfPath {
+                    origin: origin.to_string(),
+                    noun: shape.noun(),
+                });
+            }
         }
         let bytes =
             crate::fs::read_capped(path, MAX_IDENTITY_FILE_BYTES).map_err(|err| match err {
@@ -325,6 +336,27 @@ mod tests {
         assert!(!err.contains("NOTVALID"), "{err}");
         let err = Identities::parse("# only comments\n", "f.txt").unwrap_err();
         assert!(matches!(err, ValuesError::NoIdentity { .. }));
+    }
+
+    #[test]
+    fn a_secret_given_as_an_identity_path_is_refused_unread_and_unshown() {
+        let key = Identities::generate().to_file_text("now").to_string();
+        let key_line = key
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap();
+        let token = "Zx9vQ2mK7pL4sT8wR1yU6eN3bH5jC0aD";
+        for (text, private) in [(key_line, true), (token, false)] {
+            let err = Identities::from_file(Path::new(text)).unwrap_err();
+            assert_eq!(
+                matches!(err, ValuesError::KeyInsteadOfPath { .. }),
+                private,
+                "{err:?}"
+            );
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(&text[..20]), "{shown}");
+            assert!(shown.contains("not a file path"), "{shown}");
+        }
     }
 
     #[test]

@@ -334,11 +334,11 @@ fn import_env_refuses_bad_lines_by_number_and_writes_nothing() {
     run.expect(1);
     let expected = [
         ".env:2: error: expected KEY=value",
-        ".env:3: error: the value is empty, which the API refuses",
+        ".env:3: error: the value is empty (cfsecrets, like wrangler, never stores an empty secret)",
         ".env:4: error: the key is not a secret name the API accepts: secret name may contain only letters, digits, '-' and '_' (found '.')",
         ".env:5: error: duplicate key GOOD",
         ".env:6: error: unterminated double quote",
-        "refused: 5 lines in .env; nothing was written",
+        "error: refused: 5 lines in .env; nothing was written",
     ];
     for line in expected {
         assert!(run.stderr.contains(line), "{line}\n{}", run.stderr);

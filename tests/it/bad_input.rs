@@ -636,6 +636,62 @@ fn a_store_with_an_empty_body_is_called_empty_at_its_key() {
     assert!(!all.contains("has no stores"), "{all}");
 }
 
+// ── the API's address ───────────────────────────────────────────────────────────────────
+
+#[test]
+fn a_bad_api_url_is_a_usage_error_before_any_request_flag_or_variable() {
+    // Every command that talks to the API checks its address as an argument: exit 64, the
+    // reason, nothing sent (not even a read), no file changed, and no user info, query or
+    // fragment repeated.
+    let emu = Emu::start();
+    let p = project(&emu, "");
+    let commands: &[&[&str]] = &[
+        &["plan"],
+        &["apply", "--auto-approve"],
+        &["bindings", "--account", "production"],
+    ];
+    for (url, says) in [
+        ("not a url", "not a valid url"),
+        ("http://api.example.com/client/v4", "must use https"),
+        ("ftp://127.0.0.1/client/v4", "must use https"),
+        ("https://api.cloudflare.com/client/v4#SEKRIT", "fragment"),
+        (
+            "https://SEKRIT:pw@api.cloudflare.com/client/v4",
+            "user name",
+        ),
+    ] {
+        let before = files(p.root());
+        for args in commands {
+            let flagged: Vec<&str> = args.iter().copied().chain(["--api-url", url]).collect();
+            let from_flag = run(&p, &flagged);
+            p.env
+                .lock()
+                .unwrap()
+                .push(("CLOUDFLARE_API_BASE_URL".to_string(), url.to_string()));
+            let from_env = run(&p, args);
+            p.env.lock().unwrap().pop();
+            for (how, got) in [("flag", &from_flag), ("variable", &from_env)] {
+                got.expect(64);
+                assert!(
+                    got.stderr.contains(says) && got.stderr.contains("--api-url"),
+                    "{args:?} {how} {url}: {}",
+                    got.stderr
+                );
+                assert!(
+                    !got.all().contains("SEKRIT"),
+                    "{args:?} {how}: {}",
+                    got.all()
+                );
+            }
+        }
+        assert_eq!(emu.handle().log().len(), 0, "{url}: requests were sent");
+        assert!(
+            files(p.root()) == before,
+            "{url}: a file of the project changed"
+        );
+    }
+}
+
 // ── bundles ─────────────────────────────────────────────────────────────────────────────
 
 #[test]
@@ -2022,7 +2078,7 @@ fn import_env_cases() -> Vec<Case> {
             "import-env with a duplicate key",
             1,
             import_env("dup.env", &[]),
-            &["dup.env:3: error: duplicate key B", "\nrefused: 1 line in dup.env; nothing was written\n"],
+            &["dup.env:3: error: duplicate key B", "\nerror: refused: 1 line in dup.env; nothing was written\n"],
         )
         .make(dotenv("dup.env", "B=import-env-canary-1\nC=import-env-canary-2\nB=import-env-canary-3\n"))
         .make(|b| b.p.values.lock().unwrap().extend(["import-env-canary-1".into(), "import-env-canary-3".into()])),
@@ -2030,7 +2086,7 @@ fn import_env_cases() -> Vec<Case> {
             "import-env with an empty value",
             1,
             import_env("empty.env", &[]),
-            &["empty.env:2: error: the value is empty, which the API refuses: give it a value or remove the line"],
+            &["empty.env:2: error: the value is empty (cfsecrets, like wrangler, never stores an empty secret): give it a value or remove the line"],
         )
         .make(dotenv("empty.env", "B=import-env-canary-4\nC=\n")),
         row(
@@ -2040,7 +2096,7 @@ fn import_env_cases() -> Vec<Case> {
             &[
                 "names.env:1: error: the key is not a secret name the API accepts: secret name may contain only letters, digits, '-' and '_' (found '.')",
                 "names.env:2: error: invalid key (letters, digits, '_', '-', '.')",
-                "\nrefused: 2 lines in names.env; nothing was written\n",
+                "\nerror: refused: 2 lines in names.env; nothing was written\n",
             ],
         )
         .make(dotenv("names.env", "has.dot=import-env-canary-5\nbad key=import-env-canary-6\nGOOD=import-env-canary-7\n")),
@@ -2124,7 +2180,7 @@ fn import_env_cases() -> Vec<Case> {
                 identity: false,
                 ..Line::new(&["secret", "import-env", "-", "--account", "production"])
             }],
-            &["stdin:2: error: invalid key (letters, digits, '_', '-', '.')", "\nrefused: 1 line in stdin; nothing was written\n"],
+            &["stdin:2: error: invalid key (letters, digits, '_', '-', '.')", "\nerror: refused: 1 line in stdin; nothing was written\n"],
         )
         .make(|b| b.p.values.lock().unwrap().extend(["import-env-canary-15".into(), "import-env-canary-16".into()])),
         row(

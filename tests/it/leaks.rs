@@ -502,6 +502,11 @@ fn credentials_never_appear_in_errors_for_any_endpoint_failure() {
         tls_url.as_str(),
         closed_url.as_str(),
     ];
+    let refused_urls = [
+        "http://api.example.com/client/v4",
+        "not a url",
+        "https://user:pw@api.example.com/client/v4",
+    ];
     let cred_sets: [&[(&str, &str)]; 3] = [
         &[("CLOUDFLARE_API_TOKEN", token)],
         &[("CLOUDFLARE_API_KEY", key), ("CLOUDFLARE_EMAIL", email)],
@@ -522,9 +527,11 @@ fn credentials_never_appear_in_errors_for_any_endpoint_failure() {
                 ];
                 env.extend_from_slice(creds);
                 let run = run_in(p.root(), args, &env);
-                // Each URL fails to reach an API that takes these credentials: an error
-                // (exit 1), never a usage error, whatever the URL's fault.
-                assert_eq!(run.code, Some(1), "{args:?} {url}: {}", run.all());
+                // A URL the client refuses is a bad argument (exit 64, before anything
+                // else); the others fail to reach an API that takes these credentials (an
+                // error, exit 1).
+                let code = if refused_urls.contains(&url) { 64 } else { 1 };
+                assert_eq!(run.code, Some(code), "{args:?} {url}: {}", run.all());
                 assert_clean(&format!("{args:?} against {url}"), &run.all(), &canaries);
             }
         }
@@ -973,10 +980,9 @@ fn help_never_shows_an_api_url_that_carries_a_credential() {
             );
             assert_clean(&format!("{sub} --help"), &run.all(), &["CANARY-TOKEN"]);
             let run = run_in(dir.path(), &[sub], &env);
-            // `apply` without --auto-approve and `import` without --account are usage
-            // errors found first; `plan` refuses the URL.
-            let code = if sub == "plan" { 1 } else { 64 };
-            assert_eq!(run.code, Some(code), "{sub}: {}", run.all());
+            // A usage error each: the URL (and, for `apply` and `import`, a missing
+            // --auto-approve or --account).
+            assert_eq!(run.code, Some(64), "{sub}: {}", run.all());
             assert_clean(sub, &run.all(), &["CANARY-TOKEN"]);
         }
     }
