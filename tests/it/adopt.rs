@@ -666,11 +666,9 @@ fn secret_rm_of_the_last_entry_leaves_an_empty_map_and_warns_about_protection() 
 
 #[test]
 fn the_readme_adoption_from_dotenv_runs_as_written() {
-    let Some(()) = crate::support::require_tool(
-        "bash",
-        "the_readme_adoption_from_dotenv_runs_as_written",
-        "apt-get install -y bash",
-    ) else {
+    let Some(()) =
+        crate::support::require_tool("bash", "the_readme_adoption_from_dotenv_runs_as_written")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -699,11 +697,9 @@ fn the_readme_adoption_from_dotenv_runs_as_written() {
 
 #[test]
 fn the_readme_secret_rm_lines_run_as_written() {
-    let Some(()) = crate::support::require_tool(
-        "bash",
-        "the_readme_secret_rm_lines_run_as_written",
-        "apt-get install -y bash",
-    ) else {
+    let Some(()) =
+        crate::support::require_tool("bash", "the_readme_secret_rm_lines_run_as_written")
+    else {
         return;
     };
     let emu = Emu::start();

@@ -1009,3 +1009,31 @@ fn collect_files(dir: &Path, visit: &mut dyn FnMut(&Path)) {
         }
     }
 }
+
+#[test]
+fn ci_run_installs_and_requires_every_outside_tool() {
+    // A test that skips without its tool must not skip in CI: `.ci/run` installs each
+    // package and makes each program mandatory.
+    let script = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
+    let installs: BTreeSet<&str> = script
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("apt-get install -y -qq "))
+        .flat_map(|l| l.split_whitespace().take_while(|w| !w.starts_with('>')))
+        .collect();
+    let required: BTreeSet<&str> = script
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("export CFSECRETS_REQUIRE_TOOLS="))
+        .expect(".ci/run exports CFSECRETS_REQUIRE_TOOLS")
+        .split(',')
+        .collect();
+    for (tool, package) in crate::support::OUTSIDE_TOOLS {
+        assert!(
+            installs.contains(package),
+            ".ci/run does not install {package}: {installs:?}"
+        );
+        assert!(
+            required.contains(tool),
+            ".ci/run does not require {tool}: {required:?}"
+        );
+    }
+}

@@ -191,7 +191,6 @@ fn a_value_sealed_by_hand_with_age_opens_as_the_readme_says() {
     let Some(()) = crate::support::require_tool(
         "age",
         "a_value_sealed_by_hand_with_age_opens_as_the_readme_says",
-        "apt-get install -y age",
     ) else {
         return;
     };

@@ -544,12 +544,27 @@ pub fn write_script(dir: &Path, name: &str, script: &str) -> PathBuf {
     path
 }
 
-/// Whether the outside program `tool` is on `PATH` for the test named `test`. A fresh machine
-/// has only Rust, so a missing tool skips the test with a note written straight to the
-/// terminal (past the test harness's capture, so it shows in a passing run). `.ci/run`, which
-/// installs the tools, lists them in `CFSECRETS_REQUIRE_TOOLS` (comma-separated): there a
-/// missing tool fails the test instead.
-pub fn require_tool(tool: &str, test: &str, install: &str) -> Option<()> {
+/// The outside programs some tests use, each with the Debian package that provides it.
+/// `.ci/run` installs every package and lists every program in `CFSECRETS_REQUIRE_TOOLS`
+/// (held by `ci_run_installs_and_requires_every_outside_tool`).
+pub const OUTSIDE_TOOLS: &[(&str, &str)] = &[
+    ("age", "age"),
+    ("jq", "jq"),
+    ("bash", "bash"),
+    ("groff", "groff-base"),
+];
+
+/// Whether the outside program `tool` (one of [`OUTSIDE_TOOLS`]) is on `PATH` for the test
+/// named `test`. A fresh machine has only Rust, so a missing tool skips the test with a note
+/// written straight to the terminal (past the test harness's capture, so it shows in a
+/// passing run). `.ci/run`, which installs the tools, lists them in `CFSECRETS_REQUIRE_TOOLS`
+/// (comma-separated): there a missing tool fails the test instead.
+pub fn require_tool(tool: &str, test: &str) -> Option<()> {
+    let package = OUTSIDE_TOOLS
+        .iter()
+        .find(|(t, _)| *t == tool)
+        .map(|(_, package)| *package)
+        .unwrap_or_else(|| panic!("`{tool}` is not in OUTSIDE_TOOLS: add it, and to .ci/run"));
     let found = Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
@@ -559,6 +574,7 @@ pub fn require_tool(tool: &str, test: &str, install: &str) -> Option<()> {
     if found {
         return Some(());
     }
+    let install = format!("apt-get update && apt-get install -y {package}");
     let required = std::env::var("CFSECRETS_REQUIRE_TOOLS").unwrap_or_default();
     assert!(
         !required.split(',').any(|t| t.trim() == tool),
@@ -567,7 +583,7 @@ pub fn require_tool(tool: &str, test: &str, install: &str) -> Option<()> {
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "note: skipping {test}: `{tool}` is not on PATH (install it with `{install}`; .ci/run makes it mandatory)"
+        "note: skipping {test}: `{tool}` is not on PATH (install it with `{install}`; .ci/run installs it and makes it mandatory)"
     );
     None
 }

@@ -54,7 +54,7 @@ fn ok(out: &Output) -> String {
 /// interop checks skip with a visible note there; `.ci/run` installs `age` and sets
 /// `CFSECRETS_REQUIRE_TOOLS=age`, which turns a missing tool into a failure.
 fn age_cli(test: &str) -> Option<()> {
-    crate::support::require_tool("age", test, "apt-get update && apt-get install -y age")
+    crate::support::require_tool("age", test)
 }
 
 /// A new identity file made by the library (the `age-keygen` format); returns (path, public

@@ -891,12 +891,7 @@ fn every_cfsecrets_command_in_the_examples_exists() {
 
 #[test]
 fn the_gh_jq_filters_the_fake_runs_agree_with_jq() {
-    if crate::support::require_tool(
-        "jq",
-        "the_gh_jq_filters_the_fake_runs_agree_with_jq",
-        "apt-get install jq",
-    )
-    .is_none()
+    if crate::support::require_tool("jq", "the_gh_jq_filters_the_fake_runs_agree_with_jq").is_none()
     {
         return;
     }
