@@ -81,7 +81,25 @@ fn colour_for(sym: char, p: &Palette) -> &'static str {
     }
 }
 
+/// Indent of the detail lines under a change.
+const DETAIL: &str = "      ";
+
+/// The lines of one secret change: its head, then a line per thing that changes.
 fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<String> {
+    let mut lines = vec![head_line(action, change, p)];
+    lines.extend(change.value.as_ref().map(value_line));
+    lines.extend(change.scopes.as_ref().and_then(|s| scopes_line(s, p)));
+    if let Some(uc) = &change.user_comment {
+        lines.extend(comment_lines(uc, p));
+    }
+    if let Some(m) = &change.marker {
+        lines.extend(marker_lines(action, m));
+    }
+    lines
+}
+
+/// `+ store/NAME  (reason)`, or `store/SOURCE → NAME` for a duplicate.
+fn head_line(action: &Action, change: &SecretChange, p: &Palette) -> String {
     let sym = symbol(action);
     let c = colour_for(sym, p);
     let store = clean(&action.store.name);
@@ -96,90 +114,92 @@ fn change_lines(action: &Action, change: &SecretChange, p: &Palette) -> Vec<Stri
     if action.stage == Stage::EarlyDeletes {
         reason.push_str("; runs before the creates (quota)");
     }
-    let mut lines = vec![format!(
+    format!(
         "  {c}{sym}{r} {b}{head}{r}  {d}({reason}){r}",
         r = p.reset,
         b = p.bold,
         d = p.dim
-    )];
-    let ind = "      ";
-    if let Some(v) = &change.value {
-        let text = match v {
-            ValueChange::New { new } => format!("value: new {}", fp_short(*new)),
-            ValueChange::Changed { old, new } => {
-                format!("value: {} → {}", old.short(), new.short())
-            }
-            ValueChange::Unverified { new: Some(new) } => {
-                format!("value: not verified, written once as {}", new.short())
-            }
-            // Without an identity there is no fingerprint to name.
-            ValueChange::Unverified { new: None } => {
-                "value: not verified, written once (not compared)".to_string()
-            }
-        };
-        lines.push(format!("{ind}{text}"));
+    )
+}
+
+fn value_line(v: &ValueChange) -> String {
+    let text = match v {
+        ValueChange::New { new } => format!("value: new {}", fp_short(*new)),
+        ValueChange::Changed { old, new } => {
+            format!("value: {} → {}", old.short(), new.short())
+        }
+        ValueChange::Unverified { new: Some(new) } => {
+            format!("value: not verified, written once as {}", new.short())
+        }
+        // Without an identity there is no fingerprint to name.
+        ValueChange::Unverified { new: None } => {
+            "value: not verified, written once (not compared)".to_string()
+        }
+    };
+    format!("{DETAIL}{text}")
+}
+
+/// The scopes of a new secret, or those added and removed; nothing when none changed.
+fn scopes_line(s: &ScopesChange, p: &Palette) -> Option<String> {
+    if s.old.is_none() {
+        return Some(format!("{DETAIL}scopes: {}", s.new_wire().join(", ")));
     }
-    if let Some(s) = &change.scopes {
-        match &s.old {
-            None => lines.push(format!("{ind}scopes: {}", s.new_wire().join(", "))),
-            Some(_) => {
-                let mut parts = Vec::new();
-                for a in s.added() {
-                    parts.push(format!("{}+{}{}", p.green, clean(&a), p.reset));
-                }
-                for r in s.removed() {
-                    parts.push(format!("{}-{}{}", p.red, clean(&r), p.reset));
-                }
-                if !parts.is_empty() {
-                    lines.push(format!("{ind}scopes: {}", parts.join(" ")));
-                }
-            }
+    let mut parts = Vec::new();
+    for a in s.added() {
+        parts.push(format!("{}+{}{}", p.green, clean(&a), p.reset));
+    }
+    for r in s.removed() {
+        parts.push(format!("{}-{}{}", p.red, clean(&r), p.reset));
+    }
+    (!parts.is_empty()).then(|| format!("{DETAIL}scopes: {}", parts.join(" ")))
+}
+
+fn comment_lines(uc: &TextChange, p: &Palette) -> Vec<String> {
+    match &uc.old {
+        None => vec![format!("{DETAIL}comment: {}", quoted(&uc.new))],
+        Some(old) if old.is_empty() => {
+            vec![format!("{DETAIL}comment: added {}", quoted(&uc.new))]
+        }
+        Some(old) if uc.new.is_empty() => {
+            vec![format!("{DETAIL}comment: removed (was {})", quoted(old))]
+        }
+        Some(old) => {
+            let mut lines = vec![format!("{DETAIL}comment:")];
+            lines.extend(comment_diff(old, &uc.new, p, &format!("{DETAIL}  ")));
+            lines
         }
     }
-    if let Some(uc) = &change.user_comment {
-        match &uc.old {
-            None => lines.push(format!("{ind}comment: {}", quoted(&uc.new))),
-            Some(old) if old.is_empty() => {
-                lines.push(format!("{ind}comment: added {}", quoted(&uc.new)))
-            }
-            Some(old) if uc.new.is_empty() => {
-                lines.push(format!("{ind}comment: removed (was {})", quoted(old)))
-            }
-            Some(old) => {
-                lines.push(format!("{ind}comment:"));
-                lines.extend(comment_diff(old, &uc.new, p, &format!("{ind}  ")));
-            }
-        }
+}
+
+/// The marker itself stays out of sight (its fingerprint is on the value line); only
+/// ownership and the protect flag are worth a line.
+fn marker_lines(action: &Action, m: &TextChange) -> Vec<String> {
+    let mut lines = Vec::new();
+    let new = Marker::parse(&m.new).unwrap_or_default();
+    // `None`: no marker before (a new secret, or an update taking ownership);
+    // `Some(None)`: a text that is not a marker.
+    let old = m.old.as_deref().map(Marker::parse);
+    let takes_over = match old {
+        None => action.kind == ActionKind::Update,
+        Some(old) => old.is_none(),
+    };
+    if takes_over {
+        lines.push(format!(
+            "{DETAIL}ownership: cfsecrets takes over (marker added)"
+        ));
     }
-    // The marker itself stays out of sight (its fingerprint is on the value line); only
-    // ownership and the protect flag are worth a line.
-    if let Some(m) = &change.marker {
-        let new = Marker::parse(&m.new).unwrap_or_default();
-        // `None`: no marker before (a new secret, or an update taking ownership);
-        // `Some(None)`: a text that is not a marker.
-        let old = m.old.as_deref().map(Marker::parse);
-        let takes_over = match old {
-            None => action.kind == ActionKind::Update,
-            Some(old) => old.is_none(),
-        };
-        if takes_over {
-            lines.push(format!(
-                "{ind}ownership: cfsecrets takes over (marker added)"
-            ));
-        }
-        if let Some(Some(old)) = old
-            && old.protect != new.protect
-        {
-            let flag = |b: bool| if b { "on" } else { "off" };
-            lines.push(format!(
-                "{ind}protect: {} → {}",
-                flag(old.protect),
-                flag(new.protect)
-            ));
-        }
-        if new.protect && old.is_none() {
-            lines.push(format!("{ind}protect: on"));
-        }
+    if let Some(Some(old)) = old
+        && old.protect != new.protect
+    {
+        let flag = |b: bool| if b { "on" } else { "off" };
+        lines.push(format!(
+            "{DETAIL}protect: {} → {}",
+            flag(old.protect),
+            flag(new.protect)
+        ));
+    }
+    if new.protect && old.is_none() {
+        lines.push(format!("{DETAIL}protect: on"));
     }
     lines
 }
