@@ -1,9 +1,10 @@
 //! Workers bindings: `cfsecrets bindings` (each output format, the store id from the API or
 //! from `--store-id`) and `cfsecrets check --wrangler` (wrangler.toml, wrangler.json and
-//! wrangler.jsonc, top level and named environments), through the real binary against the
-//! emulator. The README's "Workers bindings" section is run here as written: its files are
-//! written, its `sh` commands must succeed, and each `$ cfsecrets …` in a `text` block must
-//! print exactly what follows it.
+//! wrangler.jsonc, top level and named environments), `plan`/`apply --wrangler` (the blocked
+//! plan, `--allow-binding-breaks`) and `apply --wait-active` against the emulator's pending
+//! reads, through the real binary against the emulator. The README's "Workers bindings"
+//! section is run here as written: its files are written, its `sh` commands must succeed, and
+//! each `$ cfsecrets …` in a `text` block must print exactly what follows it.
 
 use std::path::Path;
 

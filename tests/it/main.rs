@@ -24,10 +24,9 @@ mod plan;
 mod values;
 
 // ── The binary, end to end ─────────────────────────────────────────────────────────────
-/// Workers bindings: `check`, `plan` and `apply --wrangler`, `apply --wait-active`, `bindings`.
 /// Adopting it: `init`'s .gitignore, `secret import-env` from a dotenv file, `secret rm`.
 mod adopt;
-/// Workers bindings: `check --wrangler` and `bindings`.
+/// Workers bindings: `check`, `plan` and `apply --wrangler`, `apply --wait-active`, `bindings`.
 mod bindings;
 /// Plan, apply, plan again, against the emulator: renames, pruning, safety, saved plans.
 mod e2e;
