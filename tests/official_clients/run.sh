@@ -29,20 +29,8 @@ python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --disable-pip-version-check "cloudflare==${CFSECRETS_PY_SDK_VERSION:-5.9.0}"
 
 # A throwaway token for this run only.
-token="official-clients-$RANDOM$RANDOM"
-"$bin" emulator --listen 127.0.0.1:0 --token "$token" >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
-emu_pid=$!
-base=
-for _ in $(seq 1 100); do
-    base=$(sed -n 's/^base URL: *//p' "$tmp/emulator.out")
-    [ -n "$base" ] && break
-    kill -0 "$emu_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$base" ]; then
-    echo "run.sh: the emulator did not start" >&2
-    cat "$tmp/emulator.err" >&2
-    exit 1
-fi
+# shellcheck source=tests/official_clients/emulator.sh
+. "$here/emulator.sh"
+start_emulator official-clients
 
 "$tmp/venv/bin/python" "$here/python_sdk.py" "$base" "$token"

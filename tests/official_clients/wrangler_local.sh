@@ -20,6 +20,7 @@ for tool in node npm; do
 done
 [ -f "$bin" ] && [ -x "$bin" ] || { echo "wrangler_local.sh: $bin is not an executable" >&2; exit 2; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+here=$(cd "$(dirname "$0")" && pwd)
 version=${CFSECRETS_WRANGLER_VERSION:-4.86.0}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cfsecrets-wrangler.XXXXXX")
 dev_pid=
@@ -117,17 +118,9 @@ fi
 echo "ok: wrangler dev served the value cfsecrets local put in its store ($((SECONDS - started))s in all)"
 
 # wrangler against the emulator, as a remote API.
-token="wrangler-remote-$RANDOM$RANDOM"
-"$bin" emulator --listen 127.0.0.1:0 --token "$token" >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
-emu_pid=$!
-base=
-for _ in $(seq 1 100); do
-    base=$(sed -n 's/^base URL: *//p' "$tmp/emulator.out")
-    [ -n "$base" ] && break
-    kill -0 "$emu_pid" 2>/dev/null || break
-    sleep 0.05
-done
-[ -n "$base" ] || { echo "wrangler_local.sh: the emulator did not start" >&2; cat "$tmp/emulator.err" >&2; exit 1; }
+# shellcheck source=tests/official_clients/emulator.sh
+. "$here/emulator.sh"
+start_emulator wrangler-remote
 CLOUDFLARE_API_BASE_URL="$base" CLOUDFLARE_API_TOKEN="$token" \
     CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef WRANGLER_LOG_PATH="$tmp/wrangler-logs" \
     "$wrangler" secrets-store store create main --remote >"$tmp/remote.log" 2>&1 || {
