@@ -13,7 +13,7 @@
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use super::value::{Refused, may_quote};
-use crate::text::without_private_keys;
+use crate::text::without_secrets;
 
 /// What stands where clap would have quoted a text that may be a secret.
 const NOT_REPEATED: &str = "(not repeated here)";
@@ -56,7 +56,7 @@ pub(crate) fn shown(mut err: clap::Error, color: bool) -> String {
     }
     let styled = err.render();
     let plain = styled.to_string();
-    let clean = without_private_keys(&plain);
+    let clean = without_secrets(&plain);
     if color && clean == plain {
         styled.ansi().to_string()
     } else {

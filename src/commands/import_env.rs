@@ -289,7 +289,10 @@ fn check_bundle_file(
         .entries()
         .filter_map(|e| {
             let key = e.key_in_bundle(bundle)?;
-            let shown = format!("{}/{}/{} (key {key})", e.account, e.store, e.name);
+            // Names from the manifest as written, not yet validated: filtered.
+            let shown =
+                [e.account, e.store, e.name, key].map(|part| crate::text::clipped(part, 60));
+            let shown = format!("{}/{}/{} (key {})", shown[0], shown[1], shown[2], shown[3]);
             (!imported.contains(key)).then_some(shown)
         })
         .collect();

@@ -23,14 +23,11 @@ use crate::commands::{Status, UsageError};
 use crate::domain::{Scope, SecretName, ValueKey};
 use crate::manifest::{Desired, DesiredAccount, DesiredSecret, Diagnostics, ValueSource};
 use crate::output::Output;
-use crate::text::{count, printable};
+use crate::text::{clipped, count, printable};
 use crate::values::UnsealedValues;
 use crate::wrangler::local::{self, Program};
 use crate::wrangler::read::name_shown;
 use crate::wrangler::{self, Binding, Environment, WranglerConfig};
-
-/// The variables holding Cloudflare credentials, which wrangler inherits.
-const CREDENTIALS: [&str; 2] = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY"];
 
 /// How long one `wrangler secrets-store secret create` may take.
 const CREATE_LIMIT: Duration = Duration::from_secs(120);
@@ -62,21 +59,7 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &LocalArgs) -> anyhow::Resul
     let ids = cx.require_identities("`local` needs an identity to unseal the values")?;
     let (values, problems) = crate::values::unseal_all(&only(&desired, &fills), &ids);
     cx.report_value_problems(&problems)?;
-    // wrangler inherits the environment: should it echo the credentials there, they are
-    // never shown either.
-    let credentials: Vec<String> = CREDENTIALS
-        .iter()
-        .filter_map(|name| cx.env.get(name))
-        .collect();
-    fill_all(
-        cx.out,
-        &program,
-        &config,
-        &env,
-        &fills,
-        &values,
-        &credentials,
-    )?;
+    fill_all(cx.out, &program, &config, &env, &fills, &values)?;
     let dir = crate::fs::dir_of(&config.path);
     cx.out.print(&format!(
         "Filled {} of {} into the local Secrets Store of `wrangler dev` for {} ({env}).",
@@ -112,7 +95,7 @@ fn read_config(
         None => Environment::TopLevel,
         Some(name) if config.envs.iter().any(|e| e == name) => Environment::Named(name.into()),
         Some(name) => {
-            let envs: Vec<String> = config.envs.iter().map(|e| printable(e)).collect();
+            let envs: Vec<String> = config.envs.iter().map(|e| clipped(e, 60)).collect();
             return Err(UsageError(format!(
                 "{} has no env {:?} (envs: {})",
                 config.path.display(),
@@ -257,7 +240,7 @@ fn only(desired: &Desired, fills: &[Fill]) -> Desired {
 }
 
 /// Runs one create per fill, each value on stdin, stopping at the first failure; what it
-/// shows of wrangler's stderr holds none of the values and none of `credentials`.
+/// shows of wrangler's stderr holds none of the values.
 fn fill_all(
     out: &mut Output,
     program: &Program,
@@ -265,7 +248,6 @@ fn fill_all(
     env: &Environment,
     fills: &[Fill],
     values: &UnsealedValues,
-    credentials: &[String],
 ) -> anyhow::Result<()> {
     let dir = crate::fs::dir_of(&config.path);
     let file = config
@@ -306,8 +288,7 @@ fn fill_all(
                 CREATE_LIMIT.as_secs()
             ),
         };
-        let mut secrets: Vec<&str> = values.values().map(|v| v.expose_secret()).collect();
-        secrets.extend(credentials.iter().map(String::as_str));
+        let secrets: Vec<&str> = values.values().map(|v| v.expose_secret()).collect();
         let stderr = local::shown_stderr(&finished.stderr, &secrets, 20);
         if !stderr.is_empty() {
             out.eprint(&format!("{stderr}\n"))?;

@@ -113,17 +113,21 @@ fn forget_value(
     value: Option<&RawValue>,
 ) -> anyhow::Result<()> {
     let dir = cx.manifest_dir();
+    // Text that is not a sealed file's path (`keep`, nothing, or perhaps a value pasted in
+    // by mistake) names no file: nothing to delete, and nothing to show.
+    let Some(sealed) = value.and_then(RawValue::sealed_file) else {
+        return Ok(());
+    };
     let path = match value {
         Some(RawValue::Bundle(b)) => {
-            let bundle = dir.join(&b.bundle).display().to_string();
+            let bundle = dir.join(sealed).display().to_string();
             return Ok(cx.out.print(&format!(
                 "kept the bundle {bundle} (key {} is still in it): a bundle is never deleted, \
                  only the reference to it",
-                b.key
+                crate::text::clipped(&b.key, 60)
             ))?);
         }
-        Some(RawValue::Path(p)) if p != "keep" && !p.trim().is_empty() => p,
-        _ => return Ok(()),
+        _ => sealed,
     };
     let file = dir.join(path);
     let manifest_path = cx.global.manifest.clone();

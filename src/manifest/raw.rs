@@ -299,6 +299,25 @@ pub enum RawValue {
     Bundle(RawBundle),
 }
 
+/// The endings of a sealed bundle's file name.
+pub const BUNDLE_SUFFIXES: [&str; 3] = [".env.age", ".yaml.age", ".yml.age"];
+
+impl RawValue {
+    /// The sealed file this value names: a path ending in `.age`, or a bundle whose name
+    /// ends in one of [`BUNDLE_SUFFIXES`]. `None` for `keep`, an empty path, and any other
+    /// text, which may be a plaintext value pasted where the path belongs: such text is never
+    /// shown, used as a file name, written to or deleted.
+    pub fn sealed_file(&self) -> Option<&str> {
+        match self {
+            RawValue::Path(p) => p.ends_with(".age").then_some(p.as_str()),
+            RawValue::Bundle(b) => BUNDLE_SUFFIXES
+                .iter()
+                .any(|s| b.bundle.ends_with(s))
+                .then_some(b.bundle.as_str()),
+        }
+    }
+}
+
 /// One key inside an age-sealed bundle: `*.env.age` (dotenv) or `*.yaml.age`/`*.yml.age`
 /// (a flat map of string to string).
 #[derive(Debug, PartialEq, Deserialize, JsonSchema)]

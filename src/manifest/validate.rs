@@ -17,6 +17,7 @@ use crate::manifest::diagnostic::{Diagnostic, Diagnostics, quoted, shown};
 use crate::manifest::model::{
     Desired, DesiredAccount, DesiredSecret, DesiredStore, PresentSecret, Safety, ValueSource,
 };
+use crate::manifest::raw::BUNDLE_SUFFIXES;
 use crate::manifest::raw::{Ensure, RawAccount, RawManifest, RawSafety, RawSecret, RawValue};
 
 /// What is at a path a manifest names, resolved against its directory.
@@ -103,9 +104,6 @@ pub fn escape_problem(written: &str, base_dir: &Path, fs: &dyn FileCheck) -> Opt
         None => None,
     }
 }
-
-/// Bundle file endings that name a format, checked case-sensitively.
-const BUNDLE_SUFFIXES: [&str; 3] = [".env.age", ".yaml.age", ".yml.age"];
 
 struct Ctx<'a> {
     path: &'a Path,
@@ -713,13 +711,20 @@ fn value_source(cx: &mut Ctx<'_>, display: &str, value: &Spanned<RawValue>) -> O
                 cx.error(at, format!("secret `{display}` has an empty bundle path"));
             } else if !BUNDLE_SUFFIXES.iter().any(|s| bundle.bundle.ends_with(s)) {
                 ok = false;
-                cx.error(
-                    at,
+                // Text that is not even a sealed file's path is not repeated, like such a
+                // `value:`: it may be a plaintext value pasted in by mistake.
+                let message = if bundle.bundle.ends_with(".age") {
                     format!(
                         "bundle `{}` of secret `{display}` must end in .env.age, .yaml.age or .yml.age",
                         shown(&bundle.bundle)
-                    ),
-                );
+                    )
+                } else {
+                    format!(
+                        "bundle of secret `{display}` must be a sealed file ending in .env.age, \
+                         .yaml.age or .yml.age; the text given is not shown in case it is a secret"
+                    )
+                };
+                cx.error(at, message);
             }
             let resolved = cx.base_dir.join(&bundle.bundle);
             if ok && let Some(problem) = cx.file_problem(&bundle.bundle, MAX_BUNDLE_FILE_BYTES) {

@@ -23,6 +23,6 @@ pub use filter::{clipped, is_unsafe, printable};
 pub use redact::{Short, redact, redact_as};
 pub use secret::{
     SecretShape, is_plain, looks_like_api_token, looks_like_private_key, secret_shape,
-    unless_secret, without_private_keys,
+    unless_secret, without_secrets,
 };
 pub use words::{bytes, count, thousands};

@@ -93,17 +93,18 @@ pub fn looks_like_api_token(word: &str) -> bool {
     has(0) && has(1) && changes * 3 >= bytes.len()
 }
 
-/// `text` with every word that looks like private key material ([`looks_like_private_key`])
-/// replaced by `(private key not shown)`; a word ends at white space or a quote. For text
-/// that quotes what a user typed (a command-line parser's errors).
-pub fn without_private_keys(text: &str) -> String {
+/// `text` with every word that looks like a secret ([`secret_shape`]) replaced by
+/// `(private key not shown)` or `(API token not shown)`; a word ends at white space or a
+/// quote. For text that quotes what a user or a file wrote (a command-line parser's errors,
+/// a wrangler config parser's).
+pub fn without_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
-        if looks_like_private_key(word) {
-            out.push_str("(private key not shown)");
-        } else {
-            out.push_str(word);
+        match secret_shape(word) {
+            Some(SecretShape::PrivateKey) => out.push_str("(private key not shown)"),
+            Some(SecretShape::ApiToken) => out.push_str("(API token not shown)"),
+            None => out.push_str(word),
         }
         word.clear();
     };
@@ -134,16 +135,20 @@ mod tests {
     use crate::text::clipped;
 
     #[test]
-    fn private_keys_are_cut_out_word_by_word() {
+    fn secrets_are_cut_out_word_by_word() {
         let text =
             "error: unexpected argument 'age-secret-key-1qqqq' found\n  AGE-PLUGIN-YUBIKEY-1X `x`";
         assert_eq!(
-            without_private_keys(text),
+            without_secrets(text),
             "error: unexpected argument '(private key not shown)' found\n  (private key not shown) `x`"
         );
         assert_eq!(
-            without_private_keys("age1public and a/path"),
+            without_secrets("age1public and a/path"),
             "age1public and a/path"
+        );
+        assert_eq!(
+            without_secrets("duplicate key `Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq` in table"),
+            "duplicate key `(API token not shown)` in table"
         );
     }
 

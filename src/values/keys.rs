@@ -257,7 +257,10 @@ impl Recipients {
                 });
             }
             keys.push(Self::parse_one(text).map_err(|reason| {
-                if text.starts_with("age1") || text.starts_with("ssh-") {
+                // Quoted only when it starts like a public key and nothing in it looks like
+                // a secret (`ssh-` followed by a pasted token is not shown).
+                let public = text.starts_with("age1") || text.starts_with("ssh-");
+                if public && crate::text::secret_shape(text).is_none() {
                     ValuesError::RecipientArg {
                         recipient: r.clone(),
                         reason,
@@ -368,6 +371,24 @@ mod tests {
         let env = move |name: &str| (name == ENV_AGE_KEY).then(|| text.clone());
         let ids = Identities::from_sources(&[], &env).unwrap().unwrap();
         assert_eq!(ids.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_recipient_argument_is_quoted_only_when_nothing_in_it_looks_like_a_secret() {
+        let token = "Zx9vQ2mK7pL4sT8wR1yU6eN3bH5jC0aD";
+        for (arg, quoted) in [
+            ("age1notvalid".to_string(), true),
+            ("ssh-rsa notvalid".to_string(), true),
+            (format!("ssh-{token}"), false),
+            (format!("ssh-ed25519 {token}"), false),
+            (format!("age1{token}"), false),
+            (token.to_string(), false),
+        ] {
+            let err = Recipients::from_strings(std::slice::from_ref(&arg)).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert_eq!(shown.contains(&arg), quoted, "{shown}");
+            assert!(!shown.contains(token), "{shown}");
+        }
     }
 
     #[test]

@@ -110,8 +110,15 @@ pub fn create_args(
 }
 
 /// Variables wrangler does not get: an age identity (the key itself, or its file) has no
-/// business in another program's environment.
-pub const HIDDEN_ENV: [&str; 2] = ["CFSECRETS_AGE_KEY", "CFSECRETS_AGE_KEY_FILE"];
+/// business in another program's environment, and a local create needs no Cloudflare
+/// credential (what wrangler never sees, it cannot echo).
+pub const HIDDEN_ENV: [&str; 5] = [
+    "CFSECRETS_AGE_KEY",
+    "CFSECRETS_AGE_KEY_FILE",
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_KEY",
+    "CLOUDFLARE_EMAIL",
+];
 
 /// How a run of wrangler ended.
 #[derive(Debug)]
@@ -156,11 +163,16 @@ pub fn run_with_stdin(
     };
     let _stdout = child.stdout.take().map(|s| drain(Box::new(s)));
     let stderr = child.stderr.take().map(|s| drain(Box::new(s)));
-    if let Some(mut stdin) = child.stdin.take() {
-        // A process that exits without reading is not an error here: its status says so.
-        let _ = stdin.write_all(input);
-    }
     let started = Instant::now();
+    if let Some(mut stdin) = child.stdin.take() {
+        // Written on a thread of its own: a value larger than the pipe's buffer would block a
+        // process that never reads it past the time limit. A process that exits without
+        // reading is not an error here: its status says so. The copy is wiped when written.
+        let input = zeroize::Zeroizing::new(input.to_vec());
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
@@ -181,8 +193,8 @@ pub fn run_with_stdin(
 }
 
 /// The last lines of wrangler's stderr, fit to show: every stretch that matches one of
-/// `secrets` (the values, and the credentials wrangler could see; for a value of several
-/// lines, also each of its lines of at least 4 characters) removed by the rule that cleans a
+/// `secrets` (the values; for a value of several lines, also each of its lines of at least
+/// 4 characters) removed by the rule that cleans a
 /// server's messages ([`crate::text::redact_as`]: whole, cut short, JSON-escaped or re-cased;
 /// short ones wherever they stand), colour codes and other control characters escaped, at
 /// most `max_lines` lines.
@@ -210,6 +222,31 @@ pub fn shown_stderr(stderr: &[u8], secrets: &[&str], max_lines: usize) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_that_never_reads_its_input_is_stopped_at_the_limit() {
+        // More than a pipe holds (64 KiB on Linux, 16 KiB on macOS): the write must not keep
+        // the time limit from applying.
+        let sleeper = Program {
+            program: PathBuf::from("/bin/sleep"),
+            prefix: Vec::new(),
+        };
+        let started = Instant::now();
+        let finished = run_with_stdin(
+            &sleeper,
+            &["30".into()],
+            Path::new("/"),
+            &vec![b'x'; 1 << 20],
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        assert!(finished.status.is_none(), "{:?}", finished.status);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn the_create_arguments_never_carry_a_value_or_remote() {

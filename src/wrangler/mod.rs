@@ -93,7 +93,7 @@ impl std::fmt::Display for Environment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Environment::TopLevel => f.write_str("the top level"),
-            Environment::Named(name) => write!(f, "env `{}`", crate::text::printable(name)),
+            Environment::Named(name) => write!(f, "env `{}`", crate::text::clipped(name, 60)),
         }
     }
 }

@@ -255,14 +255,15 @@ fn jsonc_value(lines: &Lines, value: &jsonc_parser::ast::Value) -> Node {
     Node { pos, kind }
 }
 
-/// A parser's message, on one line and safe for a terminal.
+/// A parser's message, on one line and safe for a terminal; a word in it that looks like a
+/// secret (a key it quotes) is not shown.
 fn syntax_message(format: &str, message: &str) -> String {
     let one_line: Vec<&str> = message
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    let text = printable(&one_line.join("; "));
+    let text = printable(&crate::text::without_secrets(&one_line.join("; ")));
     format!("not valid {format}: {}", text.to_lowercase())
 }
 
@@ -642,6 +643,28 @@ mod tests {
                 "wrangler.jsonc:4:48: error: duplicate key `binding` in `secrets_store_secrets[0]` (first at line 4); only the last one counts",
             ]
         );
+    }
+
+    #[test]
+    fn a_parser_message_never_repeats_a_secret_it_quotes() {
+        let token = "Xk4vR9_pQ2mZ7wL1cN8bT5yH3jF6dS0gA-eU2iOq";
+        // Today's parsers do not quote a duplicate key; should a version quote it, the
+        // message still leaves it out.
+        assert_eq!(
+            syntax_message("TOML", &format!("duplicate key `{token}`\nat line 3")),
+            "not valid TOML: duplicate key `(api token not shown)`; at line 3"
+        );
+        // A token pasted as a key, then repeated.
+        let (_, d) = read(&format!("[vars]\n{token} = 1\n{token} = 2\n"), Format::Toml);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("wrangler.toml:3:"), "{d:?}");
+        assert!(!d[0].contains(&token[..12]), "{d:?}");
+        let (_, d) = read(
+            &format!("{{ \"{token}\": 1, \"{token}\" 2 }}"),
+            Format::Jsonc,
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(!d[0].contains(&token[..12]), "{d:?}");
     }
 
     #[test]

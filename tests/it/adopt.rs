@@ -722,3 +722,80 @@ fn the_readme_secret_rm_lines_run_as_written() {
         read(&p, "cfsecrets.yaml")
     );
 }
+
+/// Every file name below `root`, recursively.
+fn file_names(root: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            names.push(entry.file_name().to_string_lossy().into_owned());
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn text_pasted_where_a_value_path_belongs_is_never_a_file_name_or_shown_by_set_or_rm() {
+    // The validator refuses such an entry without repeating it; `secret set` and `secret rm`,
+    // the natural ways to mend it, must neither seal to a file named after it nor print it,
+    // whatever its shape: plain text, a token-shaped word, or a bundle path without a
+    // sealed ending (and a bundle key).
+    let emu = Emu::start();
+    let p = Project::new(&emu);
+    let pasted = [
+        "plain-pasted-canary-4b1e",
+        "Zx9vQ2mK7pL4sT8wR1yU6eN3bH5jC0aD",
+        "bundle-canary-8c2d",
+        "bundle-canary-9d3e",
+        "Qw8eR7tY6uI5oP4aS3dF2gH1jK0lZxCv",
+    ];
+    p.manifest(&format!(
+        "      main:\n        secrets:\n          \
+         PASTED: {{ value: {} }}\n          \
+         TOKEN: {{ value: {} }}\n          \
+         BUNDLED: {{ value: {{ bundle: {}, key: KEY }} }}\n          \
+         OTHER: {{ value: {{ bundle: {}, key: {} }} }}\n",
+        pasted[0], pasted[1], pasted[2], pasted[3], pasted[4]
+    ));
+    let mut outputs = Vec::new();
+    for name in ["PASTED", "BUNDLED"] {
+        let out = crate::support::secret_set(
+            &p,
+            &[name, "--account", "production"],
+            "a-new-sealed-value",
+        );
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{name}: {all}");
+        // The entry now names its default sealed file, which holds the new value.
+        let rel = format!("values/production/main/{name}.age");
+        says(&read(&p, "cfsecrets.yaml"), &format!("value: {rel}"));
+        assert_eq!(unsealed(&p, &rel), "a-new-sealed-value");
+        outputs.push(all);
+    }
+    for name in ["TOKEN", "OTHER"] {
+        let run = p.run(&["secret", "rm", name, "--account", "production"]);
+        run.expect(0);
+        outputs.push(run.all());
+    }
+    let manifest = read(&p, "cfsecrets.yaml");
+    let names = file_names(p.root());
+    for text in pasted {
+        for (i, out) in outputs.iter().enumerate() {
+            assert!(!out.contains(text), "output {i} shows {text}:\n{out}");
+        }
+        assert!(
+            !names.iter().any(|n| n.contains(text)),
+            "a file is named after {text}: {names:?}"
+        );
+        assert!(!manifest.contains(text), "{text} is still in the manifest");
+    }
+}

@@ -158,9 +158,10 @@ fn each_bound_secret_goes_to_wrangler_on_stdin_never_on_its_command_line() {
                 "a value in wrangler's environment"
             );
         }
-        // Nor the identity: wrangler has no use for it.
+        // Nor the identity or a Cloudflare credential: a local create needs neither.
         assert!(call.env.contains("STUB_LOG="), "{}", call.env);
         assert!(!call.env.contains("CFSECRETS_AGE_KEY"), "{}", call.env);
+        assert!(!call.env.contains("CLOUDFLARE_API_TOKEN"), "{}", call.env);
     }
     assert_eq!(
         run.stdout,

@@ -50,7 +50,7 @@ pub struct EntryTarget {
 /// the command was called from a manifest that does not allow the edit.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
-    #[error("no account {account:?} in {} (accounts: {})", manifest.display(), labels.join(", "))]
+    #[error("no account {account:?} in {} (accounts: {})", manifest.display(), listed(labels))]
     UnknownAccount {
         account: String,
         manifest: PathBuf,
@@ -61,7 +61,7 @@ pub enum TargetError {
     #[error(
         "account {account:?} has {} stores; choose one with --store ({})",
         stores.len(),
-        stores.join(", ")
+        listed(stores)
     )]
     StoreNeeded {
         account: String,
@@ -74,7 +74,8 @@ pub enum TargetError {
         name: SecretName,
     },
     #[error(
-        "{account}/{store}/{name} takes its value from bundle {bundle}; edit the bundle instead"
+        "{account}/{store}/{name} takes its value from bundle {}; edit the bundle instead",
+        crate::text::clipped(.bundle, 60)
     )]
     InBundle {
         account: String,
@@ -82,7 +83,10 @@ pub enum TargetError {
         name: SecretName,
         bundle: String,
     },
-    #[error("cannot derive a file name from {part:?}; add the entry with a value path by hand")]
+    #[error(
+        "cannot derive a file name from `{}`; add the entry with a value path by hand",
+        crate::text::clipped(.part, 60)
+    )]
     NoDefaultPath { part: String },
     #[error(
         "{name} is new and the manifest has no defaults.scopes; pass --scopes (e.g. --scopes workers)"
@@ -97,6 +101,16 @@ pub enum TargetError {
         path: String,
         problem: &'static str,
     },
+}
+
+/// Labels or store names read from the manifest as written (not yet validated), listed in a
+/// message: each cleaned and clipped, and not shown at all when it looks like a secret.
+fn listed(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| crate::text::clipped(n, 60))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl TargetError {
@@ -135,21 +149,23 @@ impl EntryTarget {
                 name,
             });
         }
+        // The entry's own sealed file is kept; `keep`, nothing, or text that is not a sealed
+        // file's path (perhaps a value pasted in by mistake, never used as a file name) gives
+        // way to the default path.
         let source = existing.and_then(|e| e.value.as_ref()).map(|v| &v.value);
-        let value_path = match (request.bundle, source) {
+        let sealed = source.and_then(|v| Some((v, v.sealed_file()?)));
+        let value_path = match (request.bundle, sealed) {
             (Some(bundle), _) => bundle.to_string(),
-            (None, Some(RawValue::Bundle(bundle))) => {
+            (None, Some((RawValue::Bundle(_), bundle))) => {
                 return Err(TargetError::InBundle {
                     account: account_label,
                     store,
                     name,
-                    bundle: bundle.bundle.clone(),
+                    bundle: bundle.to_string(),
                 });
             }
-            (None, Some(RawValue::Path(path))) if path != "keep" && !path.trim().is_empty() => {
-                path.clone()
-            }
-            (None, _) => default_value_path(&account_label, &store, &name)?,
+            (None, Some((RawValue::Path(_), path))) => path.to_string(),
+            (None, None) => default_value_path(&account_label, &store, &name)?,
         };
         let has_default_scopes = raw.defaults.as_ref().is_some_and(|d| d.scopes.is_some());
         if existing.is_none() && !request.scopes_given && !has_default_scopes {
