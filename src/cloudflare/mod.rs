@@ -612,7 +612,9 @@ impl Client {
                     url,
                     body: None,
                     values: Vec::new(),
-                    needs_result: false,
+                    // A page without `result` is unreadable (read again), not an empty
+                    // page that would end the list early.
+                    needs_result: true,
                 })
                 .await?;
             let batch = envelope.result.unwrap_or_default();
@@ -847,21 +849,21 @@ fn classify(e: &reqwest::Error) -> TransportKind {
 /// Whether the page just read (the `page`-th, holding `got` items, `seen` in all so far) was
 /// the last. Cloudflare's lists carry `total_count` but no `total_pages` (API notes §10):
 ///
-/// * `total_pages`, when a server sends it, decides;
-/// * else `total_count` does: the list is done once that many items are in, and a short page
-///   before that (a server whose pages are smaller than it says) does not end it;
+/// * `total_count`, when sent: the list is done once that many items are in, and a short
+///   page before that (a server whose pages are smaller than it says) does not end it;
+/// * `total_pages`, when sent: the list is done at that page;
 /// * with neither, a page shorter than the page size (the server's `per_page`, else ours)
 ///   is the last.
 ///
-/// Where the signals could disagree, the one that reads on wins: an empty page always ends
-/// the list (checked by the caller), so a server that overstates costs one request more,
-/// never a loop (repeated ids are refused), while stopping early would lose secrets.
+/// Where the two totals disagree, the one that reads on wins: an empty page always ends the
+/// list (checked by the caller), so a server that overstates costs one request more, never
+/// a loop (repeated ids are refused, pages are capped), while stopping early would lose
+/// secrets.
 fn is_last_page(info: &ResultInfo, page: u64, got: u64, seen: u64) -> bool {
-    if let Some(total) = info.total_pages {
-        return page >= total;
-    }
-    if let Some(total) = info.total_count {
-        return seen >= total;
+    let by_pages = info.total_pages.map(|total| page >= total);
+    let by_count = info.total_count.map(|total| seen >= total);
+    if by_pages.is_some() || by_count.is_some() {
+        return by_pages.unwrap_or(true) && by_count.unwrap_or(true);
     }
     let per_page = info
         .per_page
@@ -968,11 +970,26 @@ mod tests {
         assert!(is_last_page(&info(Some(100), Some(250), None), 3, 50, 250));
         // A short page before total_count is reached does not end the list.
         assert!(!is_last_page(&info(Some(100), Some(250), None), 1, 50, 50));
-        // total_pages is believed when sent.
+        // total_pages is believed when sent alone, and agreeing totals end the list...
+        assert!(is_last_page(&info(Some(100), None, Some(1)), 1, 100, 100));
         assert!(is_last_page(
+            &info(Some(100), Some(250), Some(3)),
+            3,
+            50,
+            250
+        ));
+        // ...but where the totals disagree, the one that reads on wins: stopping early
+        // would lose secrets.
+        assert!(!is_last_page(
             &info(Some(100), Some(250), Some(1)),
             1,
             100,
+            100
+        ));
+        assert!(!is_last_page(
+            &info(Some(50), Some(100), Some(3)),
+            2,
+            50,
             100
         ));
         assert!(!is_last_page(&info(None, None, Some(3)), 2, 100, 200));

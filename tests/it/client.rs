@@ -776,6 +776,35 @@ async fn a_short_page_does_not_end_a_list_that_total_count_says_goes_on() {
 }
 
 #[tokio::test]
+async fn a_page_without_result_is_read_again_and_disagreeing_totals_read_on() {
+    // Page 2 first comes back without `result` (taken as an empty page, it would end the list
+    // 50 secrets short); and every page says total_pages 1 while total_count says 150.
+    let f = fake(|req, n| {
+        let p = page_of(req);
+        let info = json!({"page": p, "per_page": 100, "total_count": 150, "total_pages": 1});
+        if p == 2 && n == 1 {
+            return answer(
+                200,
+                json!({"success": true, "errors": [], "messages": [], "result_info": info})
+                    .to_string(),
+            );
+        }
+        let (start, end) = if p == 1 { (0, 100) } else { (100, 150) };
+        answer(
+            200,
+            json!({"success": true, "errors": [], "messages": [], "result": secrets_range(start, end), "result_info": info}).to_string(),
+        )
+    })
+    .await;
+    let all = client(&f.base)
+        .list_secrets(ACCOUNT, "st1", &ListSecrets::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 150);
+    assert_eq!(f.count(), 3);
+}
+
+#[tokio::test]
 async fn pagination_refuses_a_page_that_repeats_ids() {
     // A server that ignores `page` and always returns the first page, claiming more pages.
     let f = fake(|_, _| page(secrets_range(0, 100), 1, Some(5))).await;
