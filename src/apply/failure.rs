@@ -88,7 +88,8 @@ impl FailureCause {
                 .to_string(),
             Self::Credentials => "the credentials were refused: check \
                  CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL) and that \
-                 the token has Secrets Store Read and Write for this account"
+                 the token has the permission the error above names for this account (apply \
+                 needs Secrets Store Read and Write)"
                 .to_string(),
             Self::Scopes => "a scope was refused (secret_scope_invalid or \
                  secret_scopes_empty): fix the scopes of the secret named above in the manifest"

@@ -20,9 +20,7 @@ use anyhow::Context as _;
 use crate::cli::{ApiArgs, GlobalArgs};
 use crate::cloudflare::{Client, ClientConfig, PacerWait};
 use crate::commands::{AlreadyReported, UsageError};
-use crate::domain::{
-    AccountId, MAX_DIGESTED_FILE_BYTES, MAX_MANIFEST_FILE_BYTES, MAX_WRANGLER_CONFIG_BYTES,
-};
+use crate::domain::{AccountId, MAX_DIGESTED_FILE_BYTES, MAX_MANIFEST_FILE_BYTES};
 use crate::env::Env;
 use crate::live::{self, LiveState};
 use crate::manifest::{self, Desired, DesiredAccount, DesiredStore, Diagnostics, Severity};
@@ -478,10 +476,9 @@ fn check_bindings(
         return Ok(Diagnostics::new());
     }
     for config in configs {
-        let hash = sha256_file(&config.path, MAX_WRANGLER_CONFIG_BYTES)?;
         inputs
             .wrangler
-            .insert(config.path.display().to_string(), hash);
+            .insert(config.path.display().to_string(), config.sha256.clone());
     }
     inputs.allow_binding_breaks = bindings.allow_breaks;
     let report = wrangler::check_live(

@@ -137,6 +137,10 @@ impl Binding {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WranglerConfig {
     pub path: PathBuf,
+    /// The SHA-256 of the bytes these bindings were read from (hex; empty when the file
+    /// could not be read): what a saved plan's digest records, so that it describes the
+    /// very file that was checked.
+    pub sha256: String,
     /// Every environment the file declares under `env` (with or without bindings).
     pub envs: Vec<String>,
     pub bindings: Vec<Binding>,
@@ -211,7 +215,7 @@ pub fn load(path: &Path) -> (WranglerConfig, Diagnostics) {
     let read = crate::fs::read_bounded(&file, MAX_WRANGLER_CONFIG_BYTES)
         .map_err(|err| (0, 0, err.reason()))
         .and_then(|bytes| match std::str::from_utf8(&bytes) {
-            Ok(text) => Ok(text.to_string()),
+            Ok(text) => Ok((text.to_string(), crate::values::index::sha256_hex(&bytes))),
             Err(err) => {
                 // As for a manifest: the position of the first bad byte.
                 let (line, column) = crate::manifest::position_of(&bytes[..err.valid_up_to()]);
@@ -219,8 +223,8 @@ pub fn load(path: &Path) -> (WranglerConfig, Diagnostics) {
                 Err((line, column, why))
             }
         });
-    let text = match read {
-        Ok(text) => text,
+    let (text, sha256) = match read {
+        Ok(read) => read,
         Err((line, column, why)) => {
             diagnostics.push(Diagnostic::error(
                 &file,
@@ -240,7 +244,8 @@ pub fn load(path: &Path) -> (WranglerConfig, Diagnostics) {
         ));
         return (empty(&file), diagnostics);
     };
-    let (config, more) = read::parse(&file, &text, format);
+    let (mut config, more) = read::parse(&file, &text, format);
+    config.sha256 = sha256;
     diagnostics.0.extend(more);
     diagnostics.sort();
     (config, diagnostics)
