@@ -107,16 +107,9 @@ async fn live_store_id(
         .with_context(|| format!("cannot list the stores of account {}", account.label))?;
     let found = stores.into_iter().find(|s| s.name == store.name);
     match found {
-        // The id is printed into a config file: only plain id characters get through.
-        Some(live)
-            if !live.id.is_empty()
-                && live
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-        {
-            Ok(live.id)
-        }
+        // The id is printed into a config file: only an id of the shape `--store-id` takes
+        // and `check --wrangler` expects gets through.
+        Some(live) if crate::wrangler::check::looks_like_store_id(&live.id) => Ok(live.id),
         Some(_) => anyhow::bail!(
             "the API gave store {} of account {} an id with unexpected characters",
             printable(&store.name),

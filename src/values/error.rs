@@ -13,12 +13,6 @@ fn bad_lines(path: &Path, lines: &[(usize, String)]) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// An identity file that cannot be read; `origin` says where its path came from.
     #[error("cannot read identity file {} (from {origin})", path.display())]
     ReadIdentity {
@@ -101,10 +95,12 @@ impl ValuesError {
     /// read: …`, `cannot decrypt: …`, or the whole message for errors that name no file.
     pub fn reason(&self) -> String {
         match self {
-            ValuesError::Read { source, .. }
-            | ValuesError::Fs(crate::fs::FsError::Read { source, .. }) => {
+            ValuesError::Fs(crate::fs::FsError::Read { source, .. }) => {
                 format!("cannot read: {source}")
             }
+            ValuesError::Fs(
+                fs @ (crate::fs::FsError::Write { .. } | crate::fs::FsError::Exists { .. }),
+            ) => format!("cannot write: {}", fs.reason()),
             ValuesError::Fs(fs) => format!("cannot read: {}", fs.reason()),
             ValuesError::Decrypt { reason, .. } => format!("cannot decrypt: {reason}"),
             ValuesError::FingerprintKey { .. } => {
