@@ -676,6 +676,74 @@ fn a_merge_request_gets_one_plan_note_updated_on_each_pipeline() {
 }
 
 #[test]
+fn the_plan_note_is_the_token_users_own_and_says_no_plan_when_the_check_fails() {
+    let emu = Emu::start();
+    let p = project_with(&emu, &["A"]);
+    let ci = Ci::new(&p, Some(&emu));
+    let config = Config::load();
+    // A reviewer pasted the bot's note, marker and all: not ours to edit (a PUT would be
+    // refused with 403 and fail the job).
+    let human = GlUser {
+        id: 5,
+        username: "reviewer".into(),
+    };
+    let pasted = format!("{MARKER}\n### cfsecrets plan\n\nas the bot said");
+    {
+        let mut s = ci.fake.state();
+        s.gitlab.tokens.insert(NOTE_TOKEN.into(), note_bot());
+        s.gitlab.add_note(PROJECT_ID, 22, &human, &pasted, false);
+    }
+    let mut mr = with_variables(&ci, Pipeline::merge_request(&ci, &config, 22));
+    mr.run_all();
+    assert_eq!(
+        mr.job("plan").result,
+        Outcome::Success,
+        "{}",
+        mr.job("plan").log()
+    );
+    let ours = |ci: &Ci| -> Vec<fake::Note> {
+        plan_notes(ci, 22)
+            .into_iter()
+            .filter(|n| n.author == note_bot().username)
+            .collect()
+    };
+    let notes = plan_notes(&ci, 22);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes[0].body, pasted, "the reviewer's note was changed");
+    assert_eq!(ours(&ci).len(), 1);
+    assert_eq!(
+        ours(&ci)[0].body,
+        format!("{MARKER}\n{}", markdown_plan(&p, true, 0))
+    );
+
+    // The manifest breaks: `cfsecrets check` fails, yet the note is updated to say there is
+    // no plan (never the old one), and the job fails.
+    std::fs::write(
+        p.path("cfsecrets.yaml"),
+        std::fs::read_to_string(p.path("cfsecrets.yaml")).unwrap() + "unknown_key: 1\n",
+    )
+    .unwrap();
+    let mut mr = with_variables(&ci, Pipeline::merge_request(&ci, &config, 22));
+    mr.run_all();
+    let job = mr.job("plan");
+    assert_eq!(job.result, Outcome::Failure);
+    assert_eq!(job.ran.as_ref().unwrap().code, Some(1), "{}", job.log());
+    let body = ours(&ci)[0].body.clone();
+    assert_eq!(ours(&ci).len(), 1, "updated, not added");
+    assert!(
+        body.starts_with(&format!("{MARKER}\n### cfsecrets plan\n")),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("**No plan for {}**", &mr.sha[..8])),
+        "{body}"
+    );
+    assert!(!body.contains("store main"), "{body}");
+    assert_eq!(plan_notes(&ci, 22)[0].body, pasted);
+    assert_no_leak(&ci, &p);
+}
+
+#[test]
 fn a_blocked_plan_fails_the_merge_request_pipeline() {
     let emu = Emu::start();
     let (p, blocked) = blocked_project(&emu);

@@ -212,6 +212,16 @@ fn gitlab_route(
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let num = |s: &str| s.parse::<u64>().ok();
     match (method, parts.as_slice()) {
+        // The token's own user (GitLab's answer starts with the id, as here).
+        ("GET", ["user"]) => Http(
+            200,
+            format!(
+                r#"{{"id":{},"username":{},"name":{}}}"#,
+                user.id,
+                gl.string(&user.username),
+                gl.string(&user.username)
+            ),
+        ),
         ("GET", ["projects", pid, "merge_requests", iid, "notes"]) => {
             let (Some(pid), Some(iid)) = (num(pid), num(iid)) else {
                 return gl_error(404, "404 Not found");
