@@ -83,6 +83,18 @@ pub enum SecretStatus {
     Other,
 }
 
+impl SecretStatus {
+    /// The API's status text; `None` for `deleted` (a secret that no longer counts).
+    pub fn of(status: &str) -> Option<SecretStatus> {
+        match status {
+            "deleted" => None,
+            "pending" => Some(SecretStatus::Pending),
+            "active" => Some(SecretStatus::Active),
+            _ => Some(SecretStatus::Other),
+        }
+    }
+}
+
 /// Why the live state could not be read. Names the account; never a value or token.
 #[derive(Debug, thiserror::Error)]
 #[error("reading account {account_id}")]
@@ -153,12 +165,7 @@ fn live_store(store: wire::Store, secrets: Vec<wire::Secret>) -> LiveStore {
 
 /// `None` for a `deleted` secret.
 fn live_secret(secret: wire::Secret) -> Option<LiveSecret> {
-    let status = match secret.status.as_str() {
-        "deleted" => return None,
-        "pending" => SecretStatus::Pending,
-        "active" => SecretStatus::Active,
-        _ => SecretStatus::Other,
-    };
+    let status = SecretStatus::of(&secret.status)?;
     Some(LiveSecret {
         id: secret.id.into(),
         name: secret.name,

@@ -165,7 +165,10 @@ async fn relist(
     let listed = client
         .list_secrets(&store.account_id, &id, &ListSecrets::default())
         .await?;
-    for secret in listed.iter().filter(|s| s.status == "active") {
+    let active = |s: &&crate::cloudflare::Secret| {
+        crate::live::SecretStatus::of(&s.status) == Some(crate::live::SecretStatus::Active)
+    };
+    for secret in listed.iter().filter(active) {
         if store.names.remove(&secret.name) {
             on_active(&store.shown(&secret.name));
         }

@@ -201,7 +201,7 @@ impl AccountRun<'_, '_> {
             )
             .await?
             .into_iter()
-            .filter(|s| s.status != "deleted"))
+            .filter(|s| crate::live::SecretStatus::of(&s.status).is_some()))
     }
 
     /// Names in a store with their comments, for confirming creates after a re-list.

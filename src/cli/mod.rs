@@ -123,8 +123,9 @@ pub enum Command {
     ///
     /// Prints, ready to paste, one binding per secret of the store that has the `workers`
     /// scope. The binding name is the secret name with `-` turned into `_`; a name that still
-    /// is not a JavaScript identifier (it starts with a digit, or is a reserved word) is left
-    /// out with a warning, or refused when named with `--secret`. The store id comes from one
+    /// is not a JavaScript identifier (it starts with a digit, or is a reserved word), and two
+    /// secrets that would share one (`A-B` and `A_B`), are left out with a warning, or refused
+    /// when named with `--secret`. The store id comes from one
     /// `GET /stores`, or from `--store-id` without any request.
     #[command(after_help = examples::BINDINGS)]
     Bindings(BindingsArgs),

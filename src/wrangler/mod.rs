@@ -22,8 +22,9 @@
 //!   `secrets-store secret create`, running it with the value on stdin, and what of its
 //!   stderr may be shown.
 //!
-//! Everything here is pure except [`load`] and [`locate`], which read the file system, and
-//! [`local::run_with_stdin`], which runs wrangler.
+//! Everything here is pure except [`load`], [`locate`] and the `load_and_check*` functions
+//! built on them, which read the file system; [`local::find_program`], which looks for
+//! wrangler on it; and [`local::run_with_stdin`], which runs wrangler.
 
 pub mod check;
 pub mod live;
