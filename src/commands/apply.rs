@@ -137,9 +137,19 @@ fn bindings_to_check(args: &ApplyArgs, saved: Option<&Plan>) -> anyhow::Result<B
             .into());
         }
     }
+    // Nor is the allowance added afterwards: it would change nothing (a plan the bindings
+    // block is refused as saved), so saying it silently worked would mislead.
+    if given.allow_binding_breaks && !digest.allow_binding_breaks {
+        return Err(UsageError(
+            "the saved plan was made without --allow-binding-breaks, and a saved plan is \
+             applied as it was reviewed: plan again with --allow-binding-breaks"
+                .to_string(),
+        )
+        .into());
+    }
     Ok(Bindings {
         paths: recorded.iter().map(PathBuf::from).collect(),
-        allow_breaks: digest.allow_binding_breaks || given.allow_binding_breaks,
+        allow_breaks: digest.allow_binding_breaks,
     })
 }
 

@@ -656,6 +656,22 @@ fn a_saved_plan_carries_its_configs_and_goes_stale_when_one_is_edited() {
     assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
     let names = emu.names(STORE);
     assert_eq!(names, ["B"]);
+
+    // A saved plan made without the allowance is not given it afterwards: said, not
+    // silently ignored.
+    p.run(&["plan", "--out", "sound.json"]).expect(0);
+    emu.handle().clear_log();
+    let run = p.run(&["apply", "sound.json", "--allow-binding-breaks"]);
+    run.expect(64);
+    assert!(
+        run.stderr.contains(
+            "the saved plan was made without --allow-binding-breaks, and a saved plan is \
+             applied as it was reviewed: plan again with --allow-binding-breaks"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(emu.handle().log().is_empty(), "requests were sent");
 }
 
 #[test]
