@@ -314,9 +314,7 @@ impl Context<'_> {
             }
         }
         if errors > 0 {
-            let msg = format!("{} could not be unsealed", count(errors, "value", "values"));
-            self.out.eprint(&format!("{msg}\n"))?;
-            return Err(AlreadyReported(msg).into());
+            anyhow::bail!("{} could not be unsealed", count(errors, "value", "values"));
         }
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! first write; when any cannot be, each one is named and nothing is written.
 
 use crate::cli::ResealArgs;
+use crate::commands::Status;
 use crate::commands::context::{Context, recipients_count, shown_path};
-use crate::commands::{AlreadyReported, Status};
 use crate::text::count;
 use crate::values::ValuesError;
 use crate::values::layout::sealed_files_of;
@@ -27,14 +27,12 @@ pub(super) async fn run(cx: &mut Context<'_>, args: &ResealArgs) -> anyhow::Resu
                     shown_path(&desired, path)
                 ));
             }
-            let msg = format!(
+            cx.out.eprint(&text)?;
+            anyhow::bail!(
                 "reseal failed: {} of {} could not be read or decrypted; nothing was written",
                 failed.len(),
                 count(files.len(), "file", "files"),
             );
-            text.push_str(&format!("{msg}\n"));
-            cx.out.eprint(&text)?;
-            return Err(AlreadyReported(msg).into());
         }
         Err(err) => return Err(err.into()),
     };

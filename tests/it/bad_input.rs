@@ -1729,7 +1729,7 @@ fn value_cases() -> Vec<Case> {
             &[
                 "error: values/A.age: cannot decrypt: no identity matches any recipient of this file\n\
                  error: values/B.age: cannot decrypt: no identity matches any recipient of this file\n\
-                 reseal failed: 2 of 3 files could not be read or decrypted; nothing was written",
+                 error: reseal failed: 2 of 3 files could not be read or decrypted; nothing was written",
             ],
         )
         .make(|b| b.seal_bytes("values/A.age", b"foreign-sealed-value-a-19", true))
