@@ -304,17 +304,19 @@ pub const BUNDLE_SUFFIXES: [&str; 3] = [".env.age", ".yaml.age", ".yml.age"];
 
 impl RawValue {
     /// The sealed file this value names: a path ending in `.age`, or a bundle whose name
-    /// ends in one of [`BUNDLE_SUFFIXES`]. `None` for `keep`, an empty path, and any other
-    /// text, which may be a plaintext value pasted where the path belongs: such text is never
-    /// shown, used as a file name, written to or deleted.
+    /// ends in one of [`BUNDLE_SUFFIXES`], with nothing in it that looks like a secret
+    /// ([`crate::text::secret_shape`]). `None` for `keep`, an empty path, and any other text,
+    /// which may be a plaintext value pasted where the path belongs: such text is never shown,
+    /// used as a file name, written to or deleted.
     pub fn sealed_file(&self) -> Option<&str> {
-        match self {
+        let path = match self {
             RawValue::Path(p) => p.ends_with(".age").then_some(p.as_str()),
             RawValue::Bundle(b) => BUNDLE_SUFFIXES
                 .iter()
                 .any(|s| b.bundle.ends_with(s))
                 .then_some(b.bundle.as_str()),
-        }
+        }?;
+        crate::text::secret_shape(path).is_none().then_some(path)
     }
 }
 

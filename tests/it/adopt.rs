@@ -743,8 +743,8 @@ fn file_names(root: &Path) -> Vec<String> {
 fn text_pasted_where_a_value_path_belongs_is_never_a_file_name_or_shown_by_set_or_rm() {
     // The validator refuses such an entry without repeating it; `secret set` and `secret rm`,
     // the natural ways to mend it, must neither seal to a file named after it nor print it,
-    // whatever its shape: plain text, a token-shaped word, or a bundle path without a
-    // sealed ending (and a bundle key).
+    // whatever its shape: plain text, a token-shaped word (alone or as a `.age` file name),
+    // or a bundle path without a sealed ending (and a bundle key).
     let emu = Emu::start();
     let p = Project::new(&emu);
     let pasted = [
@@ -753,17 +753,19 @@ fn text_pasted_where_a_value_path_belongs_is_never_a_file_name_or_shown_by_set_o
         "bundle-canary-8c2d",
         "bundle-canary-9d3e",
         "Qw8eR7tY6uI5oP4aS3dF2gH1jK0lZxCv",
+        "Lp3kJ9hG2fD8sA7qW1eR6tY5uI4oP0zX",
     ];
     p.manifest(&format!(
         "      main:\n        secrets:\n          \
          PASTED: {{ value: {} }}\n          \
          TOKEN: {{ value: {} }}\n          \
          BUNDLED: {{ value: {{ bundle: {}, key: KEY }} }}\n          \
-         OTHER: {{ value: {{ bundle: {}, key: {} }} }}\n",
-        pasted[0], pasted[1], pasted[2], pasted[3], pasted[4]
+         OTHER: {{ value: {{ bundle: {}, key: {} }} }}\n          \
+         SHAPED: {{ value: values/{}.age }}\n",
+        pasted[0], pasted[1], pasted[2], pasted[3], pasted[4], pasted[5]
     ));
     let mut outputs = Vec::new();
-    for name in ["PASTED", "BUNDLED"] {
+    for name in ["PASTED", "BUNDLED", "SHAPED"] {
         let out = crate::support::secret_set(
             &p,
             &[name, "--account", "production"],
